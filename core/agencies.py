@@ -94,7 +94,7 @@ class AgencyDirectory:
                 pos += len(key)
             rest = folded[pos:].strip(" ,.;:")
             if aligned:
-                rest = original[len(original) - len(rest):] if rest else ""
+                rest = original[len(original) - len(rest) :] if rest else ""
             if not codes:
                 result.unresolved.append(original)
                 continue

@@ -61,8 +61,10 @@ def parse_schedule(text: str | None, default_year: int | None = None) -> Deadlin
     if found:
         d, m, y = (int(g) for g in found.groups())
         due = _safe_date(y, m, d)
-        return DeadlineRule(RuleKind.DATE, raw, due=due) if due else DeadlineRule(
-            RuleKind.UNKNOWN, raw
+        return (
+            DeadlineRule(RuleKind.DATE, raw, due=due)
+            if due
+            else DeadlineRule(RuleKind.UNKNOWN, raw)
         )
 
     found = _HALF_OR_PART.search(key)

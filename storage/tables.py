@@ -1,7 +1,8 @@
 """Database tables shared by every feature.
 
 Names follow the design vocabulary (plan, area, task, assignment, reporting round, status
-report, outbox). Times are stored as naive UTC datetimes; dates as dates.
+report, outbox). Times are timezone-aware UTC datetimes (SQLModel's UTCDateTime), so a
+reminder computed in Asia/Ho_Chi_Minh compares correctly with what the database holds.
 Schema changes go through Alembic migrations in `storage/migrations/versions/`.
 """
 
@@ -14,8 +15,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    """Naive UTC, the one form of time the database stores."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Aware UTC: the one form of time the database stores."""
+    return datetime.now(UTC)
 
 
 class Agency(SQLModel, table=True):

@@ -1,0 +1,1 @@
+"""Channels, the command line and the composition root."""

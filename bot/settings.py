@@ -1,0 +1,61 @@
+"""Settings from the environment or a `.env` file (names as in README and `.env.example`).
+
+Secrets are `SecretStr` so that printing the settings, or logging them, never shows a token.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # storage
+    database_url: str = Field(
+        default="sqlite:///data/parbot.db", validation_alias="PARBOT_DATABASE_URL"
+    )
+    data_dir: Path = Field(default=Path("data"), validation_alias="PARBOT_DATA_DIR")
+    seed_dir: Path | None = Field(default=None, validation_alias="PARBOT_SEED_DIR")
+
+    # telegram
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_BOT_TOKEN"
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org", validation_alias="TELEGRAM_API_URL"
+    )
+    telegram_mode: str = Field(default="polling", validation_alias="TELEGRAM_MODE")
+    telegram_webhook_url: str | None = Field(default=None, validation_alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
+    )
+    telegram_webhook_listen: str = Field(
+        default="127.0.0.1", validation_alias="TELEGRAM_WEBHOOK_LISTEN"
+    )
+    telegram_webhook_port: int = Field(default=8443, validation_alias="TELEGRAM_WEBHOOK_PORT")
+
+    # behaviour
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias="PARBOT_TIMEZONE")
+    flow_idle_hours: float = Field(default=24, validation_alias="PARBOT_FLOW_IDLE_HOURS")
+    max_file_mb: float = Field(default=20, validation_alias="PARBOT_MAX_FILE_MB")
+    max_text_chars: int = Field(default=3000, validation_alias="PARBOT_MAX_TEXT_CHARS")
+    send_window_start: time = Field(default=time(7, 30), validation_alias="PARBOT_SEND_START")
+    send_window_end: time = Field(default=time(17, 0), validation_alias="PARBOT_SEND_END")
+    reminder_time: time = Field(default=time(8, 0), validation_alias="PARBOT_REMINDER_TIME")
+    digest_time: time = Field(default=time(7, 30), validation_alias="PARBOT_DIGEST_TIME")
+    reminder_offsets: str = Field(default="7,3,1,0", validation_alias="PARBOT_REMINDER_DAYS")
+    overdue_days_before_escalation: int = Field(
+        default=3, validation_alias="PARBOT_ESCALATE_AFTER_DAYS"
+    )
+    log_level: str = Field(default="INFO", validation_alias="PARBOT_LOG_LEVEL")
+
+    def seed_folder(self) -> Path:
+        """The province data shipped with parbot (agencies, plan, rounds)."""
+        return self.seed_dir or Path(__file__).resolve().parent.parent / "storage" / "seed" / (
+            "quang-nam-2024"
+        )
