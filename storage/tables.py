@@ -197,3 +197,20 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = None
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     group_key: str | None = Field(default=None, max_length=64, index=True)  # broadcast id
+
+
+class ButtonToken(SQLModel, table=True):
+    """Callback data is a random token looked up here, bound to the contact it was sent to.
+
+    A button press is honoured only when the token exists, belongs to the pressing contact and
+    has not expired, so forged or replayed callback data cannot name another agency's task.
+    """
+
+    __tablename__ = "button_token"
+    token: str = Field(primary_key=True, max_length=32)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    action: str = Field(max_length=32)  # e.g. "report_task", "snooze", "pick_status"
+    args: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    used_at: datetime | None = None

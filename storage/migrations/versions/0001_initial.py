@@ -1,8 +1,8 @@
-"""plan, agencies, chat, outbox: the first tables
+"""initial tables
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 13:55:29.812423
+Create Date: 2026-11-26 13:58:13.561493
 """
 from __future__ import annotations
 
@@ -100,6 +100,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
+
+    op.create_table('button_token',
+    sa.Column('token', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('args', sa.Text(), server_default='{}', nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('used_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], ),
+    sa.PrimaryKeyConstraint('token')
+    )
+    with op.batch_alter_table('button_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_button_token_contact_id'), ['contact_id'], unique=False)
 
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -263,6 +277,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_due')
 
     op.drop_table('outbox')
+    with op.batch_alter_table('button_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_button_token_contact_id'))
+
+    op.drop_table('button_token')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
 
