@@ -18,8 +18,12 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to `revision`; safe to run on every start."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the database to `revision`; safe to run on every start.
+
+    Each feature keeps its own branch of migrations off 0001 (chat, scheduling, reports), so
+    "heads" (all branches) is the default target.
+    """
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
