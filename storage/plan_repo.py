@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import bindparam, delete, func, insert, update
 from sqlmodel import Session, select
 
 from core.agencies import AgencyDirectory
@@ -151,30 +151,75 @@ def save_plan(
         tasks[task_draft.ref] = task
     session.flush()
 
-    task_ids = [tasks[t.ref].id for t, _, _ in resolved]
-    session.exec(delete(Assignment).where(Assignment.task_id.in_(task_ids)))  # type: ignore[call-overload,union-attr]
+    _sync_assignments(session, resolved, tasks, ids, summary, progress)
+    session.flush()
+    return summary
+
+
+def _sync_assignments(
+    session: Session,
+    resolved: list,
+    tasks: dict[str, Task],
+    ids: dict[str, int],
+    summary: ImportSummary,
+    progress: Progress | None,
+) -> None:
+    """Make the stored assignments equal the resolved cells, touching only what changed.
+
+    Keeping unchanged rows (and their ids) means re-importing the same file changes nothing.
+    """
+    wanted: dict[tuple[int, int, str], str] = {}
     total = len(resolved)
     for done, (task_draft, lead, coordinating) in enumerate(resolved, start=1):
         task_id = tasks[task_draft.ref].id
-        rows = []
+        assert task_id is not None
         for role, cell in ((AssignmentRole.LEAD, lead), (AssignmentRole.COORDINATE, coordinating)):
             for ref in cell.agencies:
-                rows.append(
-                    {
-                        "task_id": task_id,
-                        "agency_id": ids[ref.code],
-                        "role": role.value,
-                        "annotation": ref.annotation,
-                    }
-                )
-        if rows:
-            session.execute(insert(Assignment), rows)
+                wanted.setdefault((task_id, ids[ref.code], role.value), ref.annotation)
         summary.lead_assignments += len(lead.agencies)
         summary.coordinating_assignments += len(coordinating.agencies)
         if progress:
             progress(done, total)
-    session.flush()
-    return summary
+
+    task_ids = [t.id for t in tasks.values()]
+    existing: dict[tuple[int, int, str], tuple[int, str]] = {}
+    for chunk in _chunks(task_ids, 500):
+        query = select(
+            Assignment.id,
+            Assignment.task_id,
+            Assignment.agency_id,
+            Assignment.role,
+            Assignment.annotation,
+        ).where(Assignment.task_id.in_(chunk))  # type: ignore[union-attr]
+        for row_id, task_id, agency_id, role, annotation in session.exec(query):  # type: ignore[misc]
+            existing[(task_id, agency_id, role)] = (row_id, annotation)
+
+    stale = [row_id for key, (row_id, _) in existing.items() if key not in wanted]
+    for chunk in _chunks(stale, 1000):
+        session.exec(delete(Assignment).where(Assignment.id.in_(chunk)))  # type: ignore[call-overload,union-attr]
+    changed = [
+        {"b_id": existing[key][0], "b_annotation": annotation}
+        for key, annotation in wanted.items()
+        if key in existing and existing[key][1] != annotation
+    ]
+    if changed:
+        statement = (
+            update(Assignment)
+            .where(Assignment.id == bindparam("b_id"))
+            .values(annotation=bindparam("b_annotation"))
+        )
+        session.connection().execute(statement, changed)
+    new_rows = [
+        {"task_id": t, "agency_id": a, "role": r, "annotation": annotation}
+        for (t, a, r), annotation in wanted.items()
+        if (t, a, r) not in existing
+    ]
+    for chunk in _chunks(new_rows, 5000):
+        session.execute(insert(Assignment), chunk)
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def plan_by_code(session: Session, code: str | None) -> Plan | None:
