@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from bot.app import engine_from_settings
 from bot.settings import Settings
 from core.plan_table import PlanFormatError
-from storage.agency_repo import AgencyFileError, import_agencies, load_directory
+from storage.agency_repo import AgencyFileError, import_agencies, import_groups, load_directory
 from storage.db import transaction
 from storage.importers import read_plan
 from storage.migrate import upgrade
@@ -231,6 +231,19 @@ def agency_import(
     except (AgencyFileError, OSError, UnicodeDecodeError) as exc:
         fail(str(exc))
     typer.echo(f"Cơ quan: {summary.created} mới, {summary.updated} cập nhật.")
+
+
+@agency_app.command("groups")
+def agency_groups(
+    file: Path = typer.Argument(..., help="CSV: phrase,kinds (ví dụ: Sở, ban, ngành,department)"),
+) -> None:
+    """Nạp cụm từ chỉ nhóm cơ quan ("Các sở, ban, ngành") và loại cơ quan tương ứng."""
+    try:
+        with transaction(get_engine()) as session:
+            count = import_groups(session, file)
+    except (AgencyFileError, OSError, UnicodeDecodeError, KeyError) as exc:
+        fail(str(exc))
+    typer.echo(f"Cụm từ nhóm cơ quan: {count}.")
 
 
 def register(app: typer.Typer) -> None:
