@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -53,6 +53,16 @@ class Settings(BaseSettings):
         default=3, validation_alias="PARBOT_ESCALATE_AFTER_DAYS"
     )
     log_level: str = Field(default="INFO", validation_alias="PARBOT_LOG_LEVEL")
+
+    @field_validator(
+        "telegram_bot_token", "telegram_webhook_secret", "telegram_webhook_url", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`TELEGRAM_BOT_TOKEN=` copied from .env.example means "no token", not an empty one."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     def seed_folder(self) -> Path:
         """The province data shipped with parbot (agencies, plan, rounds)."""
