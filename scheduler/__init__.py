@@ -1,0 +1,1 @@
+"""Time: working-day calendar, reminder runs, digests and outbox delivery."""
