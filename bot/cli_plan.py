@@ -13,14 +13,23 @@ from sqlmodel import Session, select
 
 from bot.app import engine_from_settings
 from bot.settings import Settings
+from core import model
+from core.model import AssignmentRole
 from core.plan_table import PlanFormatError
 from storage.agency_repo import AgencyFileError, import_agencies, import_groups, load_directory
 from storage.db import transaction
 from storage.importers import read_plan
 from storage.migrate import upgrade
-from storage.plan_repo import ImportSummary, PlanMeta, count_assignments, plan_by_code, save_plan
+from storage.plan_repo import (
+    ImportSummary,
+    PlanMeta,
+    count_assignments,
+    load_plan,
+    plan_by_code,
+    save_plan,
+)
 from storage.seed import load_seed
-from storage.tables import Agency, Area, Assignment, Plan, Task
+from storage.tables import Agency, Plan, Task
 
 db_app = typer.Typer(no_args_is_help=True, help="Cơ sở dữ liệu.")
 plan_app = typer.Typer(no_args_is_help=True, help="Kế hoạch và nhiệm vụ.")
@@ -140,35 +149,21 @@ def plan_list() -> None:
             )
 
 
-def plan_rows(session: Session, plan: Plan) -> list[dict]:
+def plan_rows(plan: model.Plan) -> list[dict]:
     """One JSON-ready object per task, in appendix order."""
-    areas = {a.id: a.code for a in session.exec(select(Area).where(Area.plan_id == plan.id))}
-    tasks = session.exec(
-        select(Task).where(Task.plan_id == plan.id).order_by(Task.position)  # type: ignore[arg-type]
-    ).all()
-    codes: dict[int, dict[str, list[str]]] = {t.id: {"lead": [], "coordinate": []} for t in tasks}  # type: ignore[misc]
-    query = (
-        select(Assignment.task_id, Assignment.role, Agency.code)
-        .join(Agency, Agency.id == Assignment.agency_id)  # type: ignore[arg-type]
-        .join(Task, Task.id == Assignment.task_id)  # type: ignore[arg-type]
-        .where(Task.plan_id == plan.id)
-        .order_by(Assignment.id)  # type: ignore[arg-type]
-    )
-    for task_id, role, agency_code in session.exec(query):  # type: ignore[misc]
-        codes[task_id][role].append(agency_code)
     return [
         {
-            "area": areas[t.area_id],
+            "area": t.area,
             "ref": t.ref,
             "title": t.title,
             "schedule": t.schedule,
-            "deadline": t.due_date.isoformat() if t.due_date else None,
-            "recurrence": t.recurrence,
-            "lead": codes[t.id]["lead"],  # type: ignore[index]
-            "coordinating": codes[t.id]["coordinate"],  # type: ignore[index]
+            "deadline": t.rule.due.isoformat() if t.rule.due else None,
+            "recurrence": t.rule.recurrence,
+            "lead": t.agencies(AssignmentRole.LEAD),
+            "coordinating": t.agencies(AssignmentRole.COORDINATE),
             "expected_output": t.expected_output,
         }
-        for t in tasks
+        for t in plan.tasks
     ]
 
 
@@ -183,7 +178,7 @@ def plan_show(
         if plan is None:
             fail(f"không có kế hoạch {code}" if code else "chưa có kế hoạch nào")
         assert plan is not None
-        rows = plan_rows(session, plan)
+        rows = plan_rows(load_plan(session, plan))
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

@@ -106,3 +106,57 @@ class PlanDraft:
 
     areas: list[AreaDraft] = field(default_factory=list)
     tasks: list[TaskDraft] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Agency:
+    """An agency as the domain sees it: a stable code, never a database id."""
+
+    code: str
+    name: str
+    kind: AgencyKind
+    parent: str | None = None  # parent agency code
+    aliases: tuple[str, ...] = ()
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Task × agency × role, with what the plan's cell said of the role."""
+
+    agency: str  # agency code
+    role: AssignmentRole
+    annotation: str = ""
+
+
+@dataclass(frozen=True)
+class Task:
+    area: str
+    ref: str
+    title: str
+    schedule: str
+    rule: DeadlineRule
+    expected_output: str
+    lead_text: str
+    coordinating_text: str
+    assignments: tuple[Assignment, ...] = ()
+
+    def agencies(self, role: AssignmentRole) -> list[str]:
+        return [a.agency for a in self.assignments if a.role is role]
+
+
+@dataclass(frozen=True)
+class Area:
+    code: str  # I … VIII
+    title: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    code: str
+    title: str
+    year: int
+    issued_on: date | None
+    issuer: str
+    areas: tuple[Area, ...] = ()
+    tasks: tuple[Task, ...] = ()

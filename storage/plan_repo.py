@@ -15,11 +15,12 @@ from datetime import date
 from sqlalchemy import bindparam, delete, func, insert, update
 from sqlmodel import Session, select
 
+from core import model
 from core.agencies import AgencyDirectory
-from core.model import AssignmentRole, PlanDraft, RuleKind
+from core.model import AssignmentRole, DeadlineRule, PlanDraft, RuleKind
 from core.schedule import parse_schedule
 from storage.agency_repo import agency_ids, load_directory
-from storage.tables import Area, Assignment, Plan, StatusReport, Task, utcnow
+from storage.tables import Agency, Area, Assignment, Plan, StatusReport, Task, utcnow
 
 
 @dataclass
@@ -238,3 +239,46 @@ def count_assignments(session: Session, plan_id: int) -> int:
         .join(Task, Task.id == Assignment.task_id)  # type: ignore[arg-type]
         .where(Task.plan_id == plan_id)
     ).one()
+
+
+def load_plan(session: Session, plan: Plan) -> model.Plan:
+    """The stored plan as domain objects, tasks in appendix order with their assignments."""
+    areas = session.exec(
+        select(Area).where(Area.plan_id == plan.id).order_by(Area.position)  # type: ignore[arg-type]
+    ).all()
+    area_codes = {a.id: a.code for a in areas}
+    tasks = session.exec(
+        select(Task).where(Task.plan_id == plan.id).order_by(Task.position)  # type: ignore[arg-type]
+    ).all()
+    by_task: dict[int, list[model.Assignment]] = {t.id: [] for t in tasks}  # type: ignore[misc]
+    query = (
+        select(Assignment.task_id, Assignment.role, Assignment.annotation, Agency.code)
+        .join(Agency, Agency.id == Assignment.agency_id)  # type: ignore[arg-type]
+        .join(Task, Task.id == Assignment.task_id)  # type: ignore[arg-type]
+        .where(Task.plan_id == plan.id)
+        .order_by(Assignment.id)  # type: ignore[arg-type]
+    )
+    for task_id, role, annotation, code in session.exec(query):  # type: ignore[misc]
+        by_task[task_id].append(model.Assignment(code, AssignmentRole(role), annotation))
+    return model.Plan(
+        code=plan.code,
+        title=plan.title,
+        year=plan.year,
+        issued_on=plan.issued_on,
+        issuer=plan.issuer,
+        areas=tuple(model.Area(a.code, a.title) for a in areas),
+        tasks=tuple(
+            model.Task(
+                area=area_codes[t.area_id],
+                ref=t.ref,
+                title=t.title,
+                schedule=t.schedule,
+                rule=DeadlineRule(RuleKind(t.rule_kind), t.schedule, t.due_date, t.recurrence),
+                expected_output=t.expected_output,
+                lead_text=t.lead_text,
+                coordinating_text=t.coordinating_text,
+                assignments=tuple(by_task[t.id]),  # type: ignore[index]
+            )
+            for t in tasks
+        ),
+    )
