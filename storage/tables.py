@@ -197,6 +197,11 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = None
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     group_key: str | None = Field(default=None, max_length=64, index=True)  # broadcast id
+    # delivery bookkeeping (scheduling migration 0003): the platform's id of the (last) part
+    # sent, how many parts of a split text went out, when the current attempt started
+    message_id: str | None = Field(default=None, max_length=64)
+    parts_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    claimed_at: datetime | None = None
 
 
 class ButtonToken(SQLModel, table=True):
