@@ -1,6 +1,6 @@
 """Fake Telegram Bot API server for tests and benchmarks (see README.md)."""
 
-from tests.fakebotapi.server import (
+from .server import (
     MESSAGE_METHODS,
     SEND_METHODS,
     ApiError,

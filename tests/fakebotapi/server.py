@@ -163,7 +163,7 @@ class Call:
     method: str  # canonical spelling, e.g. "sendMessage" (or the raw name when unknown)
     params: JSONDict  # uploaded files appear as StoredFile values
     time: float  # time.time() when the request arrived
-    status: int  # HTTP status returned (0 = connection dropped on purpose)
+    status: int  # HTTP status (0: dropped on purpose by a fault, 499: the client hung up)
     response: JSONDict | None = None
 
     @property
@@ -240,6 +240,26 @@ class Fault:
         if self.method not in ("*", method.lower()):
             return False
         return self.chat_id is None or self.chat_id == chat_id
+
+
+class _ClientGone(Exception):
+    """The HTTP client hung up while its request was pending (e.g. a cancelled long poll)."""
+
+
+_request_context = threading.local()
+
+
+def _client_alive() -> bool:
+    """Peek the current request's socket: EOF means the client closed the connection."""
+    conn: socket.socket | None = getattr(_request_context, "connection", None)
+    if conn is None:
+        return True
+    try:
+        return conn.recv(1, socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
 
 
 @dataclass
@@ -546,6 +566,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         api = self.server.api
+        _request_context.connection = self.connection
         try:
             outcome = api._handle_http(self.command, self.path, self.headers, self._read_body())
         except Exception:  # never let a bug in the fake look like a network problem
@@ -632,6 +653,7 @@ class FakeBotApi:
         self._messages: dict[ChatId, dict[int, JSONDict]] = {}
         self._message_ids: dict[ChatId, int] = {}
         self._files: dict[str, StoredFile] = {}
+        self._files_by_path: dict[str, StoredFile] = {}
         self._file_counter = itertools.count(1)
         self._callback_counter = itertools.count(1)
 
@@ -1182,7 +1204,13 @@ class FakeBotApi:
                     raise limited
             result = handler(params)
         except ApiError as error:
+            if error.status == 409 and not _client_alive():
+                self._record(Call(0, name, params, arrived, 499, None))
+                return _Outcome(499, None)
             return self._finish(name, params, arrived, error.status, error.payload())
+        except _ClientGone:
+            self._record(Call(0, name, params, arrived, 499, None))
+            return _Outcome(499, None)
         return self._finish(name, params, arrived, 200, {"ok": True, "result": result})
 
     def _finish(
@@ -1236,7 +1264,7 @@ class FakeBotApi:
         token, _, file_path = rest.partition("/")
         status = 200
         with self._lock:
-            stored = next((f for f in self._files.values() if f.file_path == file_path), None)
+            stored = self._files_by_path.get(file_path)
         if token != self.token:
             status, body = 401, ApiError(401, "Unauthorized").payload()
         elif stored is None:
@@ -1292,9 +1320,13 @@ class FakeBotApi:
             source=source,
             field=kind if source == "bot" else "",
         )
+        self._register_file(stored)
+        return stored
+
+    def _register_file(self, stored: StoredFile) -> None:
         with self._lock:
             self._files[stored.file_id] = stored
-        return stored
+            self._files_by_path[stored.file_path] = stored
 
     def _chat(self, chat_id: ChatId) -> JSONDict:
         """Telegram ``Chat`` for an id: registered, a user's private chat, or a default group."""
@@ -1516,14 +1548,16 @@ class FakeBotApi:
         with self._lock:
             thumb_id = f"{stored.file_id}-s"
             if thumb_id not in self._files:
-                self._files[thumb_id] = StoredFile(
-                    file_id=thumb_id,
-                    file_unique_id=f"{stored.file_unique_id}s",
-                    file_path=f"{stored.file_path.rsplit('.', 1)[0]}_s.jpg",
-                    file_name=None,
-                    mime_type="image/jpeg",
-                    content=stored.content,
-                    source=stored.source,
+                self._register_file(
+                    StoredFile(
+                        file_id=thumb_id,
+                        file_unique_id=f"{stored.file_unique_id}s",
+                        file_path=f"{stored.file_path.rsplit('.', 1)[0]}_s.jpg",
+                        file_name=None,
+                        mime_type="image/jpeg",
+                        content=stored.content,
+                        source=stored.source,
+                    )
                 )
         scale = 90 / max(width, height, 1)
         return [
@@ -1585,6 +1619,8 @@ class FakeBotApi:
                 if batch or remaining <= 0 or self._stopping.is_set():
                     break
                 self._updates_cond.wait(remaining)
+            if not _client_alive():  # nothing reaches a cancelled poll: do not mark delivered
+                raise _ClientGone
             for entry in batch:
                 entry.delivered = True
             return [entry.update for entry in batch]
@@ -2072,8 +2108,24 @@ class FakeBotApi:
             self._max_queued_id = max(self._max_queued_id, update_id)
             self._max_update_id = max(self._max_update_id, update_id)
             self._queue.append(_QueuedUpdate(update, update_id, replay))
+            self._remember_injected_message(update)
             self._updates_cond.notify_all()
         return update
+
+    def _remember_injected_message(self, update: JSONDict) -> None:
+        """Hand-made updates: store their message so the bot can reply to it or edit around it."""
+        message = update.get("message") or update.get("channel_post")
+        if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
+            return
+        try:
+            chat_key = _norm_chat_id(message["chat"]["id"])
+            message_id = int(message["message_id"])
+        except (KeyError, TypeError, ValueError):
+            return
+        with self._lock:
+            self._chats.setdefault(chat_key, message["chat"])
+            self._messages.setdefault(chat_key, {}).setdefault(message_id, message)
+            self._message_ids[chat_key] = max(self._message_ids.get(chat_key, 0), message_id)
 
     def pending_updates(self) -> list[JSONDict]:
         """Updates queued and not yet confirmed by the bot."""
