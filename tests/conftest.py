@@ -146,3 +146,12 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
 def any_empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """The schema only, on SQLite and on PostgreSQL when a server is configured."""
     yield from _engine(request, "empty", tmp_path)
+
+
+@pytest.fixture
+def fake_api() -> Iterator[object]:
+    """An in-process fake Telegram Bot API server on 127.0.0.1 (see tests/fakebotapi)."""
+    from tests.fakebotapi import FakeBotApi
+
+    with FakeBotApi() as api:
+        yield api
