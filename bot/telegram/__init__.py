@@ -1,0 +1,1 @@
+"""Telegram adapter (python-telegram-bot 22): application wiring, update handling, Channel."""

@@ -1,0 +1,55 @@
+"""Outgoing → Telegram: inline keyboards, and text cut to the platform's limits."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from core.outgoing import Outgoing
+
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_BUTTON_TEXT = 60  # longer labels are cut by Telegram clients anyway
+
+
+def keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(_label(b.text), callback_data=b.data) for b in row]
+            for row in message.buttons
+            if row
+        ]
+    )
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= MAX_BUTTON_TEXT else text[: MAX_BUTTON_TEXT - 1] + "…"
+
+
+def chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split at line breaks so a long list becomes several messages, never a refused one."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts
+
+
+def fit(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
