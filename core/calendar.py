@@ -123,9 +123,7 @@ class SendWindow:
 
     def is_open(self, at: datetime, calendar: WorkCalendar) -> bool:
         local = self.local(at)
-        return (
-            calendar.is_working_day(local.date()) and self.start <= local.time() < self.end
-        )
+        return calendar.is_working_day(local.date()) and self.start <= local.time() < self.end
 
     def next_open(self, at: datetime, calendar: WorkCalendar) -> datetime:
         """`at` itself when the window is open, else when it next opens (aware)."""

@@ -90,7 +90,9 @@ class ReminderPolicy:
             at=at,
         )
 
-    def level_for(self, calendar: WorkCalendar, deadline: date, today: date) -> ReminderLevel | None:
+    def level_for(
+        self, calendar: WorkCalendar, deadline: date, today: date
+    ) -> ReminderLevel | None:
         """The reminder `deadline` calls for on `today`, or None."""
         if not calendar.is_working_day(today):
             return None
@@ -121,7 +123,8 @@ class ReminderPolicy:
         if self.on_deadline:
             wanted.append((today, ReminderLevel(LevelKind.DUE)))
         for k in range(1, self.overdue_days + 1):
-            wanted.append((calendar.add_working_days(today, -k), ReminderLevel(LevelKind.OVERDUE, k)))
+            late = calendar.add_working_days(today, -k)
+            wanted.append((late, ReminderLevel(LevelKind.OVERDUE, k)))
         if self.escalate:
             wanted.append(
                 (
@@ -152,5 +155,5 @@ class ReminderPolicy:
 
 
 def snooze_until(calendar: WorkCalendar, today: date) -> date:
-    """"Nhắc lại sau" moves a reminder to the next working day."""
+    """ "Nhắc lại sau" moves a reminder to the next working day."""
     return calendar.next_working_day(today)

@@ -48,7 +48,7 @@ class ReminderRecord(SQLModel, table=True):
 
 
 class Snooze(SQLModel, table=True):
-    """"Nhắc lại sau": one per reminder level, moved to the next working day."""
+    """ "Nhắc lại sau": one per reminder level, moved to the next working day."""
 
     __tablename__ = "sched_snooze"
     __table_args__ = (UniqueConstraint("key"),)
