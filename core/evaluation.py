@@ -1,0 +1,186 @@
+"""How a task stands, in the five words officials use.
+
+The rules, applied to one agency on one task ("a pair") as of a date:
+
+* **Deadline.** With a reporting round chosen, the round's deadline; otherwise the task's
+  due date. Tasks with no date (recurring "Thường xuyên", external schedules a coordinator has
+  not dated yet) have no deadline and are never late: they are in progress or done.
+* **Which reports count.** Versions submitted up to the end of the "as of" day (local time);
+  with a round chosen, only that round's reports. The latest version is the agency's answer.
+* **Hoàn thành đúng hạn / quá hạn.** The latest version says done. The completion date is
+  the local date of the *first* version of the unbroken run of "done" versions that ends in
+  the latest one — correcting a typo in a done report after the deadline does not make the
+  work late. On or before the deadline is on time.
+* **Đang thực hiện trong hạn.** A report that is not "done" (not started, in progress,
+  blocked) while the deadline has not passed, or the task has none.
+* **Quá hạn chưa hoàn thành.** The "as of" date is after the deadline and the work is not
+  reported done — whether the agency reported progress or nothing at all: without a report
+  there is no evidence of completion. `Evaluation.report is None` tells the two apart.
+* **Chưa báo cáo.** No report yet and nothing is overdue (still within the deadline, or no
+  deadline).
+
+Counting. A task is the responsibility of its lead agencies (cơ quan chủ trì): the task's
+verdict and every count are over lead pairs. Coordinating agencies' reports are shown and
+listed but not counted — unless the scope holds no lead of the task (e.g. a commune that
+only coordinates, viewing its own part), then the coordinating pairs in scope stand in.
+
+A task's verdict over its responsible pairs: all done → done on time (done late if any was
+late); otherwise any overdue → overdue; otherwise any report → in progress; otherwise not
+reported.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, tzinfo
+
+from core.model import AgencyKind, ReportStatus
+from core.report_model import (
+    AreaResult,
+    CompiledReport,
+    Evaluation,
+    LateAgency,
+    ReportData,
+    ReportInfo,
+    RoundInfo,
+    TaskInfo,
+    TaskResult,
+    Tally,
+    Verdict,
+)
+
+DONE = ReportStatus.DONE.value
+
+
+def deadline_for(task: TaskInfo, round_: RoundInfo | None) -> date | None:
+    """The date a pair is judged against (see the module rules)."""
+    if round_ is not None:
+        return round_.deadline
+    return task.due_date
+
+
+def judge(
+    latest: ReportInfo | None,
+    done_since: ReportInfo | None,
+    deadline: date | None,
+    as_of: date,
+    tz: tzinfo,
+) -> tuple[Verdict, date | None, int]:
+    """(verdict, completion date, days overdue) for one pair.
+
+    `done_since` is the first version of the run of "done" versions ending in `latest`
+    (None when the latest is not done).
+    """
+    overdue_days = (as_of - deadline).days if deadline is not None and as_of > deadline else 0
+    if latest is None:
+        return (Verdict.OVERDUE if overdue_days else Verdict.NOT_REPORTED), None, overdue_days
+    if latest.status == DONE:
+        done_on = (done_since or latest).submitted_at.astimezone(tz).date()
+        late = deadline is not None and done_on > deadline
+        return (Verdict.DONE_LATE if late else Verdict.DONE_ON_TIME), done_on, 0
+    return (Verdict.OVERDUE if overdue_days else Verdict.IN_PROGRESS), None, overdue_days
+
+
+def task_verdict(pairs: list[Evaluation]) -> Verdict:
+    """The task's word from its responsible pairs (rule in the module docstring)."""
+    if not pairs:
+        return Verdict.NOT_REPORTED
+    verdicts = {p.verdict for p in pairs}
+    if verdicts <= {Verdict.DONE_ON_TIME, Verdict.DONE_LATE}:
+        return Verdict.DONE_LATE if Verdict.DONE_LATE in verdicts else Verdict.DONE_ON_TIME
+    if Verdict.OVERDUE in verdicts:
+        return Verdict.OVERDUE
+    if any(p.report is not None for p in pairs):
+        return Verdict.IN_PROGRESS
+    return Verdict.NOT_REPORTED
+
+
+def _latest_per_pair(
+    reports: list[ReportInfo],
+) -> tuple[dict[tuple[int, int], tuple[ReportInfo, ReportInfo | None]], dict[int, int]]:
+    """(task, agency) → (latest, first of the trailing "done" run); versions per task."""
+    ordered = sorted(reports, key=lambda r: (r.task_id, r.agency_id, r.submitted_at, r.version))
+    latest: dict[tuple[int, int], tuple[ReportInfo, ReportInfo | None]] = {}
+    versions: dict[int, int] = defaultdict(int)
+    for report in ordered:
+        key = (report.task_id, report.agency_id)
+        versions[report.task_id] += 1
+        previous = latest.get(key)
+        if report.status != DONE:
+            latest[key] = (report, None)
+        elif previous is not None and previous[1] is not None:
+            latest[key] = (report, previous[1])
+        else:
+            latest[key] = (report, report)
+    return latest, versions
+
+
+def kind_order(kind: str) -> tuple[int, str]:
+    kinds = [k.value for k in AgencyKind]
+    return (kinds.index(kind), kind) if kind in kinds else (len(kinds), kind)
+
+
+def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
+    """Judge every pair in `data` and add up tasks, areas, kinds of agency and late agencies."""
+    latest, versions = _latest_per_pair(data.reports)
+    as_of = data.as_of
+
+    def pair(task: TaskInfo, deadline: date | None, agency_id: int, lead: bool) -> Evaluation:
+        found = latest.get((task.id, agency_id))
+        report, done_since = found if found else (None, None)
+        verdict, done_on, days = judge(report, done_since, deadline, as_of, tz)
+        return Evaluation(task.id, agency_id, lead, verdict, deadline, report, done_on, days)
+
+    tasks_by_area: dict[int, list[TaskResult]] = defaultdict(list)
+    agency_tally, task_tally = Tally(), Tally()
+    by_kind: dict[str, Tally] = defaultdict(Tally)
+    late: dict[int, list[Evaluation]] = defaultdict(list)
+    for task in sorted(data.tasks, key=lambda t: t.position):
+        deadline = deadline_for(task, data.round)
+        leads = [pair(task, deadline, a, True) for a in data.leads.get(task.id, [])]
+        coordinators = [pair(task, deadline, a, False) for a in data.coordinators.get(task.id, [])]
+        responsible = leads or coordinators
+        tally = Tally()
+        for evaluation in responsible:
+            tally.add(evaluation.verdict)
+            by_kind[data.agencies[evaluation.agency_id].kind].add(evaluation.verdict)
+            if evaluation.verdict is Verdict.OVERDUE:
+                late[evaluation.agency_id].append(evaluation)
+        reported = sum(1 for e in leads + coordinators if e.report is not None)
+        verdict = task_verdict(responsible)
+        task_tally.add(verdict)
+        for verdict_, n in tally.counts.items():
+            agency_tally.add(verdict_, n)
+        tasks_by_area[task.area_id].append(
+            TaskResult(
+                task, verdict, deadline, leads, coordinators, tally, reported,
+                versions.get(task.id, 0),
+            )
+        )
+
+    areas: list[AreaResult] = []
+    for area in sorted(data.areas, key=lambda a: a.position):
+        results = tasks_by_area.get(area.id)
+        if not results:
+            continue
+        area_tasks, area_pairs = Tally(), Tally()
+        for result in results:
+            area_tasks.add(result.verdict)
+            for verdict_, n in result.tally.counts.items():
+                area_pairs.add(verdict_, n)
+        areas.append(AreaResult(area, results, area_tasks, area_pairs))
+
+    late_agencies = sorted(
+        (
+            LateAgency(
+                data.agencies[agency_id],
+                overdue=len(items),
+                not_reported=sum(1 for e in items if e.report is None),
+                max_days=max(e.days_overdue for e in items),
+            )
+            for agency_id, items in late.items()
+        ),
+        key=lambda la: (-la.overdue, -la.max_days, la.agency.code),
+    )
+    kinds = {kind: by_kind[kind] for kind in sorted(by_kind, key=kind_order)}
+    return CompiledReport(data, areas, task_tally, agency_tally, kinds, late_agencies)

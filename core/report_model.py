@@ -1,0 +1,264 @@
+"""The compiled report's data, as plain values that every output (chat, xlsx, docx, chart,
+JSON, zip) reads the same way — so their counts cannot drift apart.
+
+`ReportData` is what storage loads for one scope (a plan, optionally narrowed to a round, an
+area, a kind of agency or one agency, as of a date); `core.evaluation.evaluate` turns it into
+a `CompiledReport`. Nothing here knows about databases or file formats.
+
+Who may see what is decided here too (`scope_for`), not in chat handlers: coordinators,
+leaders and admins see the whole plan, a focal point only their own agency's part, anyone
+else nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+from core.model import UserRole
+
+
+class Verdict(StrEnum):
+    """The five words officials use for a task's state (labels live in a template)."""
+
+    DONE_ON_TIME = "done_on_time"  # Hoàn thành đúng hạn
+    DONE_LATE = "done_late"  # Hoàn thành quá hạn
+    IN_PROGRESS = "in_progress"  # Đang thực hiện trong hạn
+    OVERDUE = "overdue"  # Quá hạn chưa hoàn thành
+    NOT_REPORTED = "not_reported"  # Chưa báo cáo
+
+
+VERDICTS: tuple[Verdict, ...] = tuple(Verdict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInfo:
+    id: int
+    code: str
+    title: str
+    year: int
+    issuer: str
+    issued_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundInfo:
+    id: int
+    code: str
+    title: str
+    deadline: date
+
+
+@dataclass(frozen=True, slots=True)
+class AreaInfo:
+    id: int
+    code: str
+    title: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    id: int
+    ref: str
+    area_id: int
+    position: int
+    title: str
+    schedule: str
+    rule_kind: str
+    due_date: date | None
+    expected_output: str
+    lead_text: str
+    coordinating_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyInfo:
+    id: int
+    code: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceInfo:
+    id: int
+    report_id: int
+    file_name: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInfo:
+    """One version of one agency's status report on one task (evidence by name only)."""
+
+    id: int
+    receipt: str
+    task_id: int
+    agency_id: int
+    round_code: str | None
+    reporter: str
+    version: int
+    status: str  # core.model.ReportStatus
+    result: str
+    figure: str | None
+    difficulties: str
+    submitted_at: datetime  # aware UTC
+    evidence: tuple[EvidenceInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a report covers. `None` means "no narrowing" for every filter."""
+
+    plan_code: str | None = None
+    round_code: str | None = None
+    area_code: str | None = None
+    agency_kind: str | None = None
+    agency_code: str | None = None  # a focal point's own agency
+    as_of: date | None = None  # default: today in the configured time zone
+
+
+@dataclass(frozen=True, slots=True)
+class Letterhead:
+    """Who issues the Word report and where; read from data and settings, never code."""
+
+    parent_body: str  # "UBND tỉnh Quảng Nam"
+    territory: str  # "tỉnh Quảng Nam": dropped from the plan title in the report's title
+    body: str  # "Sở Nội vụ"
+    body_code: str  # "SNV": the report number's symbol is BC-<code>
+    place: str  # "Quảng Nam"
+    signer_name: str = ""
+
+
+@dataclass
+class ReportData:
+    """Everything one report needs, loaded with a handful of queries.
+
+    `leads` and `coordinators` map a task id to its agency ids in appendix/agency order;
+    `reports` holds every version submitted up to the "as of" date, ordered by task, agency,
+    time and version.
+    """
+
+    plan: PlanInfo
+    round: RoundInfo | None
+    scope: Scope
+    as_of: date
+    generated_at: datetime
+    areas: list[AreaInfo]
+    tasks: list[TaskInfo]
+    agencies: dict[int, AgencyInfo]
+    leads: dict[int, list[int]]
+    coordinators: dict[int, list[int]]
+    reports: list[ReportInfo]
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts per verdict; `total` is their sum."""
+
+    counts: dict[Verdict, int] = field(default_factory=lambda: dict.fromkeys(VERDICTS, 0))
+
+    def add(self, verdict: Verdict, n: int = 1) -> None:
+        self.counts[verdict] += n
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        return self.counts[Verdict.DONE_ON_TIME] + self.counts[Verdict.DONE_LATE]
+
+    def as_dict(self) -> dict[str, int]:
+        return {v.value: self.counts[v] for v in VERDICTS}
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One agency's standing on one task."""
+
+    task_id: int
+    agency_id: int
+    lead: bool
+    verdict: Verdict
+    deadline: date | None
+    report: ReportInfo | None  # the latest version, if any
+    done_on: date | None  # local date the work was first reported done (current run of "done")
+    days_overdue: int
+
+
+@dataclass
+class TaskResult:
+    task: TaskInfo
+    verdict: Verdict
+    deadline: date | None
+    leads: list[Evaluation]
+    coordinators: list[Evaluation]
+    tally: Tally  # over lead agencies
+    reports: int  # agencies (lead or coordinating) with a report
+    versions: int  # report versions, all agencies
+
+
+@dataclass
+class AreaResult:
+    area: AreaInfo
+    tasks: list[TaskResult]
+    task_tally: Tally  # tasks by task verdict
+    agency_tally: Tally  # lead (task, agency) pairs by verdict
+
+
+@dataclass(frozen=True, slots=True)
+class LateAgency:
+    agency: AgencyInfo
+    overdue: int  # tasks overdue and not done
+    not_reported: int  # of which nothing was ever reported
+    max_days: int
+
+
+@dataclass
+class CompiledReport:
+    data: ReportData
+    areas: list[AreaResult]
+    task_tally: Tally
+    agency_tally: Tally
+    by_kind: dict[str, Tally]
+    late_agencies: list[LateAgency]
+
+    @property
+    def tasks(self) -> list[TaskResult]:
+        return [t for area in self.areas for t in area.tasks]
+
+
+class ReportRefused(Exception):
+    """The asking user may not see this report; `reason` names which rule refused."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+WHOLE_REPORT_ROLES = frozenset({UserRole.COORDINATOR, UserRole.LEADER, UserRole.ADMIN})
+
+
+def scope_for(role: str | None, agency_code: str | None, requested: Scope) -> Scope:
+    """The scope a user may actually get for `requested`, or `ReportRefused`.
+
+    Coordinators, leaders and admins get what they asked for. A focal point always gets their
+    own agency's part, whatever agency they asked for: the agency filter is forced, never
+    trusted from the request. Unknown users (no role) and focal points with no agency are
+    refused.
+    """
+    if role in WHOLE_REPORT_ROLES:
+        return requested
+    if role == UserRole.FOCAL:
+        if not agency_code:
+            raise ReportRefused("no_agency")
+        return replace(requested, agency_code=agency_code)
+    raise ReportRefused("role")
+
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total): long builds report how far they are."""

@@ -1,0 +1,76 @@
+"""`parbot report --format json`: the compiled numbers for other programs.
+
+Keys are English and stable; verdicts are the `core.report_model.Verdict` values. Per task:
+`ref`, `verdict`, `status` (lead agencies counted per verdict), `reports` (agencies that
+reported, lead or coordinating) and `versions` (report versions). `generated_at` is the only
+value that changes when the same data is compiled twice.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from core.report_model import CompiledReport, Tally
+
+
+def _tally(tally: Tally) -> dict[str, Any]:
+    return {"total": tally.total, **tally.as_dict()}
+
+
+def report_dict(report: CompiledReport) -> dict[str, Any]:
+    data = report.data
+    scope = data.scope
+    return {
+        "plan": {"code": data.plan.code, "title": data.plan.title, "year": data.plan.year},
+        "round": (
+            {"code": data.round.code, "deadline": data.round.deadline.isoformat()}
+            if data.round
+            else None
+        ),
+        "scope": {
+            "area": scope.area_code,
+            "kind": scope.agency_kind,
+            "agency": scope.agency_code,
+        },
+        "as_of": data.as_of.isoformat(),
+        "generated_at": data.generated_at.isoformat(),
+        "totals": {"tasks": _tally(report.task_tally), "lead_pairs": _tally(report.agency_tally)},
+        "areas": [
+            {
+                "code": area.area.code,
+                "title": area.area.title,
+                "tasks": _tally(area.task_tally),
+                "lead_pairs": _tally(area.agency_tally),
+            }
+            for area in report.areas
+        ],
+        "kinds": {kind: _tally(tally) for kind, tally in report.by_kind.items()},
+        "tasks": [
+            {
+                "ref": result.task.ref,
+                "area": area.area.code,
+                "deadline": result.deadline.isoformat() if result.deadline else None,
+                "verdict": result.verdict.value,
+                "status": result.tally.as_dict(),
+                "reports": result.reports,
+                "versions": result.versions,
+            }
+            for area in report.areas
+            for result in area.tasks
+        ],
+        "late_agencies": [
+            {
+                "code": item.agency.code,
+                "name": item.agency.name,
+                "overdue": item.overdue,
+                "not_reported": item.not_reported,
+                "max_days": item.max_days,
+            }
+            for item in report.late_agencies
+        ],
+    }
+
+
+def report_json(report: CompiledReport) -> str:
+    return json.dumps(report_dict(report), ensure_ascii=False, indent=2)

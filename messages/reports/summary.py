@@ -1,0 +1,61 @@
+"""The short chat summary (/tonghop) and the Markdown export, both from templates."""
+
+from __future__ import annotations
+
+from core.report_model import CompiledReport
+from messages.render import render
+from messages.reports.labels import kind_label
+from messages.reports.texts import task_difficulties, task_progress, task_results
+
+LATE_SHOWN = 5
+
+
+def scope_text(report: CompiledReport) -> str:
+    """"Tính đến ngày …; kỳ báo cáo …; lĩnh vực …" — what the numbers cover."""
+    data, scope = report.data, report.data.scope
+    area = next((a for a in data.areas if a.code == (scope.area_code or "").upper()), None)
+    agency = next((a for a in data.agencies.values() if a.code == scope.agency_code), None)
+    return render(
+        "report/scope.j2",
+        as_of=data.as_of,
+        round=data.round,
+        area=f"{area.code}. {area.title}" if area else "",
+        kind=kind_label(scope.agency_kind) if scope.agency_kind else "",
+        agency=agency.name if agency else (scope.agency_code or ""),
+    )
+
+
+def summary_text(report: CompiledReport, late_shown: int = LATE_SHOWN) -> str:
+    """Per area: tasks, done, in progress, not reported, overdue; the most overdue agencies."""
+    return render(
+        "report/summary.j2",
+        plan=report.data.plan,
+        scope=scope_text(report),
+        tasks=report.task_tally,
+        pairs=report.agency_tally,
+        areas=report.areas,
+        late=report.late_agencies[:late_shown],
+        late_more=max(0, len(report.late_agencies) - late_shown),
+    )
+
+
+def markdown(report: CompiledReport) -> str:
+    """The whole compiled report as Markdown: totals, areas, kinds, tasks, late agencies."""
+    tasks = [
+        {
+            "result": result,
+            "progress": task_progress(result),
+            "results": task_results(result, report.data, limit=3),
+            "difficulties": task_difficulties(result, limit=3),
+        }
+        for result in report.tasks
+    ]
+    kinds = [(kind_label(kind), tally) for kind, tally in report.by_kind.items()]
+    return render(
+        "report/report.md.j2",
+        plan=report.data.plan,
+        scope=scope_text(report),
+        report=report,
+        tasks=tasks,
+        kinds=kinds,
+    )

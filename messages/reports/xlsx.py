@@ -1,0 +1,229 @@
+"""The compiled Excel workbook.
+
+Sheets, in order:
+* "Tổng hợp" — one row per task in appendix order: the appendix's six columns plus progress,
+  results, difficulties and the officials' verdict (colour-coded); title, scope, frozen
+  header, filters.
+* "Thống kê" — the counts: tasks per area, lead pairs per area and per kind of agency, the
+  legend of the matrix, the late agencies.
+* "Ma trận" — agencies × tasks, the verdict code in each cell, colour-coded.
+* "Báo cáo" — every report version with reporter, time (a real date) and evidence names.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+
+from core.evaluation import kind_order
+from core.report_model import CompiledReport, Progress, Tally, Verdict
+from messages.render import environment, render
+from messages.reports.labels import kind_label, labels, status_label
+from messages.reports.summary import scope_text
+from messages.reports.texts import task_difficulties, task_progress, task_results
+from messages.reports.xlsx_stream import Style, XlsxStream
+
+VERDICT_STYLE = {
+    Verdict.DONE_ON_TIME: Style.DONE_ON_TIME,
+    Verdict.DONE_LATE: Style.DONE_LATE,
+    Verdict.IN_PROGRESS: Style.IN_PROGRESS,
+    Verdict.OVERDUE: Style.OVERDUE,
+    Verdict.NOT_REPORTED: Style.NOT_REPORTED,
+}
+SUMMARY_WIDTHS = (9, 48, 16, 26, 26, 28, 34, 48, 36, 18)
+REPORT_WIDTHS = (10, 12, 30, 10, 16, 6, 8, 16, 48, 14, 36, 22, 16, 36, 16)
+PROGRESS_EVERY = 20_000
+
+
+def write_workbook(
+    report: CompiledReport, path: Path | str, tz: tzinfo, progress: Progress | None = None
+) -> None:
+    """Write the whole workbook to `path` (see the module docstring for its sheets)."""
+    step = progress or (lambda _stage, _done, _total: None)
+    words = labels()
+    data = report.data
+    with XlsxStream(
+        path,
+        title=render("report/xlsx_title.j2", plan_title=data.plan.title),
+        created=data.generated_at,
+    ) as book:
+        _summary_sheet(book, report, words)
+        _stats_sheet(book, report, words)
+        _matrix_sheet(book, report, words, step)
+        _reports_sheet(book, report, words, tz, step)
+
+
+def _summary_sheet(book: XlsxStream, report: CompiledReport, words: Any) -> None:
+    columns = list(words.summary_columns)
+    last = len(columns) - 1
+    with book.sheet(words.sheet["summary"], SUMMARY_WIDTHS, freeze=(4, 1)) as sheet:
+        sheet.row([render("report/xlsx_title.j2", plan_title=report.data.plan.title)],
+                  Style.TITLE, height=42)
+        sheet.merge(1, 0, 1, last)
+        sheet.row([scope_text(report)], Style.NOTE, height=20)
+        sheet.merge(2, 0, 2, last)
+        sheet.row([], Style.DEFAULT)
+        sheet.row(columns, Style.HEADER, height=32)
+        for result in report.tasks:
+            task = result.task
+            style = [Style.TEXT] * last + [VERDICT_STYLE[result.verdict]]
+            sheet.row(
+                [
+                    task.ref, task.title, task.schedule, task.lead_text,
+                    task.coordinating_text, task.expected_output, task_progress(result),
+                    task_results(result, report.data), task_difficulties(result),
+                    words.verdict[result.verdict],
+                ],
+                style,
+            )
+        sheet.auto_filter(4, len(columns))
+
+
+def _tally_row(first: list[Any], tally: Tally) -> list[Any]:
+    return first + [tally.total] + [tally.counts[v] for v in Verdict]
+
+
+def _stats_sheet(book: XlsxStream, report: CompiledReport, words: Any) -> None:
+    verdicts = [words.verdict[v] for v in Verdict]
+    notes = environment().get_template("report/xlsx_notes.j2").module
+    width = 3 + len(verdicts)
+    with book.sheet(words.sheet["stats"], (10, 52, 14, *([16] * len(verdicts)))) as sheet:
+        number_row = [Style.CODE, Style.TEXT] + [Style.NUMBER] * (width - 2)
+        total_row = [Style.TOTAL] * width
+
+        def table(
+            title: str, note: str, header: list[str], rows: list[list[Any]], total: list[Any]
+        ) -> None:
+            sheet.row([title], Style.TITLE, height=24)
+            sheet.merge(sheet.rows, 0, sheet.rows, width - 1)
+            if note:
+                sheet.row([note], Style.NOTE, height=30)
+                sheet.merge(sheet.rows, 0, sheet.rows, width - 1)
+            sheet.row(header + verdicts, Style.HEADER, height=32)
+            for values in rows:
+                sheet.row(values, number_row)
+            sheet.row(total, total_row)
+            sheet.row([], Style.DEFAULT)
+
+        table(
+            words.stats_titles["areas"], str(notes.tasks_note()), list(words.stats_area_columns),
+            [_tally_row([a.area.code, a.area.title], a.task_tally) for a in report.areas],
+            _tally_row([words.total, ""], report.task_tally),
+        )
+        table(
+            words.stats_titles["pairs"], str(notes.pairs_note()), list(words.stats_pair_columns),
+            [_tally_row([a.area.code, a.area.title], a.agency_tally) for a in report.areas],
+            _tally_row([words.total, ""], report.agency_tally),
+        )
+        table(
+            words.stats_titles["kinds"], "", list(words.stats_kind_columns),
+            [_tally_row([kind, kind_label(kind)], t) for kind, t in report.by_kind.items()],
+            _tally_row([words.total, ""], report.agency_tally),
+        )
+
+        sheet.row([words.stats_titles["legend"]], Style.TITLE, height=24)
+        sheet.merge(sheet.rows, 0, sheet.rows, width - 1)
+        for verdict in Verdict:
+            sheet.row(
+                [words.verdict_code[verdict], words.verdict[verdict]],
+                [VERDICT_STYLE[verdict], Style.TEXT],
+            )
+        mark = words.role_mark["coordinate"]
+        sheet.row([mark, str(notes.coordinating_note(mark))], [Style.COORDINATING, Style.TEXT])
+        sheet.row([], Style.DEFAULT)
+
+        if report.late_agencies:
+            sheet.row([words.stats_titles["late"]], Style.TITLE, height=24)
+            sheet.merge(sheet.rows, 0, sheet.rows, width - 1)
+            sheet.row(list(words.stats_titles["late_columns"]), Style.HEADER, height=32)
+            for item in report.late_agencies:
+                sheet.row(
+                    [item.agency.code, item.agency.name, item.overdue, item.not_reported,
+                     item.max_days],
+                    [Style.CODE, Style.TEXT, Style.NUMBER, Style.NUMBER, Style.NUMBER],
+                )
+
+
+def _matrix_sheet(book: XlsxStream, report: CompiledReport, words: Any, step: Progress) -> None:
+    tasks = report.tasks
+    agencies = sorted(
+        report.data.agencies.values(), key=lambda a: (kind_order(a.kind), a.id)
+    )
+    cells: dict[int, dict[int, tuple[Verdict, bool]]] = {a.id: {} for a in agencies}
+    for column, result in enumerate(tasks):
+        for evaluation in result.leads:
+            cells[evaluation.agency_id][column] = (evaluation.verdict, True)
+        for evaluation in result.coordinators:
+            cells[evaluation.agency_id][column] = (evaluation.verdict, False)
+    codes = {v: str(words.verdict_code[v]) for v in Verdict}
+    marked = {v: f"{codes[v]} {words.role_mark['coordinate']}" for v in Verdict}
+    fixed = list(words.matrix_columns)
+    widths = (14, 40, 18, *([9] * len(tasks)))
+    kinds = {a.kind: kind_label(a.kind) for a in agencies}
+    blank: list[Any] = [None] * len(tasks)
+    plain = [Style.DEFAULT] * len(tasks)
+    with book.sheet(words.sheet["matrix"], widths, freeze=(1, 3)) as sheet:
+        sheet.row(fixed + [r.task.ref for r in tasks], Style.HEADER, height=30)
+        total = len(agencies)
+        for done, agency in enumerate(agencies, start=1):
+            values = blank.copy()
+            styles = plain.copy()
+            for column, (verdict, lead) in cells[agency.id].items():
+                values[column] = codes[verdict] if lead else marked[verdict]
+                styles[column] = VERDICT_STYLE[verdict] if lead else Style.COORDINATING
+            sheet.row(
+                [agency.code, agency.name, kinds[agency.kind], *values],
+                [Style.CODE, Style.TEXT, Style.TEXT, *styles],
+            )
+            if done % 1000 == 0:
+                step("xlsx_matrix", done, total)
+        sheet.auto_filter(1, len(fixed) + len(tasks))
+    step("xlsx_matrix", len(agencies), len(agencies))
+
+
+def _reports_sheet(
+    book: XlsxStream, report: CompiledReport, words: Any, tz: tzinfo, step: Progress
+) -> None:
+    data = report.data
+    position = {t.id: (t.position, t.ref) for t in data.tasks}
+    leads = {task_id: set(ids) for task_id, ids in data.leads.items()}
+    latest = {
+        e.report.id
+        for result in report.tasks
+        for e in result.leads + result.coordinators
+        if e.report is not None
+    }
+    role = words.role
+    yes, no = words.yes, words.no
+    statuses = {s: status_label(s) for s in words.status}
+    ordered = sorted(
+        data.reports,
+        key=lambda r: (position[r.task_id][0], r.agency_id, r.submitted_at, r.version, r.id),
+    )
+    styles = [Style.CODE, Style.CODE, Style.TEXT, Style.TEXT, Style.TEXT, Style.NUMBER,
+              Style.TEXT, Style.TEXT, Style.TEXT, Style.TEXT, Style.TEXT, Style.TEXT,
+              Style.DATETIME, Style.TEXT, Style.CODE]
+    agencies = data.agencies
+    total = len(ordered)
+    with book.sheet(words.sheet["reports"], REPORT_WIDTHS, freeze=(1, 3)) as sheet:
+        sheet.row(list(words.report_columns), Style.HEADER, height=30)
+        for done, item in enumerate(ordered, start=1):
+            agency = agencies[item.agency_id]
+            sheet.row(
+                [
+                    position[item.task_id][1], agency.code, agency.name,
+                    role["lead"] if item.agency_id in leads.get(item.task_id, ()) else
+                    role["coordinate"],
+                    item.round_code, item.version, yes if item.id in latest else no,
+                    statuses.get(item.status, item.status), item.result, item.figure,
+                    item.difficulties, item.reporter,
+                    item.submitted_at.astimezone(tz).replace(tzinfo=None),
+                    "; ".join(e.file_name for e in item.evidence), item.receipt,
+                ],
+                styles,
+            )
+            if done % PROGRESS_EVERY == 0:
+                step("xlsx_reports", done, total)
+        sheet.auto_filter(1, len(styles))
+    step("xlsx_reports", total, total)
