@@ -144,6 +144,7 @@ class Step:
     in `data[key or name]`. `skip` adds an optional "Bỏ qua" button (value None). `when(data)`
     leaves the step out; `next(data)` names the following step (default: the next one that
     applies, then FINISH). A FILE step with `many=True` collects a list until `done` is pressed.
+    `after(ctx, data)` runs once the value is kept (to look up what later steps need).
     """
 
     name: str
@@ -158,7 +159,8 @@ class Step:
     next: Callable[[dict[str, Any]], str] | str | None = None
     many: bool = False
     done: Text | None = None
-    received: Text | None = None  # said after each file of a many-files step
+    received: Callable[[Any, dict[str, Any]], Text] | None = None  # after each file (many)
+    after: Callable[[Any, dict[str, Any]], None] | None = None  # derive data from the answer
     page_size: int = 8
     columns: int = 1
 
@@ -232,8 +234,10 @@ def begin(
 ) -> Outcome:
     """Start `flow` (at `step` if given, e.g. a reminder button that already names the task)."""
     values = dict(data or {})
+    instance = new_instance()
+    values["_instance"] = instance  # callbacks may key side data (uploads) by the run
     first = step or flow.first(values)
-    state = FlowState(flow.name, first, values, new_instance(), now, now)
+    state = FlowState(flow.name, first, values, instance, now, now)
     if first == FINISH:
         return _finish(flow, state, ctx, [])
     return Outcome(state, [], ask(flow, state, ctx))
@@ -286,14 +290,21 @@ def handle(flow: Flow, state: FlowState, ctx: Any, answer: Answer, now: datetime
             )
         if value is not None and step.check is not None:
             step.check(ctx, state.data, value)
+        if step.many and value is not None:
+            state.data.setdefault(step.store, []).append(value)
+            said = [step.received(ctx, state.data)] if step.received is not None else []
+            return Outcome(state, said, ask(flow, state, ctx))
+        previous = state.data.get(step.store)
+        if not step.many:
+            state.data[step.store] = value
+        if step.after is not None:
+            try:
+                step.after(ctx, state.data)
+            except Invalid:
+                state.data[step.store] = previous
+                raise
     except Invalid as exc:
         return Outcome(state, [exc.reason], ask(flow, state, ctx))
-    if step.many and value is not None:
-        state.data.setdefault(step.store, []).append(value)
-        said = [step.received] if step.received is not None else []
-        return Outcome(state, said, ask(flow, state, ctx))
-    if not step.many:
-        state.data[step.store] = value
     return _advance(flow, state, ctx, step, [])
 
 
@@ -453,22 +464,23 @@ def check_file(file: IncomingFile, limits: Limits) -> None:
         raise Invalid(
             say(
                 "chat/invalid_file_type.j2",
-                name=file.file_name,
+                file_name=file.file_name,
                 types=list(limits.file_types),
                 max_mb=max_mb,
             )
         )
     if file.size > limits.max_file_bytes or file.content is None:
-        raise Invalid(
-            say("chat/invalid_file_size.j2", name=file.file_name, size=file.size, max_mb=max_mb)
+        reason = say(
+            "chat/invalid_file_size.j2", file_name=file.file_name, size=file.size, max_mb=max_mb
         )
+        raise Invalid(reason)
 
 
 _NUMBER = re.compile(r"^([-+]?\d{1,12}(?:[.,]\d{1,6})?)\s*(%?)")
 
 
 def parse_number(text: str) -> float | None:
-    """"95", "95,5", "95.5 %", "03 cuộc" → the leading number; anything else → None."""
+    """ "95", "95,5", "95.5 %", "03 cuộc" → the leading number; anything else → None."""
     match = _NUMBER.match(clean(text))
     if match is None:
         return None

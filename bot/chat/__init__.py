@@ -1,0 +1,1 @@
+"""Channel-independent chat: the dispatcher and the chat feature (commands, flows)."""

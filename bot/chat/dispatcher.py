@@ -1,0 +1,395 @@
+"""One update in, replies out: the channel-independent heart of the chat.
+
+Each update is one database transaction: claim the update id (a replay stops here), load who
+is speaking and where they are in a flow, check roles, run the command / button / flow step,
+save the new flow state, write audit rows, commit. Replies are returned to the adapter, which
+sends them directly (they answer the user's own update); proactive messages go to the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from core import conversation as engine_
+from core.clock import Clock
+from core.commands import (
+    Actor,
+    InputKind,
+    Registry,
+    Request,
+    allowed,
+)
+from core.conversation import (
+    PAGE,
+    Answer,
+    AnswerKind,
+    Ask,
+    Expect,
+    Flow,
+    FlowState,
+    Limits,
+    Outcome,
+    Text,
+)
+from core.outgoing import Button, Outgoing
+from messages.render import render
+from storage.buttons import issue_button, redeem_button
+from storage.chat_repo import (
+    ChatKey,
+    actor_for,
+    audit,
+    delete_flow,
+    load_flow,
+    option_labels,
+    record_update,
+    save_flow,
+)
+from storage.tables_chat import ChatFlow
+
+log = logging.getLogger("parbot.chat")
+
+BUTTON_TTL = timedelta(days=30)
+
+
+@dataclass
+class Response:
+    """What the adapter should do for one update."""
+
+    messages: list[Outgoing] = field(default_factory=list)
+    edit: Outgoing | None = None  # replaces the message whose button was pressed
+    chosen: str | None = None  # label of the pressed flow option, shown on that message
+    notice: str | None = None  # short popup text for the button press
+    expects_text: bool = False  # the current step wants typed input (console numbering)
+    duplicate: bool = False  # a replayed update: nothing was done
+    menu_role: str | None = None  # the user's role changed: refresh their command menu
+
+
+class Ctx:
+    """`core.commands.ChatContext` for one update (see docs/chat-extensions.md)."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        session: Session,
+        request: Request,
+        actor: Actor | None,
+        now: datetime,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.session = session
+        self.request = request
+        self.actor = actor
+        self.now = now
+        self.limits = dispatcher.limits
+        self.registry = dispatcher.registry
+        self.tz = dispatcher.tz
+        self.cache: dict[str, Any] = {}
+        self.key = ChatKey(request.channel, request.chat_id, request.user_id)
+        self.row: ChatFlow | None = None
+        self.state: FlowState | None = None
+        self.labels: list[str] = []
+        self.dirty = False
+        self.page_turned = False
+
+    # -- the ChatContext protocol
+    def button(self, text: str, action: str, args: dict[str, Any] | None = None) -> Button:
+        if self.actor is None:
+            raise RuntimeError("buttons are bound to a linked contact")
+        token = issue_button(
+            self.session, self.actor.contact_id, action, dict(args or {}), BUTTON_TTL, self.now
+        )
+        return Button(text, token)
+
+    def start_flow(
+        self, name: str, data: dict[str, Any] | None = None, step: str | None = None
+    ) -> list[Outgoing]:
+        flow = self.registry.flows[name]
+        if self.state is not None:
+            current = self.registry.flows.get(self.state.flow)
+            if current is not None and current.on_cancel is not None:
+                current.on_cancel(self, self.state.data)
+        outcome = engine_.begin(flow, self, self.now, data, step)
+        return self.apply(flow, outcome)
+
+    def cancel_flow(self) -> list[Outgoing] | None:
+        """End the current flow (None when there was none)."""
+        if self.state is None:
+            return None
+        flow = self.registry.flows.get(self.state.flow)
+        if flow is None:
+            self.state, self.dirty = None, True
+            return [Outgoing(render("chat/flow_cancelled.j2"))]
+        return self.apply(flow, engine_.cancel(flow, self.state, self))
+
+    def render(self, template: str, **context: Any) -> str:
+        return render(template, **context)
+
+    def audit(self, action: str, target: str = "", outcome: str = "ok", **detail: Any) -> None:
+        audit(
+            self.session,
+            self.request.actor_key,
+            action,
+            target,
+            outcome,
+            self.actor.contact_id if self.actor else None,
+            self.now,
+            **detail,
+        )
+
+    @property
+    def flow_name(self) -> str | None:
+        return self.state.flow if self.state else None
+
+    # -- engine outcomes → messages
+    def apply(self, flow: Flow, outcome: Outcome) -> list[Outgoing]:
+        self.state, self.dirty = outcome.state, True
+        self.page_turned = outcome.page_turned
+        messages = [self.say(item) for item in outcome.say]
+        if outcome.ask is not None and outcome.state is not None:
+            messages.append(self.prompt(outcome.ask, outcome.state))
+        return messages
+
+    def say(self, item: Any) -> Outgoing:
+        if isinstance(item, Outgoing):
+            return item
+        if isinstance(item, Text):
+            return Outgoing(render(item.template, **item.context))
+        return Outgoing(str(item))
+
+    def label(self, label: str | Text) -> str:
+        return render(label.template, **label.context) if isinstance(label, Text) else label
+
+    def prompt(self, ask: Ask, state: FlowState) -> Outgoing:
+        self.labels = [self.label(o.label) for o in ask.options]
+        plain: list[Button] = []
+        nav: list[Button] = []
+        extra: list[Button] = []
+        for index, (option, text) in enumerate(zip(ask.options, self.labels, strict=True)):
+            button = Button(text, f"f:{state.instance}:{state.seq}:{index}")
+            if option.value.startswith(PAGE):
+                nav.append(button)
+            elif option.value.startswith("@"):
+                extra.append(button)
+            else:
+                plain.append(button)
+        columns = max(1, ask.columns)
+        rows = [plain[i : i + columns] for i in range(0, len(plain), columns)]
+        rows += [r for r in (nav, extra) if r]
+        return Outgoing(render(ask.text.template, **ask.text.context), buttons=rows)
+
+
+class Dispatcher:
+    """Handles one `Request` at a time per user; safe to call from several threads."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        registry: Registry,
+        clock: Clock,
+        limits: Limits | None = None,
+        timezone: str = "Asia/Ho_Chi_Minh",
+        bot_username: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.clock = clock
+        self.limits = limits or Limits()
+        self.tz = ZoneInfo(timezone)
+        self.bot_username = bot_username  # set by the Telegram adapter after getMe: invite links
+        # SQLite has one writer: queue in-process instead of spinning on its busy handler.
+        self._lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+
+    def handle(self, request: Request) -> Response:
+        if self._lock is None:
+            return self._handle(request)
+        with self._lock:
+            return self._handle(request)
+
+    def _handle(self, request: Request) -> Response:
+        now = self.clock.now()
+        with Session(self.engine, expire_on_commit=False) as session:
+            if request.update_id is not None:
+                try:
+                    record_update(session, request.channel, request.update_id, now)
+                except IntegrityError:
+                    session.rollback()
+                    log.info(
+                        "duplicate update skipped channel=%s update_id=%s",
+                        request.channel,
+                        request.update_id,
+                    )
+                    return Response(duplicate=True)
+            try:
+                actor = actor_for(session, request.channel, request.user_id)
+                ctx = Ctx(self, session, request, actor, now)
+                response = self._route(ctx)
+                self._persist(ctx)
+                after = actor_for(session, request.channel, request.user_id)
+                if after is not None and (actor is None or actor.role != after.role):
+                    response.menu_role = after.role.value
+                session.commit()
+            except Exception:
+                session.rollback()
+                log.exception(
+                    "update failed channel=%s kind=%s update_id=%s",
+                    request.channel,
+                    request.kind,
+                    request.update_id,
+                )
+                return Response([Outgoing(render("chat/error.j2"))])
+        return response
+
+    # -- routing
+    def _route(self, ctx: Ctx) -> Response:
+        said = self._load_flow(ctx)
+        request = ctx.request
+        if request.kind is InputKind.COMMAND:
+            response = self._command(ctx)
+        elif request.kind is InputKind.BUTTON:
+            response = self._button(ctx)
+        elif ctx.state is not None:
+            response = Response(self._answer(ctx, _answer_of(request)))
+        else:
+            response = Response([self._idle_reply(ctx)])
+        response.messages[:0] = said
+        if ctx.page_turned and request.kind is InputKind.BUTTON and response.messages:
+            response.edit = response.messages.pop()
+        if ctx.state is not None:
+            flow = self.registry.flows.get(ctx.state.flow)
+            if flow is not None:
+                response.expects_text = flow.step(ctx.state.step).expect is not Expect.CHOICE
+        return response
+
+    def _load_flow(self, ctx: Ctx) -> list[Outgoing]:
+        loaded = load_flow(ctx.session, ctx.key)
+        if loaded is None:
+            return []
+        ctx.row, ctx.state = loaded
+        ctx.labels = option_labels(ctx.row)
+        flow = self.registry.flows.get(ctx.state.flow)
+        idle = timedelta(hours=self.limits.idle_hours)
+        if flow is not None and ctx.state.updated_at + idle >= ctx.now:
+            return []
+        if flow is not None and flow.on_cancel is not None:
+            flow.on_cancel(ctx, ctx.state.data)
+        ctx.state, ctx.dirty = None, True
+        return [Outgoing(render("chat/flow_expired.j2", hours=self.limits.idle_hours))]
+
+    def _persist(self, ctx: Ctx) -> None:
+        if not ctx.dirty:
+            return
+        if ctx.state is None:
+            if ctx.row is not None:
+                delete_flow(ctx.session, ctx.row)
+            return
+        ctx.row = save_flow(ctx.session, ctx.key, ctx.state, ctx.row, ctx.labels)
+
+    def _command(self, ctx: Ctx) -> Response:
+        request = ctx.request
+        name = request.command or ""
+        command = self.registry.command_for(name, request.channel)
+        if command is None:
+            return Response([Outgoing(render("chat/unknown_command.j2", command=name[:40]))])
+        role = ctx.actor.role if ctx.actor else None
+        if not allowed(role, command.roles, command.public):
+            if ctx.actor is None:
+                return Response([Outgoing(render("chat/not_linked.j2"))])
+            ctx.audit(f"command:/{name}", f"command:/{name}", "refused", role=role)
+            return Response([Outgoing(render("chat/refused_role.j2", command=name))])
+        return Response(_messages(command.handler(ctx)))
+
+    def _button(self, ctx: Ctx) -> Response:
+        data = ctx.request.button or ""
+        if data.startswith("f:"):
+            return self._flow_button(ctx, data)
+        if ctx.actor is None:
+            return self._refuse_button(ctx, data, "unlinked")
+        pressed = redeem_button(ctx.session, data, ctx.actor.contact_id, ctx.now)
+        if pressed is None:
+            return self._refuse_button(ctx, data, "token")
+        route = self.registry.buttons.get(pressed.action)
+        if route is None:
+            return self._refuse_button(ctx, data, "action")
+        if not allowed(ctx.actor.role, route.roles):
+            return self._refuse_button(ctx, data, "role")
+        messages = _messages(route.handler(ctx, pressed))
+        response = Response(messages)
+        if route.edit and messages:
+            response.edit = messages.pop(0)
+            response.messages = messages
+        return response
+
+    def _flow_button(self, ctx: Ctx, data: str) -> Response:
+        parts = data.split(":")
+        state = ctx.state
+        try:
+            instance, seq, index = parts[1], int(parts[2]), int(parts[3])
+        except (IndexError, ValueError):
+            return self._refuse_button(ctx, data, "malformed")
+        if state is None or state.instance != instance or state.seq != seq:
+            return Response(notice=render("chat/button_stale.j2"))
+        chosen = ctx.labels[index] if 0 <= index < len(ctx.labels) else None
+        messages = self._answer(ctx, Answer.pressed(index))
+        page_turn = ctx.page_turned
+        return Response(messages, chosen=None if page_turn else chosen)
+
+    def _refuse_button(self, ctx: Ctx, data: str, reason: str) -> Response:
+        ctx.audit("button", data[:64], "refused", reason=reason)
+        log.warning("button refused reason=%s actor=%s", reason, ctx.request.actor_key)
+        text = render("chat/refused_button.j2")
+        return Response([Outgoing(text)], notice=text)
+
+    def _answer(self, ctx: Ctx, answer: Answer) -> list[Outgoing]:
+        assert ctx.state is not None
+        flow = self.registry.flows.get(ctx.state.flow)
+        if flow is None:
+            ctx.state, ctx.dirty = None, True
+            return [Outgoing(render("chat/flow_expired.j2", hours=self.limits.idle_hours))]
+        if answer.kind is AnswerKind.TEXT and len(answer.text) > self.limits.max_text_chars:
+            reason = Text(
+                "chat/invalid_too_long.j2",
+                {"length": len(answer.text), "limit": self.limits.max_text_chars},
+            )
+            outcome = Outcome(ctx.state, [reason], engine_.ask(flow, ctx.state, ctx))
+            return ctx.apply(flow, outcome)
+        return ctx.apply(flow, engine_.handle(flow, ctx.state, ctx, answer, ctx.now))
+
+    def _idle_reply(self, ctx: Ctx) -> Outgoing:
+        """Input outside any flow: explain what can be done, never drop it silently."""
+        kind = ctx.request.kind
+        if ctx.actor is None:
+            return Outgoing(render("chat/not_linked.j2"))
+        if len(ctx.request.text) > self.limits.max_text_chars:
+            return Outgoing(
+                render(
+                    "chat/idle_too_long.j2",
+                    length=len(ctx.request.text),
+                    limit=self.limits.max_text_chars,
+                )
+            )
+        return Outgoing(render("chat/idle_hint.j2", kind=kind.value, role=ctx.actor.role.value))
+
+
+def _answer_of(request: Request) -> Answer:
+    if request.kind is InputKind.TEXT:
+        return Answer.typed(request.text)
+    if request.kind is InputKind.FILE and request.file is not None:
+        return Answer(AnswerKind.FILE, file=request.file)
+    return Answer(AnswerKind.OTHER, other=request.kind.value)
+
+
+def _messages(reply: Any) -> list[Outgoing]:
+    if reply is None:
+        return []
+    if isinstance(reply, Outgoing):
+        return [reply]
+    return list(reply)

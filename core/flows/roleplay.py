@@ -1,0 +1,82 @@
+"""Trying parbot without an account: pick a role and an agency, and be linked as such.
+
+Used by the console channel (`/dongvai`), where there is no Telegram account to invite. The
+link goes through an invite created and redeemed behind the scenes, so the console exercises
+the same onboarding path as Telegram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from core.conversation import FINISH, Choice, Expect, Flow, Invalid, Step, say
+from core.model import UserRole
+
+FLOW = "roleplay"
+ROLES = (UserRole.FOCAL, UserRole.COORDINATOR, UserRole.LEADER)
+MAX_MATCHES = 24
+
+
+class Directory(Protocol):
+    def find_agencies(self, typed: str) -> list[tuple[str, str]]:
+        """(code, name) of agencies matching what was typed, best first."""
+        ...
+
+    def link(self, ctx: Any, agency_code: str, role: UserRole) -> None: ...
+
+
+def build_roleplay_flow(directory_of: Callable[[Any], Directory]) -> Flow:
+    def role_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
+        return [Choice(r.value, say("chat/role_label.j2", role=r.value)) for r in ROLES]
+
+    def search(ctx: Any, data: dict[str, Any], answer: Any) -> str:
+        matches = directory_of(ctx).find_agencies(answer.text)
+        if not matches:
+            raise Invalid(say("chat/roleplay_no_agency.j2", typed=answer.text[:80]))
+        if len(matches) > MAX_MATCHES:
+            raise Invalid(say("chat/roleplay_too_many.j2", count=len(matches)))
+        data["candidates"] = [list(m) for m in matches]
+        return str(answer.text)
+
+    def pick_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
+        return [Choice(code, f"{name} ({code})", (code,)) for code, name in data["candidates"]]
+
+    def after_search(data: dict[str, Any]) -> str:
+        candidates = data.get("candidates") or []
+        if len(candidates) == 1:
+            data["agency"] = candidates[0][0]
+            return FINISH
+        return "agency"
+
+    def finish(ctx: Any, data: dict[str, Any]) -> Any:
+        role = UserRole(data["role"])
+        directory_of(ctx).link(ctx, data["agency"], role)
+        name = next((n for c, n in data["candidates"] if c == data["agency"]), data["agency"])
+        return say("chat/roleplay_done.j2", role=role.value, agency=name, code=data["agency"])
+
+    return Flow(
+        name=FLOW,
+        steps=[
+            Step(
+                "role",
+                lambda ctx, d: say("chat/roleplay_ask_role.j2"),
+                Expect.CHOICE,
+                choices=role_choices,
+            ),
+            Step(
+                "query",
+                lambda ctx, d: say("chat/roleplay_ask_agency.j2", role=d["role"]),
+                parse=search,
+                next=after_search,
+            ),
+            Step(
+                "agency",
+                lambda ctx, d: say("chat/roleplay_pick_agency.j2", count=len(d["candidates"])),
+                Expect.CHOICE,
+                choices=pick_choices,
+                page_size=8,
+            ),
+        ],
+        finish=finish,
+    )
