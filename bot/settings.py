@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         default="127.0.0.1", validation_alias="TELEGRAM_WEBHOOK_LISTEN"
     )
     telegram_webhook_port: int = Field(default=8443, validation_alias="TELEGRAM_WEBHOOK_PORT")
+    # for invite links printed by the CLI without asking the Bot API (getMe) first
+    telegram_bot_username: str | None = Field(
+        default=None, validation_alias="TELEGRAM_BOT_USERNAME"
+    )
 
     # behaviour
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias="PARBOT_TIMEZONE")
