@@ -8,6 +8,7 @@ sends them directly (they answer the user's own update); proactive messages go t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -48,11 +49,14 @@ from storage.chat_repo import (
     actor_for,
     audit,
     delete_flow,
+    idle_flows,
     load_flow,
     option_labels,
     record_update,
     save_flow,
+    state_of,
 )
+from storage.outbox_repo import OutboxItem, enqueue
 from storage.tables_chat import ChatFlow
 
 log = logging.getLogger("parbot.chat")
@@ -209,9 +213,7 @@ class Dispatcher:
         self._lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     def handle(self, request: Request) -> Response:
-        if self._lock is None:
-            return self._handle(request)
-        with self._lock:
+        with self._write_lock():
             return self._handle(request)
 
     def _handle(self, request: Request) -> Response:
@@ -247,6 +249,41 @@ class Dispatcher:
                 )
                 return Response([Outgoing(render("chat/error.j2"))])
         return response
+
+    def expire_idle(self) -> int:
+        """End flows idle longer than the limit and tell their users (through the outbox)."""
+        now = self.clock.now()
+        before = now - timedelta(hours=self.limits.idle_hours)
+        done = 0
+        with self._write_lock(), Session(self.engine, expire_on_commit=False) as session:
+            for row in idle_flows(session, before):
+                key = ChatKey(row.channel, row.chat_id, row.user_id)
+                request = Request(key.channel, key.chat_id, key.user_id, InputKind.OTHER)
+                ctx = Ctx(self, session, request, actor_for(session, key.channel, key.user_id), now)
+                ctx.row, ctx.state = row, state_of(row)
+                flow = self.registry.flows.get(row.flow)
+                if flow is not None and flow.on_cancel is not None:
+                    flow.on_cancel(ctx, ctx.state.data)
+                text = render("chat/flow_expired.j2", hours=self.limits.idle_hours)
+                enqueue(
+                    session,
+                    OutboxItem(
+                        key=f"flow-expired:{row.channel}:{row.instance}",
+                        channel=row.channel,
+                        chat_id=row.chat_id,
+                        message=Outgoing(text),
+                        contact_id=ctx.actor.contact_id if ctx.actor else None,
+                        kind="flow_expired",
+                    ),
+                    now,
+                )
+                delete_flow(session, row)
+                done += 1
+            session.commit()
+        return done
+
+    def _write_lock(self) -> contextlib.AbstractContextManager[Any]:
+        return self._lock if self._lock is not None else contextlib.nullcontext()
 
     # -- routing
     def _route(self, ctx: Ctx) -> Response:

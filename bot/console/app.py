@@ -6,6 +6,7 @@ an answer); `/tep PATH` attaches a file; `/thoat` or end of input exits cleanly.
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from pathlib import Path
 from typing import TextIO
@@ -124,6 +125,22 @@ class ConsoleChat:
     def write(self, text: str) -> None:
         self.out.write(text + "\n")
         self.out.flush()
+
+    async def arun(self, stdin: TextIO) -> int:
+        """The same loop without blocking an event loop (background jobs keep running)."""
+        interactive = stdin.isatty()
+        await asyncio.to_thread(self.welcome)
+        while True:
+            if interactive:
+                self.out.write("› ")
+                self.out.flush()
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                break
+            if not await asyncio.to_thread(self.feed, line):
+                break
+        self.write(render("chat/console_bye.j2"))
+        return 0
 
     def run(self, stdin: TextIO) -> int:
         interactive = stdin.isatty()
