@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", validation_alias="PARBOT_LOG_LEVEL")
 
+    # compiled report (Word letterhead): issuing agency's code, place in the date line, signer
+    report_issuer: str = Field(default="SNV", validation_alias="PARBOT_REPORT_ISSUER")
+    report_place: str | None = Field(default=None, validation_alias="PARBOT_REPORT_PLACE")
+    report_signer: str = Field(default="", validation_alias="PARBOT_REPORT_SIGNER")
+
     @field_validator(
         "telegram_bot_token", "telegram_webhook_secret", "telegram_webhook_url", mode="before"
     )
