@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from bot import cli_chat, cli_plan
+from bot import cli_chat, cli_plan, cli_report
 
 app = typer.Typer(no_args_is_help=True, help="parbot: kế hoạch cải thiện PAR INDEX trong chat.")
 cli_plan.register(app)
 # Feature command groups register here, one line each.
 cli_chat.register(app)
+cli_report.register(app)
 
 
 def main() -> None:
