@@ -61,6 +61,18 @@ class Snooze(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class JobRun(SQLModel, table=True):
+    """A daily job that has run for a day (digest): later runs that day have nothing to do."""
+
+    __tablename__ = "sched_job_run"
+    __table_args__ = (UniqueConstraint("job", "day"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=40)
+    day: date
+    at: datetime = Field(default_factory=utcnow)
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+
+
 class Broadcast(SQLModel, table=True):
     """A coordinator's nudge to many agencies; its messages share Outbox.group_key."""
 

@@ -50,6 +50,15 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['progress_outbox_id'], ['outbox.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('sched_job_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('detail', sa.Text(), server_default='{}', nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('job', 'day')
+    )
     op.create_table('sched_reminder',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('outbox_id', sa.Integer(), nullable=False),
@@ -113,6 +122,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_sched_reminder_agency_day')
 
     op.drop_table('sched_reminder')
+    op.drop_table('sched_job_run')
     op.drop_table('sched_broadcast')
     with op.batch_alter_table('sched_calendar_day', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sched_calendar_day_day'))

@@ -1,0 +1,526 @@
+"""The reminder sweep: writes today's reminders, escalations and check-ins to the outbox.
+
+Runs every few minutes; the database decides. Today's ladder level for every open obligation
+is computed from the calendar, each message gets an idempotency key without the time of the
+run, so the 08:05 run, the 08:10 run and a run after a restart at 10:40 all write the same
+rows once. After the send window closes, today's reminders are no longer written: a reminder
+missed because parbot was down all day is not sent late on another day.
+
+Keys: reminder:{source}:{agency}:{deadline}:{level}:c{contact} (the deadline, not the day, is
+in the key so an admin's calendar edit cannot make the same level fire twice; a new deadline
+starts a new ladder).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from core.calendar import WorkCalendar
+from core.model import AssignmentRole, UserRole
+from core.outgoing import Button, Outgoing
+from core.reminders import LevelKind, ReminderLevel, snooze_until
+from core.rounds import add_months
+from messages.render import render
+from scheduler.context import Scheduling
+from scheduler.delivery import Relevance
+from storage import outbox_repo
+from storage.buttons import issue_button
+from storage.db import transaction
+from storage.outbox_repo import OutboxItem
+from storage.rounds_repo import open_rounds
+from storage.sched_obligations import (
+    CHECKIN_SOURCE,
+    Obligation,
+    checkin_obligations,
+    round_obligations,
+    start_of,
+    still_open,
+    task_obligations,
+)
+from storage.tables import Agency, Assignment, Contact, Outbox, ReportingRound, Task
+from storage.tables_scheduling import ReminderRecord, Snooze
+
+SHOWN_TASKS = 10  # tasks listed in one reminder; the rest are counted
+BUTTON_TTL = timedelta(days=21)
+REPORT_ACTION = "report_task"  # provided by the chat feature (docs/chat-extensions.md)
+PICK_ACTION = "reminder_tasks"  # ours: list the reminder's open tasks as report buttons
+SNOOZE_ACTION = "snooze"
+
+
+@dataclass
+class SweepResult:
+    day: date | None = None
+    skipped: str | None = None
+    obligations: int = 0
+    written: int = 0
+    by_level: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One reminder message for one contact, before it is written."""
+
+    key: str
+    contact: Contact
+    obligation: Obligation
+    level: ReminderLevel
+    snoozed_from: int | None = None
+
+
+def due_now(ctx: Scheduling, at: datetime | None = None) -> tuple[date, str | None]:
+    """Today's date and why nothing is due now (None when reminders may be written)."""
+    now = at or ctx.now()
+    local = ctx.window.local(now)
+    today = local.date()
+    calendar = ctx.calendar()
+    if not calendar.is_working_day(today):
+        return today, "day_off"
+    if local.time() < ctx.policy.at:
+        return today, "too_early"
+    if not ctx.window.is_open(now, calendar):
+        return today, "window_closed"
+    return today, None
+
+
+def obligations_due(
+    session: Session, ctx: Scheduling, today: date, calendar: WorkCalendar
+) -> list[tuple[Obligation, ReminderLevel]]:
+    """Every obligation that calls for a reminder today, with its level: "what is due now"."""
+    levels = ctx.policy.deadlines_for(calendar, today)
+    if not levels:
+        return []
+    found = round_obligations(session, open_rounds(session), today, ctx.tz, levels.keys())
+    found += task_obligations(session, levels.keys())
+    due = [(o, levels[o.deadline]) for o in found if o.deadline in levels]
+    if ctx.policy.checkin_due(calendar, today):
+        since = start_of(add_months(today, -1), ctx.tz)
+        checkins = checkin_obligations(session, since)
+        due += [
+            (
+                Obligation(
+                    CHECKIN_SOURCE, o.agency_id, None, add_months(today, -1), None, o.task_ids
+                ),
+                ReminderLevel(LevelKind.CHECKIN),
+            )
+            for o in checkins
+        ]
+    return due
+
+
+def _key(obligation: Obligation, level: ReminderLevel, contact_id: int, today: date) -> str:
+    when = obligation.deadline.isoformat() if obligation.deadline else today.strftime("%Y-%m")
+    return f"reminder:{obligation.source}:{obligation.agency_id}:{when}:{level.code}:c{contact_id}"
+
+
+def _contacts_by_agency(
+    session: Session, agency_ids: Iterable[int], role: UserRole
+) -> dict[int, list[Contact]]:
+    ids = list(set(agency_ids))
+    found: dict[int, list[Contact]] = defaultdict(list)
+    for start in range(0, len(ids), 500):
+        rows = session.exec(
+            select(Contact)
+            .where(
+                col(Contact.agency_id).in_(ids[start : start + 500]),
+                Contact.role == role.value,
+                Contact.active == True,  # noqa: E712
+            )
+            .order_by(Contact.id)
+        ).all()
+        for contact in rows:
+            found[contact.agency_id].append(contact)  # type: ignore[index]
+    return found
+
+
+def coordinators(session: Session) -> list[Contact]:
+    return list(
+        session.exec(
+            select(Contact)
+            .where(
+                Contact.role == UserRole.COORDINATOR.value,
+                Contact.active == True,  # noqa: E712
+            )
+            .order_by(Contact.id)
+        ).all()
+    )
+
+
+def sweep(ctx: Scheduling) -> SweepResult:
+    """Write the reminders due now; safe to run as often as you like."""
+    today, why_not = due_now(ctx)
+    if why_not:
+        return SweepResult(today, why_not)
+    calendar = ctx.calendar()
+    now = ctx.now()
+    result = SweepResult(today)
+    with transaction(ctx.engine) as session:
+        due = obligations_due(session, ctx, today, calendar)
+        result.obligations = len(due)
+        planned = _plan_focal(session, due, today)
+        planned += _plan_snoozed(session, ctx, today)
+        writer = _Writer(session, ctx, today, now)
+        result.written += writer.write(planned)
+        escalations = [(o, lv) for o, lv in due if lv.kind is LevelKind.ESCALATE]
+        result.written += writer.escalate(escalations)
+        for item in writer.levels:
+            result.by_level[item] = result.by_level.get(item, 0) + 1
+    return result
+
+
+def _plan_focal(
+    session: Session, due: Sequence[tuple[Obligation, ReminderLevel]], today: date
+) -> list[Planned]:
+    focal = _contacts_by_agency(
+        session, (o.agency_id for o, lv in due if lv.to_focal), UserRole.FOCAL
+    )
+    planned = []
+    for obligation, level in due:
+        if not level.to_focal:
+            continue
+        for contact in focal.get(obligation.agency_id, []):
+            planned.append(
+                Planned(_key(obligation, level, contact.id, today), contact, obligation, level)  # type: ignore[arg-type]
+            )
+    return planned
+
+
+def _plan_snoozed(session: Session, ctx: Scheduling, today: date) -> list[Planned]:
+    """Snoozed reminders due today, if their obligation is still open; older ones lapse."""
+    planned = []
+    for snooze in session.exec(select(Snooze).where(Snooze.done == False)).all():  # noqa: E712
+        if snooze.until > today:
+            continue
+        snooze.done = True
+        session.add(snooze)
+        if snooze.until < today:
+            continue
+        record = session.get(ReminderRecord, snooze.reminder_id)
+        contact = session.get(Contact, snooze.contact_id)
+        if record is None or contact is None or not contact.active:
+            continue
+        obligation = obligation_of(record)
+        remaining = still_open(session, obligation, ctx.tz, today)
+        if remaining is None:
+            continue
+        obligation = Obligation(
+            obligation.source,
+            obligation.agency_id,
+            obligation.deadline,
+            obligation.opens,
+            obligation.round_id,
+            remaining,
+        )
+        level = ReminderLevel.parse(record.level)
+        key = _key(obligation, level, contact.id, record.day) + ":snooze"  # type: ignore[arg-type]
+        planned.append(Planned(key, contact, obligation, level, snoozed_from=record.id))
+    return planned
+
+
+def obligation_of(record: ReminderRecord) -> Obligation:
+    return Obligation(
+        record.source.split("@", 1)[0],
+        record.agency_id,
+        record.deadline,
+        record.opens,
+        record.round_id,
+        tuple(json.loads(record.task_ids)),
+    )
+
+
+class _Writer:
+    """Turns planned reminders into outbox rows, reminder records and button tokens."""
+
+    def __init__(self, session: Session, ctx: Scheduling, today: date, now: datetime) -> None:
+        self.session, self.ctx, self.today, self.now = session, ctx, today, now
+        self.not_before = max(now, ctx.window.at(today, ctx.policy.at))
+        self.levels: list[str] = []
+        self._agencies: dict[int, Agency] = {}
+        self._tasks: dict[int, Task] = {}
+        self._rounds: dict[int, ReportingRound] = {}
+        # on the same day a snoozed repeat yields to a fresh reminder of the same obligation
+        self._fresh: set[tuple[str, int]] = set()
+
+    def agency(self, agency_id: int) -> Agency:
+        if agency_id not in self._agencies:
+            self._agencies[agency_id] = self.session.get(Agency, agency_id)  # type: ignore[assignment]
+        return self._agencies[agency_id]
+
+    def tasks(self, ids: Sequence[int]) -> list[Task]:
+        missing = [i for i in ids if i not in self._tasks]
+        for start in range(0, len(missing), 500):
+            for task in self.session.exec(
+                select(Task).where(col(Task.id).in_(missing[start : start + 500]))
+            ).all():
+                self._tasks[task.id] = task  # type: ignore[index]
+        return [self._tasks[i] for i in ids if i in self._tasks]
+
+    def round(self, round_id: int | None) -> ReportingRound | None:
+        if round_id is None:
+            return None
+        if round_id not in self._rounds:
+            self._rounds[round_id] = self.session.get(ReportingRound, round_id)  # type: ignore[assignment]
+        return self._rounds[round_id]
+
+    def _context(self, obligation: Obligation) -> dict[str, object]:
+        tasks = self.tasks(obligation.task_ids[:SHOWN_TASKS])
+        round_ = self.round(obligation.round_id)
+        what = "round" if round_ else ("checkin" if obligation.source == CHECKIN_SOURCE else "task")
+        return {
+            "what": what,
+            "title": round_.title if round_ else "",
+            "ask": round_.ask if round_ else "",
+            "agency": self.agency(obligation.agency_id).name,
+            "deadline": obligation.deadline,
+            "tasks": [{"ref": t.ref, "title": t.title} for t in tasks],
+            "more": max(0, len(obligation.task_ids) - SHOWN_TASKS),
+        }
+
+    def write(self, planned: Sequence[Planned]) -> int:
+        fresh = [p for p in planned if p.snoozed_from is None]
+        for p in fresh:
+            self._fresh.add((p.obligation.key, p.contact.id))  # type: ignore[arg-type]
+        repeats = [
+            p
+            for p in planned
+            if p.snoozed_from is not None and (p.obligation.key, p.contact.id) not in self._fresh
+        ]
+        candidates = fresh + repeats
+        existing = outbox_repo.existing_keys(self.session, (p.key for p in candidates))
+        new = [p for p in candidates if p.key not in existing]
+        items: list[OutboxItem] = []
+        for p in new:
+            items.append(
+                OutboxItem(
+                    key=p.key,
+                    channel=p.contact.channel,
+                    chat_id=p.contact.chat_id,
+                    contact_id=p.contact.id,
+                    message=self._message(p),
+                    kind="checkin" if p.level.kind is LevelKind.CHECKIN else "reminder",
+                    not_before=self.not_before,
+                )
+            )
+        rows = {
+            row.idempotency_key: row
+            for row in outbox_repo.enqueue_many(self.session, items, self.now)
+        }
+        for p in new:
+            row = rows.get(p.key)
+            if row is None:
+                continue
+            self.session.add(
+                ReminderRecord(
+                    outbox_id=row.id,  # type: ignore[arg-type]
+                    source=p.obligation.source,
+                    round_id=p.obligation.round_id,
+                    agency_id=p.obligation.agency_id,
+                    contact_id=p.contact.id,  # type: ignore[arg-type]
+                    task_ids=json.dumps(list(p.obligation.task_ids)),
+                    level=p.level.code,
+                    day=self.today,
+                    deadline=p.obligation.deadline,
+                    opens=p.obligation.opens,
+                    snoozed_from=p.snoozed_from,
+                    created_at=self.now,
+                )
+            )
+            self.levels.append(p.level.code)
+        self.session.flush()
+        return len(rows)
+
+    def _message(self, p: Planned) -> Outgoing:
+        context = self._context(p.obligation)
+        template = (
+            "reminders/checkin.j2" if p.level.kind is LevelKind.CHECKIN else "reminders/reminder.j2"
+        )
+        text = render(
+            template,
+            kind=p.level.kind.value,
+            n=p.level.n,
+            snoozed=p.snoozed_from is not None,
+            escalate_after=self.ctx.policy.overdue_days,
+            **context,
+        )
+        contact_id: int = p.contact.id  # type: ignore[assignment]
+        tasks = p.obligation.task_ids
+        if len(tasks) == 1:
+            args = {
+                "task_id": tasks[0],
+                "agency_id": p.obligation.agency_id,
+                "round_id": p.obligation.round_id,
+            }
+            report = issue_button(
+                self.session, contact_id, REPORT_ACTION, args, ttl=BUTTON_TTL, now=self.now
+            )
+        else:
+            report = issue_button(
+                self.session, contact_id, PICK_ACTION, {"key": p.key}, ttl=BUTTON_TTL, now=self.now
+            )
+        row = [Button(render("reminders/button_report.j2"), report)]
+        if p.snoozed_from is None:
+            snooze = issue_button(
+                self.session,
+                contact_id,
+                SNOOZE_ACTION,
+                {"key": p.key},
+                ttl=BUTTON_TTL,
+                now=self.now,
+            )
+            row.append(Button(render("reminders/button_snooze.j2"), snooze))
+        return Outgoing(text=text, buttons=[row])
+
+    def escalate(self, escalations: Sequence[tuple[Obligation, ReminderLevel]]) -> int:
+        """The 4th overdue working day: each agency's leaders, and one list per coordinator."""
+        if not escalations:
+            return 0
+        late = self.ctx.policy.overdue_days + 1
+        leaders = _contacts_by_agency(
+            self.session, (o.agency_id for o, _ in escalations), UserRole.LEADER
+        )
+        items: list[OutboxItem] = []
+        summary = []
+        for obligation, level in escalations:
+            context = self._context(obligation)
+            summary.append(
+                {
+                    "agency": context["agency"],
+                    "what": context["what"],
+                    "title": context["title"],
+                    "deadline": obligation.deadline,
+                    "count": len(obligation.task_ids),
+                }
+            )
+            text = render(
+                "reminders/escalation_leader.j2",
+                late=late,
+                reminders=self.ctx.policy.overdue_days,
+                **context,
+            )
+            for leader in leaders.get(obligation.agency_id, []):
+                items.append(
+                    OutboxItem(
+                        key=_key(obligation, level, leader.id, self.today),  # type: ignore[arg-type]
+                        channel=leader.channel,
+                        chat_id=leader.chat_id,
+                        contact_id=leader.id,
+                        message=Outgoing(text=text),
+                        kind="escalation",
+                        not_before=self.not_before,
+                    )
+                )
+        text = render("reminders/escalation_coordinator.j2", late=late, items=summary)
+        for coordinator in coordinators(self.session):
+            items.append(
+                OutboxItem(
+                    key=f"escalation:{self.today.isoformat()}:c{coordinator.id}",
+                    channel=coordinator.channel,
+                    chat_id=coordinator.chat_id,
+                    contact_id=coordinator.id,
+                    message=Outgoing(text=text),
+                    kind="escalation",
+                    not_before=self.not_before,
+                )
+            )
+        rows = outbox_repo.enqueue_many(self.session, items, self.now)
+        self.levels.extend("esc" for _ in rows)
+        return len(rows)
+
+
+# ---------------------------------------------------------------------------- delivery hooks
+def reminder_relevance(tz: ZoneInfo) -> Relevance:
+    """Checked right before sending: a reminder stops the moment the report arrives."""
+
+    def check(session: Session, row: Outbox, today: date) -> str | None:
+        record = session.exec(
+            select(ReminderRecord).where(ReminderRecord.outbox_id == row.id)
+        ).first()
+        if record is None:
+            return None
+        if record.day < today:
+            return "stale: the reminder was for an earlier working day"
+        contact = session.get(Contact, record.contact_id)
+        if contact is None or not contact.active:
+            return "inactive: the contact no longer receives messages"
+        if still_open(session, obligation_of(record), tz, today) is None:
+            return "reported: the report arrived before the reminder went out"
+        return None
+
+    return check
+
+
+# ---------------------------------------------------------------------------- buttons
+@dataclass(frozen=True)
+class SnoozeOutcome:
+    template: str
+    until: date | None = None
+
+
+def snooze(
+    session: Session, key: str, contact_id: int, today: date, calendar: WorkCalendar, tz: ZoneInfo
+) -> SnoozeOutcome:
+    """ "Nhắc lại sau": once per level, to the next working day, unless already reported."""
+    record = _record_for_key(session, key)
+    if record is None or record.contact_id != contact_id:
+        return SnoozeOutcome("reminders/snooze_gone.j2")
+    obligation = obligation_of(record)
+    if still_open(session, obligation, tz, today) is None:
+        return SnoozeOutcome("reminders/snooze_gone.j2")
+    snooze_key = f"{obligation.key}:{record.level}:c{contact_id}"
+    if session.exec(select(Snooze).where(Snooze.key == snooze_key)).first() is not None:
+        return SnoozeOutcome("reminders/snooze_once.j2")
+    until = snooze_until(calendar, max(today, record.day))
+    session.add(
+        Snooze(key=snooze_key, reminder_id=record.id, contact_id=contact_id, until=until)  # type: ignore[arg-type]
+    )
+    session.flush()
+    return SnoozeOutcome("reminders/snoozed.j2", until)
+
+
+def _record_for_key(session: Session, key: str) -> ReminderRecord | None:
+    outbox = session.exec(select(Outbox).where(Outbox.idempotency_key == key)).first()
+    if outbox is None:
+        return None
+    return session.exec(select(ReminderRecord).where(ReminderRecord.outbox_id == outbox.id)).first()
+
+
+def reminder_tasks(
+    session: Session, key: str, contact_id: int, today: date, tz: ZoneInfo
+) -> tuple[Agency | None, ReportingRound | None, list[Task]]:
+    """The tasks a multi-task reminder still asks about, for "Báo cáo ngay".
+
+    For an agency-level round (no task of its own) these are the agency's lead tasks.
+    """
+    record = _record_for_key(session, key)
+    if record is None or record.contact_id != contact_id:
+        return None, None, []
+    agency = session.get(Agency, record.agency_id)
+    round_ = session.get(ReportingRound, record.round_id) if record.round_id else None
+    obligation = obligation_of(record)
+    remaining = still_open(session, obligation, tz, today)
+    if remaining is None:
+        return agency, round_, []
+    if remaining:
+        ids = list(remaining)
+    else:  # agency-level round: any of the agency's lead tasks in the round's plan
+        query = (
+            select(Task.id)
+            .join(Assignment, col(Assignment.task_id) == Task.id)
+            .where(
+                Assignment.agency_id == record.agency_id,
+                Assignment.role == AssignmentRole.LEAD.value,
+            )
+            .order_by(Task.position)
+        )
+        if round_ is not None and round_.plan_id is not None:
+            query = query.where(Task.plan_id == round_.plan_id)
+        ids = list(session.exec(query).all())  # type: ignore[arg-type]
+    tasks = session.exec(select(Task).where(col(Task.id).in_(ids))).all()
+    order = {task_id: n for n, task_id in enumerate(ids)}
+    return agency, round_, sorted(tasks, key=lambda t: order[t.id])  # type: ignore[index]
