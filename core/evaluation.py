@@ -43,9 +43,9 @@ from core.report_model import (
     ReportData,
     ReportInfo,
     RoundInfo,
+    Tally,
     TaskInfo,
     TaskResult,
-    Tally,
     Verdict,
 )
 

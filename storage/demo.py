@@ -356,7 +356,9 @@ def _round_reports(
 ) -> None:
     """Answers to the plan's reporting rounds: each audience agency on its first lead task."""
     rounds = session.execute(
-        select(ReportingRound).where(ReportingRound.plan_id == plan.id).order_by(ReportingRound.code)  # type: ignore[arg-type]
+        select(ReportingRound)
+        .where(ReportingRound.plan_id == plan.id)  # type: ignore[arg-type]
+        .order_by(ReportingRound.code)
     ).scalars()
     by_id = {t.id: t for t in tasks}
     for round_ in rounds:

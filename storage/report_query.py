@@ -254,11 +254,19 @@ def load_report_data(
 def iter_evidence(
     session: Session, data: ReportData, batch: int = 200
 ) -> Iterator[tuple[ReportInfo, EvidenceInfo, bytes]]:
-    """Every evidence file of the reports in `data`, bytes included, a batch at a time."""
+    """Every evidence file of the reports in `data`, bytes included, a batch at a time, in
+    appendix order (task, agency, report version, upload)."""
     by_id: dict[int, tuple[ReportInfo, EvidenceInfo]] = {
         ev.id: (report, ev) for report in data.reports for ev in report.evidence
     }
-    ids = sorted(by_id)
+    position = {t.id: t.position for t in data.tasks}
+    ids = sorted(
+        by_id,
+        key=lambda i: (
+            position[by_id[i][0].task_id], by_id[i][0].agency_id, by_id[i][0].version,
+            by_id[i][0].submitted_at, i,
+        ),
+    )
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         rows = session.execute(

@@ -218,10 +218,11 @@ class SheetWriter:
             tail.append(f'<mergeCells count="{len(self.merges)}">')
             tail += [f'<mergeCell ref="{ref}"/>' for ref in self.merges]
             tail.append("</mergeCells>")
+        orientation = "landscape" if self.landscape else "portrait"
         tail.append(
             '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" '
             'footer="0.3"/>'
-            f'<pageSetup paperSize="9" orientation="{"landscape" if self.landscape else "portrait"}"'
+            f'<pageSetup paperSize="9" orientation="{orientation}"'
             ' fitToWidth="1" fitToHeight="0"/></worksheet>'
         )
         self._write("".join(tail))

@@ -1,0 +1,1 @@
+"""Chat features plugged into the registry (see docs/chat-extensions.md)."""
