@@ -283,6 +283,8 @@ def handle(flow: Flow, state: FlowState, ctx: Any, answer: Answer, now: datetime
         if value_kind == "skip":
             value = None
         elif value_kind == "raw":
+            if answer.kind is AnswerKind.FILE and answer.file is not None:
+                check_file(answer.file, getattr(ctx, "limits", Limits()))  # whatever parses it
             value = (
                 step.parse(ctx, state.data, value)
                 if step.parse

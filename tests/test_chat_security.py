@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlmodel import Session, select
@@ -55,9 +56,7 @@ def flows(engine) -> list[ChatFlow]:
         return list(session.exec(select(ChatFlow)))
 
 
-async def test_forged_callbacks_for_another_agencys_task_are_refused_and_audited(
-    engine, fake_api
-):
+async def test_forged_callbacks_for_another_agencys_task_are_refused_and_audited(engine, fake_api):
     api = fake_api
     stp_contact = link(engine, STP_USER, "STP", UserRole.FOCAL)
     snv_contact = link(engine, SNV_USER, "SNV", UserRole.FOCAL)
@@ -78,7 +77,7 @@ async def test_forged_callbacks_for_another_agencys_task_are_refused_and_audited
             return api.make_button_press(STP_USER, message_id, data)
 
         # (a) data made up by the client, naming another agency's task
-        forged = '{"action":"report_task","task_id":%d,"agency_id":%d}' % (snv_task, snv_id)
+        forged = json.dumps({"action": "report_task", "task_id": snv_task, "agency_id": snv_id})
         sent = await bot.send(press(forged[:64]))
         assert "không hợp lệ hoặc không dành cho bạn" in texts(sent)
         # (b) a real token, but issued to the SNV focal point
