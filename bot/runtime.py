@@ -36,7 +36,7 @@ from storage.tables import Agency
 
 FEATURES: tuple[str, ...] = (
     "bot.chat.features",  # chat: /start /help /nhiemvu /baocao /huy /moi, report_task, onboarding
-    # "scheduler.chat",  # scheduling: /kybaocao /nhacnho /caidat, snooze (add when it exists)
+    "bot.features.scheduling",  # scheduling: /kybaocao /nhacnho /caidat, snooze; jobs + delivery
     "bot.features.reports",  # reports: /tonghop
 )
 SWEEP_EVERY = timedelta(minutes=5)
