@@ -275,7 +275,7 @@ def seed_demo(
             .join(Task, Task.id == StatusReport.task_id)  # type: ignore[arg-type]
             .where(Task.plan_id == plan.id)  # type: ignore[arg-type]
             .distinct()
-        ).tuples().all()
+        ).all()
     )
     agency_ids = sorted({a for _, a, _ in pairs})
     agencies = {
@@ -320,7 +320,7 @@ def seed_demo(
             select(StatusReport.receipt, StatusReport.id).where(
                 StatusReport.receipt.like(f"{DEMO_PREFIX}%")  # type: ignore[attr-defined]
             )
-        ).tuples().all()
+        ).all()
     )
     evidence_rows = [
         {

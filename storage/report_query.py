@@ -274,7 +274,7 @@ def iter_evidence(
                 EvidenceFile.id.in_(chunk) if chunk else false()  # type: ignore[union-attr]
             )
         )
-        contents = dict(rows.tuples().all())
+        contents = {row[0]: row[1] for row in rows}
         for evidence_id in chunk:
             report, info = by_id[evidence_id]
             yield report, info, contents[evidence_id]

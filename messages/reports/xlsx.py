@@ -34,6 +34,24 @@ VERDICT_STYLE = {
 SUMMARY_WIDTHS = (9, 48, 16, 26, 26, 28, 34, 48, 36, 18)
 REPORT_WIDTHS = (10, 12, 30, 10, 16, 6, 8, 16, 48, 14, 36, 22, 16, 36, 16)
 PROGRESS_EVERY = 20_000
+LINE_PT = 15.0
+MAX_ROW_PT = 409.0  # Excel's limit
+
+
+def row_height(values: list[Any], widths: tuple[float, ...]) -> float | None:
+    """Points for a row whose wrapped text needs more than one line, else None.
+
+    Excel grows such rows by itself, LibreOffice does not when it opens the file, so the
+    height is estimated here: a column `w` wide holds about `1.2 × w` characters of 11 pt
+    Times New Roman per line.
+    """
+    lines = 1
+    for value, width in zip(values, widths, strict=False):
+        if isinstance(value, str) and value:
+            per_line = max(int(width * 1.2), 1)
+            needed = sum(len(part) // per_line + 1 for part in value.split("\n"))
+            lines = max(lines, needed)
+    return min(lines * LINE_PT, MAX_ROW_PT) if lines > 1 else None
 
 
 def write_workbook(
@@ -68,15 +86,13 @@ def _summary_sheet(book: XlsxStream, report: CompiledReport, words: Any) -> None
         for result in report.tasks:
             task = result.task
             style = [Style.TEXT] * last + [VERDICT_STYLE[result.verdict]]
-            sheet.row(
-                [
-                    task.ref, task.title, task.schedule, task.lead_text,
-                    task.coordinating_text, task.expected_output, task_progress(result),
-                    task_results(result, report.data), task_difficulties(result),
-                    words.verdict[result.verdict],
-                ],
-                style,
-            )
+            values = [
+                task.ref, task.title, task.schedule, task.lead_text,
+                task.coordinating_text, task.expected_output, task_progress(result),
+                task_results(result, report.data), task_difficulties(result),
+                words.verdict[result.verdict],
+            ]
+            sheet.row(values, style, height=row_height(values, SUMMARY_WIDTHS))
         sheet.auto_filter(4, len(columns))
 
 
@@ -163,7 +179,7 @@ def _matrix_sheet(book: XlsxStream, report: CompiledReport, words: Any, step: Pr
     kinds = {a.kind: kind_label(a.kind) for a in agencies}
     blank: list[Any] = [None] * len(tasks)
     plain = [Style.DEFAULT] * len(tasks)
-    with book.sheet(words.sheet["matrix"], widths, freeze=(1, 3)) as sheet:
+    with book.sheet(words.sheet["matrix"], widths, freeze=(1, 3), fit_width=False) as sheet:
         sheet.row(fixed + [r.task.ref for r in tasks], Style.HEADER, height=30)
         total = len(agencies)
         for done, agency in enumerate(agencies, start=1):
@@ -210,19 +226,17 @@ def _reports_sheet(
         sheet.row(list(words.report_columns), Style.HEADER, height=30)
         for done, item in enumerate(ordered, start=1):
             agency = agencies[item.agency_id]
-            sheet.row(
-                [
-                    position[item.task_id][1], agency.code, agency.name,
-                    role["lead"] if item.agency_id in leads.get(item.task_id, ()) else
-                    role["coordinate"],
-                    item.round_code, item.version, yes if item.id in latest else no,
-                    statuses.get(item.status, item.status), item.result, item.figure,
-                    item.difficulties, item.reporter,
-                    item.submitted_at.astimezone(tz).replace(tzinfo=None),
-                    "; ".join(e.file_name for e in item.evidence), item.receipt,
-                ],
-                styles,
-            )
+            values = [
+                position[item.task_id][1], agency.code, agency.name,
+                role["lead"] if item.agency_id in leads.get(item.task_id, ()) else
+                role["coordinate"],
+                item.round_code, item.version, yes if item.id in latest else no,
+                statuses.get(item.status, item.status), item.result, item.figure,
+                item.difficulties, item.reporter,
+                item.submitted_at.astimezone(tz).replace(tzinfo=None),
+                "; ".join(e.file_name for e in item.evidence), item.receipt,
+            ]
+            sheet.row(values, styles, height=row_height(values, REPORT_WIDTHS))
             if done % PROGRESS_EVERY == 0:
                 step("xlsx_reports", done, total)
         sheet.auto_filter(1, len(styles))

@@ -100,8 +100,10 @@ class SheetWriter:
         freeze: tuple[int, int] | None,
         landscape: bool,
         selected: bool,
+        fit_width: bool = True,
     ) -> None:
         self.book, self.stream, self.index = book, stream, index
+        self.fit_width = fit_width
         self.landscape = landscape
         self.rows = 0
         self.filter_ref: str | None = None
@@ -111,7 +113,8 @@ class SheetWriter:
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            "<sheetViews>",
+            + ('<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if fit_width else "")
+            + "<sheetViews>",
             '<sheetView workbookViewId="0"' + (' tabSelected="1"' if selected else "") + ">",
         ]
         if freeze and (freeze[0] or freeze[1]):
@@ -223,7 +226,8 @@ class SheetWriter:
             '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" '
             'footer="0.3"/>'
             f'<pageSetup paperSize="9" orientation="{orientation}"'
-            ' fitToWidth="1" fitToHeight="0"/></worksheet>'
+            + (' fitToWidth="1" fitToHeight="0"' if self.fit_width else "")
+            + "/></worksheet>"
         )
         self._write("".join(tail))
         self.stream.close()
@@ -261,8 +265,10 @@ class XlsxStream:
         widths: Sequence[float] = (),
         freeze: tuple[int, int] | None = None,
         landscape: bool = True,
+        fit_width: bool = True,
     ) -> SheetWriter:
-        """Start the next sheet: `freeze` = (rows, columns) kept in view when scrolling."""
+        """Start the next sheet: `freeze` = (rows, columns) kept in view when scrolling;
+        `fit_width` prints all columns across one page width."""
         if self._open is not None:
             raise RuntimeError("close the previous sheet first")
         index = len(self.sheets) + 1
@@ -270,7 +276,9 @@ class XlsxStream:
         info.compress_type = zipfile.ZIP_DEFLATED
         stream = self.zip.open(info, "w", force_zip64=True)
         self.sheets.append((name[:31], None))
-        self._open = SheetWriter(self, stream, index, widths, freeze, landscape, index == 1)
+        self._open = SheetWriter(
+            self, stream, index, widths, freeze, landscape, index == 1, fit_width
+        )
         return self._open
 
     def _closed_sheet(self, sheet: SheetWriter) -> None:
