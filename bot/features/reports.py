@@ -47,7 +47,7 @@ def words() -> Any:
 
 def said(name: str, **args: Any) -> Text:
     """A prompt or label as a template reference (rendered by the channel adapter)."""
-    return say("report/chat_say.j2", name=name, args=args)
+    return say("report/chat_say.j2", macro=name, args=args)
 
 
 def _refusal(ctx: Any, reason: str) -> list[Outgoing]:
@@ -57,9 +57,7 @@ def _refusal(ctx: Any, reason: str) -> list[Outgoing]:
 
 def _allowed_scope(ctx: Any, requested: Scope) -> Scope:
     actor = ctx.actor
-    return scope_for(
-        actor.role if actor else None, actor.agency_code if actor else None, requested
-    )
+    return scope_for(actor.role if actor else None, actor.agency_code if actor else None, requested)
 
 
 def start(ctx: Any) -> list[Outgoing]:
@@ -138,6 +136,13 @@ def _tz(ctx: Any) -> ZoneInfo:
     return getattr(ctx, "tz", None) or ZoneInfo(Settings().timezone)
 
 
+def _after_mode(data: dict[str, Any]) -> str:
+    """One tap for "up to today"; otherwise the scope steps (plan only when there are several)."""
+    if data["mode"] == "now":
+        return FINISH
+    return "plan" if data.get("plans", 1) > 1 else "round"
+
+
 def build_flow() -> Flow:
     return Flow(
         name=FLOW,
@@ -147,18 +152,43 @@ def build_flow() -> Flow:
                 lambda ctx, d: said("ask_mode", whole=d["whole"], agency=d["agency"]),
                 expect=Expect.CHOICE,
                 choices=_mode_choices,
-                next=lambda d: FINISH if d["mode"] == "now" else "plan",
+                next=_after_mode,
             ),
-            Step("plan", lambda ctx, d: said("ask_plan"), expect=Expect.CHOICE,
-                 choices=_plan_choices, when=lambda d: d.get("plans", 1) > 1),
-            Step("round", lambda ctx, d: said("ask_round"), expect=Expect.CHOICE,
-                 choices=_round_choices),
-            Step("area", lambda ctx, d: said("ask_area"), expect=Expect.CHOICE,
-                 choices=_area_choices, page_size=9, columns=2),
-            Step("kind", lambda ctx, d: said("ask_kind"), expect=Expect.CHOICE,
-                 choices=_kind_choices, when=lambda d: bool(d.get("whole"))),
-            Step("as_of", lambda ctx, d: said("ask_as_of"), expect=Expect.DATE,
-                 check=_not_future, skip=said("today")),
+            Step(
+                "plan",
+                lambda ctx, d: said("ask_plan"),
+                expect=Expect.CHOICE,
+                choices=_plan_choices,
+                when=lambda d: d.get("plans", 1) > 1,
+            ),
+            Step(
+                "round",
+                lambda ctx, d: said("ask_round"),
+                expect=Expect.CHOICE,
+                choices=_round_choices,
+            ),
+            Step(
+                "area",
+                lambda ctx, d: said("ask_area"),
+                expect=Expect.CHOICE,
+                choices=_area_choices,
+                page_size=9,
+                columns=2,
+            ),
+            Step(
+                "kind",
+                lambda ctx, d: said("ask_kind"),
+                expect=Expect.CHOICE,
+                choices=_kind_choices,
+                when=lambda d: bool(d.get("whole")),
+            ),
+            Step(
+                "as_of",
+                lambda ctx, d: said("ask_as_of"),
+                expect=Expect.DATE,
+                check=_not_future,
+                skip=said("today"),
+            ),
         ],
         finish=finish,
     )
@@ -198,14 +228,23 @@ def finish(ctx: Any, data: dict[str, Any]) -> list[Outgoing]:
     tz = _tz(ctx)
     try:
         report = compile_report(ctx.session, scope, tz, ctx.now)
-        head = letterhead(ctx.session, report.data.plan, settings.report_issuer,
-                          settings.report_place, settings.report_signer)
+        head = letterhead(
+            ctx.session,
+            report.data.plan,
+            settings.report_issuer,
+            settings.report_place,
+            settings.report_signer,
+        )
     except ScopeError:
         return [Outgoing(str(words().scope_gone()))]
     ctx.audit(
-        "report_compiled", f"plan:{report.data.plan.code}",
-        round=scope.round_code, area=scope.area_code, kind=scope.agency_kind,
-        agency=scope.agency_code, as_of=report.data.as_of.isoformat(),
+        "report_compiled",
+        f"plan:{report.data.plan.code}",
+        round=scope.round_code,
+        area=scope.area_code,
+        kind=scope.agency_kind,
+        agency=scope.agency_code,
+        as_of=report.data.as_of.isoformat(),
         tasks=len(report.data.tasks),
     )
     if not report.data.tasks:

@@ -25,6 +25,7 @@ from core.reminders import ReminderPolicy
 from core.rounds import Audience
 from messages.render import render
 from scheduler.context import Scheduling
+from scheduler.delivery import DeliveryConfig
 from scheduler.reminders import REPORT_ACTION, reminder_tasks, snooze
 from scheduler.service import start_scheduling
 from storage.calendar_repo import default_years, load_calendar
@@ -525,7 +526,8 @@ def register(registry: Registry) -> None:
 async def run(runtime: Any) -> None:
     """Started by `parbot run`: jobs and delivery until cancelled at shutdown."""
     ctx = scheduling_from(runtime.settings, runtime.engine, runtime.clock)
-    service = await start_scheduling(ctx, runtime.channels)
+    delivery = DeliveryConfig(per_second=runtime.settings.send_rate)
+    service = await start_scheduling(ctx, runtime.channels, delivery)
     try:
         await asyncio.Event().wait()
     finally:
