@@ -25,7 +25,6 @@ from sqlmodel import Session, col, select
 
 from bot.app import configure_logging, engine_from_settings
 from bot.settings import Settings
-from core.channel import Channel
 from core.clock import SystemClock
 from core.rounds import Audience
 from messages.render import render
@@ -297,26 +296,6 @@ def outbox_retry(ids: list[int] = typer.Argument(..., help="Số thứ tự (id)
     typer.echo(render("rounds/cli_retry.j2", count=count))
 
 
-def channels_from(settings: Settings, engine: Any) -> tuple[dict[str, Channel], Any]:
-    """The Telegram channel (a bare PTB Bot) for delivery outside `parbot run`."""
-    if settings.telegram_bot_token is None:
-        fail("cần TELEGRAM_BOT_TOKEN để gửi qua Telegram")
-    from telegram import Bot
-    from telegram.request import HTTPXRequest
-
-    from bot.telegram.channel import TelegramChannel
-    from storage.chat_evidence import evidence_loader
-
-    root = settings.telegram_api_url.rstrip("/")
-    bot = Bot(
-        settings.telegram_bot_token.get_secret_value(),  # type: ignore[union-attr]
-        base_url=f"{root}/bot",
-        base_file_url=f"{root}/file/bot",
-        request=HTTPXRequest(connection_pool_size=32, pool_timeout=30, read_timeout=15),
-    )
-    return {"telegram": TelegramChannel(bot, evidence_loader(engine))}, bot
-
-
 @outbox_app.command("deliver")
 def outbox_deliver(
     until_empty: bool = typer.Option(
@@ -330,8 +309,11 @@ def outbox_deliver(
     settings = Settings()
     configure_logging(settings)
     engine = engine_from_settings(settings)
-    channels, bot = channels_from(settings, engine)
-    from bot.features.scheduling import scheduling_from
+    if settings.telegram_bot_token is None:
+        fail("cần TELEGRAM_BOT_TOKEN để gửi qua Telegram")
+    from bot.features.scheduling import delivery_channels, scheduling_from
+
+    channels, bot = delivery_channels(settings, engine, {})
     from scheduler.leader import try_lead
 
     ctx = scheduling_from(settings, engine, SystemClock())
@@ -340,7 +322,7 @@ def outbox_deliver(
         fail("một tiến trình khác đang gửi tin cho cơ sở dữ liệu này")
 
     async def deliver() -> None:
-        config = DeliveryConfig(window=ctx.window)
+        config = DeliveryConfig(window=ctx.window, per_second=settings.send_rate)
         if ignore_window:
             config.scheduled_kinds = frozenset()
         worker = DeliveryWorker(engine, channels, ctx.clock, ctx.calendar, config)
@@ -368,3 +350,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(calendar_app, name="calendar")
     app.add_typer(round_app, name="round")
     app.add_typer(outbox_app, name="outbox")
+
+
+if __name__ == "__main__":  # `python -m bot.cli_schedule outbox deliver …`: these commands alone
+    standalone = typer.Typer(no_args_is_help=True)
+    register(standalone)
+    standalone()

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     overdue_days_before_escalation: int = Field(
         default=3, validation_alias="PARBOT_ESCALATE_AFTER_DAYS"
     )
+    # overall messages per second the delivery worker sends (Telegram: 30; more with paid
+    # broadcasts); per-chat and per-group limits stay Telegram's
+    send_rate: float = Field(default=30.0, gt=0, le=1000, validation_alias="PARBOT_SEND_RATE")
     log_level: str = Field(default="INFO", validation_alias="PARBOT_LOG_LEVEL")
 
     # compiled report (Word letterhead): issuing agency's code, place in the date line, signer

@@ -102,6 +102,7 @@ class BroadcastProgress:
                     contact_id=broadcast.created_by,
                     message=Outgoing(text=render("broadcast/tally.j2", tally=current)),
                     kind=TALLY_KIND,
+                    group_key=key,
                 ),
                 now,
             )

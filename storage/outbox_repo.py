@@ -118,35 +118,42 @@ def candidates(
     return [Candidate(*row) for row in session.exec(query).all()]
 
 
-def claim(engine: Engine, row_id: int, now: datetime) -> Outbox | None:
-    """Atomically move one pending row to `sending` and commit; None if someone else has it.
+def claim(engine: Engine, row_id: int, now: datetime) -> bool:
+    """Atomically move one pending row to `sending` and commit; False if someone else has it.
 
-    On PostgreSQL the row is locked with FOR UPDATE SKIP LOCKED so concurrent workers pass
-    over each other's rows instead of queueing on them; on SQLite the conditional UPDATE is
-    atomic by itself (one writer at a time).
+    One statement and a commit, nothing more: it runs right before the platform is called. On
+    PostgreSQL the row is locked with FOR UPDATE SKIP LOCKED so concurrent workers pass over
+    each other's rows instead of queueing on them; on SQLite the conditional UPDATE is atomic
+    by itself (one writer at a time).
     """
-    with Session(engine, expire_on_commit=False) as session:
+    with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            result = session.execute(
+            result = connection.execute(
                 text(
                     "UPDATE outbox SET status = :sending, attempts = attempts + 1, "
                     "claimed_at = :now WHERE id = (SELECT id FROM outbox WHERE id = :id "
-                    "AND status = :pending FOR UPDATE SKIP LOCKED) RETURNING id"
+                    "AND status = :pending FOR UPDATE SKIP LOCKED)"
                 ),
                 {"sending": SENDING, "pending": PENDING, "now": now, "id": row_id},
             )
-            claimed = result.first() is not None
         else:
-            result = session.execute(
+            result = connection.execute(
                 update(Outbox)
-                .where(Outbox.id == row_id, Outbox.status == PENDING)
+                .where(Outbox.id == row_id, Outbox.status == PENDING)  # type: ignore[arg-type]
                 .values(status=SENDING, attempts=Outbox.attempts + 1, claimed_at=now)
             )
-            claimed = result.rowcount == 1  # type: ignore[attr-defined]
-        session.commit()
-        if not claimed:
-            return None
-        return session.get(Outbox, row_id)
+        return result.rowcount == 1
+
+
+def cancel_pending(engine: Engine, row_id: int, reason: str) -> bool:
+    """A row no longer worth sending (the report arrived first): cancelled, if still pending."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == PENDING)  # type: ignore[arg-type]
+            .values(status=CANCELLED, error=reason)
+        )
+        return result.rowcount == 1
 
 
 def _set(engine: Engine, row_id: int, **values: object) -> None:
@@ -244,10 +251,14 @@ def reason_of(error: str | None) -> str:
     return error.split(":", 1)[0].strip() or "unknown"
 
 
-def failure_reasons(session: Session, group_key: str | None = None) -> dict[str, int]:
+def failure_reasons(
+    session: Session, group_key: str | None = None, kind: str | None = None
+) -> dict[str, int]:
     query = select(Outbox.error).where(Outbox.status == FAILED)
     if group_key is not None:
         query = query.where(Outbox.group_key == group_key)
+    if kind is not None:
+        query = query.where(Outbox.kind == kind)
     counts: dict[str, int] = {}
     for error in session.exec(query).all():
         reason = reason_of(error)

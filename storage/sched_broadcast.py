@@ -180,6 +180,7 @@ def create_broadcast(
                 contact_id=sender.id,
                 message=progress,
                 kind=PROGRESS_KIND,
+                group_key=key,
             ),
             now,
         )
@@ -212,11 +213,11 @@ def tally(session: Session, broadcast: Broadcast) -> Tally:
     counts = dict(
         session.exec(
             select(Outbox.status, func.count())
-            .where(Outbox.group_key == key)
+            .where(Outbox.group_key == key, Outbox.kind == MESSAGE_KIND)
             .group_by(Outbox.status)
         ).all()
     )
-    failed = outbox_repo.failure_reasons(session, key)
+    failed = outbox_repo.failure_reasons(session, key, MESSAGE_KIND)
     pending = counts.get(outbox_repo.PENDING, 0) + counts.get(outbox_repo.SENDING, 0)
     return Tally(broadcast.total, counts.get(outbox_repo.SENT, 0), failed, pending)
 

@@ -230,7 +230,7 @@ async def test_scheduled_kinds_wait_for_office_hours_replies_do_not(empty_engine
 async def test_rows_left_sending_by_a_crash_are_marked_uncertain_not_resent(empty_engine):
     clock = FixedClock(vn(MONDAY))
     row_id = put(empty_engine, "a", "100")
-    assert outbox_repo.claim(empty_engine, row_id, clock.now()) is not None  # then "crash"
+    assert outbox_repo.claim(empty_engine, row_id, clock.now())  # then "crash"
     channel = MemoryChannel()
     w = worker(empty_engine, channel, clock)
     assert w.recover() == 1
@@ -259,8 +259,8 @@ async def test_irrelevant_rows_are_cancelled_before_sending(empty_engine):
 def test_claim_is_exclusive(any_empty_engine):
     clock = FixedClock(vn(MONDAY))
     row_id = put(any_empty_engine, "a", "100")
-    assert outbox_repo.claim(any_empty_engine, row_id, clock.now()) is not None
-    assert outbox_repo.claim(any_empty_engine, row_id, clock.now()) is None
+    assert outbox_repo.claim(any_empty_engine, row_id, clock.now())
+    assert not outbox_repo.claim(any_empty_engine, row_id, clock.now())
     with Session(any_empty_engine) as session:
         claimed = session.exec(select(Outbox)).one()
     assert (claimed.status, claimed.attempts) == ("sending", 1)
