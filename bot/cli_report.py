@@ -66,8 +66,12 @@ def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
         yield None
         return
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as bar:
         tasks: dict[str, Any] = {}
 
@@ -114,8 +118,12 @@ def report(
     settings = Settings()
     tz = ZoneInfo(settings.timezone)
     scope = Scope(
-        plan_code=plan, round_code=round_code, area_code=area, agency_kind=kind,
-        agency_code=agency, as_of=parse_as_of(as_of),
+        plan_code=plan,
+        round_code=round_code,
+        area_code=area,
+        agency_kind=kind,
+        agency_code=agency,
+        as_of=parse_as_of(as_of),
     )
     engine = engine_from_settings(settings)
     now = SystemClock().now()
@@ -125,8 +133,13 @@ def report(
             try:
                 compiled = compile_report(session, scope, tz, now, step)
                 head = (
-                    letterhead(session, compiled.data.plan, settings.report_issuer,
-                               settings.report_place, settings.report_signer)
+                    letterhead(
+                        session,
+                        compiled.data.plan,
+                        settings.report_issuer,
+                        settings.report_place,
+                        settings.report_signer,
+                    )
                     if chosen is Format.DOCX
                     else None
                 )
@@ -147,8 +160,11 @@ def report(
                 partial.unlink(missing_ok=True)
                 fail(str(words().cannot_write(target, exc.strerror or exc)))
     typer.echo(
-        str(words().written(chosen.value, target, len(compiled.data.tasks),
-                            len(compiled.data.reports))),
+        str(
+            words().written(
+                chosen.value, target, len(compiled.data.tasks), len(compiled.data.reports)
+            )
+        ),
         err=True,
     )
 

@@ -8,9 +8,9 @@ The rules, applied to one agency on one task ("a pair") as of a date:
 * **Which reports count.** Versions submitted up to the end of the "as of" day (local time);
   with a round chosen, only that round's reports. The latest version is the agency's answer.
 * **Hoàn thành đúng hạn / quá hạn.** The latest version says done. The completion date is
-  the local date of the *first* version of the unbroken run of "done" versions that ends in
-  the latest one — correcting a typo in a done report after the deadline does not make the
-  work late. On or before the deadline is on time.
+  the *first* version of the unbroken run of "done" versions that ends in the latest one —
+  correcting a typo in a done report after the deadline does not make the work late. Sent
+  on or before the deadline day (local time, up to 23:59:59) is on time.
 * **Đang thực hiện trong hạn.** A report that is not "done" (not started, in progress,
   blocked) while the deadline has not passed, or the task has none.
 * **Quá hạn chưa hoàn thành.** The "as of" date is after the deadline and the work is not
@@ -32,7 +32,9 @@ reported.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, tzinfo
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from operator import attrgetter
 
 from core.model import AgencyKind, ReportStatus
 from core.report_model import (
@@ -50,6 +52,10 @@ from core.report_model import (
 )
 
 DONE = ReportStatus.DONE.value
+# Enum members read in the per-pair hot path: a class attribute lookup on an Enum costs a
+# descriptor call each time (≈ 1 µs), which adds up to seconds over 350,000 pairs.
+_DONE_ON_TIME, _DONE_LATE = Verdict.DONE_ON_TIME, Verdict.DONE_LATE
+_IN_PROGRESS, _OVERDUE, _NOT_REPORTED = Verdict.IN_PROGRESS, Verdict.OVERDUE, Verdict.NOT_REPORTED
 
 
 def deadline_for(task: TaskInfo, round_: RoundInfo | None) -> date | None:
@@ -59,26 +65,43 @@ def deadline_for(task: TaskInfo, round_: RoundInfo | None) -> date | None:
     return task.due_date
 
 
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A deadline seen from the "as of" date, computed once per task, not once per pair.
+
+    `ends` is the first instant after the deadline day in the local time zone (aware UTC): a
+    "done" submitted before it is on time, so no per-report time-zone conversion is needed.
+    """
+
+    deadline: date | None
+    ends: datetime | None
+    overdue_days: int  # days the "as of" date is past the deadline (0: not past)
+
+
+def window(deadline: date | None, as_of: date, tz: tzinfo) -> Window:
+    if deadline is None:
+        return Window(None, None, 0)
+    ends = datetime.combine(deadline + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    return Window(deadline, ends, max((as_of - deadline).days, 0))
+
+
 def judge(
-    latest: ReportInfo | None,
-    done_since: ReportInfo | None,
-    deadline: date | None,
-    as_of: date,
-    tz: tzinfo,
-) -> tuple[Verdict, date | None, int]:
-    """(verdict, completion date, days overdue) for one pair.
+    latest: ReportInfo | None, done_since: ReportInfo | None, due: Window
+) -> tuple[Verdict, datetime | None, int]:
+    """(verdict, when the work was reported done, days overdue) for one pair.
 
     `done_since` is the first version of the run of "done" versions ending in `latest`
     (None when the latest is not done).
     """
-    overdue_days = (as_of - deadline).days if deadline is not None and as_of > deadline else 0
     if latest is None:
-        return (Verdict.OVERDUE if overdue_days else Verdict.NOT_REPORTED), None, overdue_days
+        return (_OVERDUE if due.overdue_days else _NOT_REPORTED), None, (due.overdue_days)
     if latest.status == DONE:
-        done_on = (done_since or latest).submitted_at.astimezone(tz).date()
-        late = deadline is not None and done_on > deadline
-        return (Verdict.DONE_LATE if late else Verdict.DONE_ON_TIME), done_on, 0
-    return (Verdict.OVERDUE if overdue_days else Verdict.IN_PROGRESS), None, overdue_days
+        done_at = (done_since or latest).submitted_at
+        late = due.ends is not None and done_at >= due.ends
+        return (_DONE_LATE if late else _DONE_ON_TIME), done_at, 0
+    if due.overdue_days:
+        return _OVERDUE, None, due.overdue_days
+    return _IN_PROGRESS, None, 0
 
 
 def task_verdict(pairs: list[Evaluation]) -> Verdict:
@@ -99,7 +122,7 @@ def _latest_per_pair(
     reports: list[ReportInfo],
 ) -> tuple[dict[tuple[int, int], tuple[ReportInfo, ReportInfo | None]], dict[int, int]]:
     """(task, agency) → (latest, first of the trailing "done" run); versions per task."""
-    ordered = sorted(reports, key=lambda r: (r.task_id, r.agency_id, r.submitted_at, r.version))
+    ordered = sorted(reports, key=attrgetter("task_id", "agency_id", "submitted_at", "version"))
     latest: dict[tuple[int, int], tuple[ReportInfo, ReportInfo | None]] = {}
     versions: dict[int, int] = defaultdict(int)
     for report in ordered:
@@ -124,12 +147,13 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
     """Judge every pair in `data` and add up tasks, areas, kinds of agency and late agencies."""
     latest, versions = _latest_per_pair(data.reports)
     as_of = data.as_of
+    kinds = {agency_id: agency.kind for agency_id, agency in data.agencies.items()}
 
-    def pair(task: TaskInfo, deadline: date | None, agency_id: int, lead: bool) -> Evaluation:
+    def pair(task: TaskInfo, due: Window, agency_id: int, lead: bool) -> Evaluation:
         found = latest.get((task.id, agency_id))
         report, done_since = found if found else (None, None)
-        verdict, done_on, days = judge(report, done_since, deadline, as_of, tz)
-        return Evaluation(task.id, agency_id, lead, verdict, deadline, report, done_on, days)
+        verdict, done_at, days = judge(report, done_since, due)
+        return Evaluation(task.id, agency_id, lead, verdict, due.deadline, report, done_at, days)
 
     tasks_by_area: dict[int, list[TaskResult]] = defaultdict(list)
     agency_tally, task_tally = Tally(), Tally()
@@ -137,14 +161,17 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
     late: dict[int, list[Evaluation]] = defaultdict(list)
     for task in sorted(data.tasks, key=lambda t: t.position):
         deadline = deadline_for(task, data.round)
-        leads = [pair(task, deadline, a, True) for a in data.leads.get(task.id, [])]
-        coordinators = [pair(task, deadline, a, False) for a in data.coordinators.get(task.id, [])]
+        due = window(deadline, as_of, tz)
+        leads = [pair(task, due, a, True) for a in data.leads.get(task.id, [])]
+        coordinators = [pair(task, due, a, False) for a in data.coordinators.get(task.id, [])]
         responsible = leads or coordinators
         tally = Tally()
+        counts = tally.counts
         for evaluation in responsible:
-            tally.add(evaluation.verdict)
-            by_kind[data.agencies[evaluation.agency_id].kind].add(evaluation.verdict)
-            if evaluation.verdict is Verdict.OVERDUE:
+            verdict_ = evaluation.verdict
+            counts[verdict_] += 1
+            by_kind[kinds[evaluation.agency_id]].counts[verdict_] += 1
+            if verdict_ is _OVERDUE:
                 late[evaluation.agency_id].append(evaluation)
         reported = sum(1 for e in leads + coordinators if e.report is not None)
         verdict = task_verdict(responsible)
@@ -153,7 +180,13 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
             agency_tally.add(verdict_, n)
         tasks_by_area[task.area_id].append(
             TaskResult(
-                task, verdict, deadline, leads, coordinators, tally, reported,
+                task,
+                verdict,
+                deadline,
+                leads,
+                coordinators,
+                tally,
+                reported,
                 versions.get(task.id, 0),
             )
         )

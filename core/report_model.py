@@ -82,7 +82,7 @@ class AgencyInfo:
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EvidenceInfo:
     id: int
     report_id: int
@@ -90,9 +90,13 @@ class EvidenceInfo:
     size: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReportInfo:
-    """One version of one agency's status report on one task (evidence by name only)."""
+    """One version of one agency's status report on one task (evidence by name only).
+
+    Not frozen, like `EvidenceInfo` and `Evaluation`: a nationwide report builds 350,000 of
+    each, and a frozen dataclass's __init__ is several times slower. Treat them as values.
+    """
 
     id: int
     receipt: str
@@ -138,8 +142,7 @@ class ReportData:
     """Everything one report needs, loaded with a handful of queries.
 
     `leads` and `coordinators` map a task id to its agency ids in appendix/agency order;
-    `reports` holds every version submitted up to the "as of" date, ordered by task, agency,
-    time and version.
+    `reports` holds every version submitted up to the "as of" date, in no particular order.
     """
 
     plan: PlanInfo
@@ -176,7 +179,7 @@ class Tally:
         return {v.value: self.counts[v] for v in VERDICTS}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Evaluation:
     """One agency's standing on one task."""
 
@@ -186,7 +189,7 @@ class Evaluation:
     verdict: Verdict
     deadline: date | None
     report: ReportInfo | None  # the latest version, if any
-    done_on: date | None  # local date the work was first reported done (current run of "done")
+    done_at: datetime | None  # when the work was first reported done (current run of "done")
     days_overdue: int
 
 

@@ -68,6 +68,7 @@ class DemoSummary:
 
 def tiny_pdf(lines: list[str]) -> bytes:
     """A valid one-page PDF (Helvetica, ASCII-folded text): evidence that opens anywhere."""
+
     def escape(text: str) -> str:
         ascii_text = fold(text).encode("ascii", "replace").decode("ascii")
         return ascii_text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
@@ -133,8 +134,11 @@ class _Writer:
     def fill(self, key: str, **values: Any) -> str:
         rng = self.rng
         values.update(
-            n=rng.randint(12, 480), k=rng.randint(2, 12), j=rng.randint(3, 40),
-            p=rng.randint(40, 900), pct=rng.randint(35, 95),
+            n=rng.randint(12, 480),
+            k=rng.randint(2, 12),
+            j=rng.randint(3, 40),
+            p=rng.randint(40, 900),
+            pct=rng.randint(35, 95),
         )
         return str(rng.choice(self.phrases[key])).format(**values)
 
@@ -168,7 +172,8 @@ class _Writer:
                     "is_latest": number == len(versions),
                     "status": status,
                     "result": self.fill(key, **values),
-                    "figure": self.fill("figures") if status == "done" and rng.random() < 0.6
+                    "figure": self.fill("figures")
+                    if status == "done" and rng.random() < 0.6
                     else None,
                     "difficulties": difficulties,
                     "submitted_at": at,
@@ -220,15 +225,22 @@ def _contacts(
     ids: dict[int, int] = {}
     for agency in agencies:
         name = " ".join(
-            (rng.choice(phrases["family"]), rng.choice(phrases["middle"]),
-             rng.choice(phrases["given"]))
+            (
+                rng.choice(phrases["family"]),
+                rng.choice(phrases["middle"]),
+                rng.choice(phrases["given"]),
+            )
         )
         user_id = f"{DEMO_USER_PREFIX}{agency.code}"
         contact = existing.get(user_id)
         if contact is None:
             contact = Contact(
-                channel=DEMO_CHANNEL, user_id=user_id, chat_id=user_id, role="focal",
-                agency_id=agency.id, active=False,
+                channel=DEMO_CHANNEL,
+                user_id=user_id,
+                chat_id=user_id,
+                role="focal",
+                agency_id=agency.id,
+                active=False,
             )
             session.add(contact)
             created += 1
@@ -384,7 +396,10 @@ def _round_reports(
             else:
                 day = _between(rng, opens, round_.deadline)
             writer.add(
-                by_id[task_id], agencies[agency_id], contact_ids[agency_id], round_.id,
+                by_id[task_id],
+                agencies[agency_id],
+                contact_ids[agency_id],
+                round_.id,
                 [("done", day)],
             )
 
@@ -392,7 +407,9 @@ def _round_reports(
 def count_demo(session: Session) -> int:
     return int(
         session.execute(
-            select(func.count()).select_from(StatusReport).where(
+            select(func.count())
+            .select_from(StatusReport)
+            .where(
                 StatusReport.receipt.like(f"{DEMO_PREFIX}%")  # type: ignore[attr-defined]
             )
         ).scalar_one()

@@ -20,8 +20,14 @@ from core.report_model import Scope
 from messages.reports.summary import summary_text
 from storage.db import transaction
 from storage.tables import Agency, Assignment, AuditLog, Contact, Task
+from tests import report_support
 from tests.chat_support import ChatBot, invite_code
-from tests.report_support import AS_OF, NOW, compiled, demo_engine, demo_template  # noqa: F401
+from tests.report_support import AS_OF, NOW, compiled
+
+# fixtures shared by the report tests (a module attribute registers them here)
+demo_engine = report_support.demo_engine
+demo_template = report_support.demo_template
+
 
 USER = 4242
 
@@ -36,9 +42,7 @@ async def link(bot: ChatBot, engine, user: int, agency: str | None, role: UserRo
     code = invite_code(engine, agency, role, now=NOW)
     await bot.command(user, "start", code)
     with Session(engine) as session:
-        linked = session.execute(
-            select(Contact).where(Contact.user_id == str(user))
-        ).scalar_one()
+        linked = session.execute(select(Contact).where(Contact.user_id == str(user))).scalar_one()
     assert linked.role == role.value
 
 
@@ -53,7 +57,10 @@ def uploads(calls) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("role", [UserRole.COORDINATOR, UserRole.LEADER])
 async def test_staff_get_the_whole_report_in_one_tap(
-    demo_engine, fake_api, data_dir, role  # noqa: F811
+    demo_engine,
+    fake_api,
+    data_dir,
+    role,
 ):
     async with ChatBot(fake_api, demo_engine, FixedClock(NOW)) as bot:
         await link(bot, demo_engine, USER, "SNV", role)
@@ -82,7 +89,9 @@ async def test_staff_get_the_whole_report_in_one_tap(
 
 
 async def test_a_focal_point_gets_only_their_agency_through_the_guided_flow(
-    demo_engine, fake_api, data_dir  # noqa: F811
+    demo_engine,
+    fake_api,
+    data_dir,
 ):
     async with ChatBot(fake_api, demo_engine, FixedClock(NOW)) as bot:
         await link(bot, demo_engine, USER, "STP", UserRole.FOCAL)
@@ -117,11 +126,19 @@ async def test_a_focal_point_gets_only_their_agency_through_the_guided_flow(
     assert refs == stp_refs and refs
 
 
-async def test_anyone_else_is_refused(demo_engine, fake_api, data_dir):  # noqa: F811
+async def test_anyone_else_is_refused(demo_engine, fake_api, data_dir):
     stranger, orphan = 777, 888
     with transaction(demo_engine) as session:
-        session.add(Contact(channel="telegram", user_id=str(orphan), chat_id=str(orphan),
-                            role=UserRole.FOCAL.value, agency_id=None, created_at=NOW))
+        session.add(
+            Contact(
+                channel="telegram",
+                user_id=str(orphan),
+                chat_id=str(orphan),
+                role=UserRole.FOCAL.value,
+                agency_id=None,
+                created_at=NOW,
+            )
+        )
     async with ChatBot(fake_api, demo_engine, FixedClock(NOW)) as bot:
         unlinked = await bot.command(stranger, "tonghop")
         no_agency = await bot.command(orphan, "tonghop")
@@ -129,8 +146,10 @@ async def test_anyone_else_is_refused(demo_engine, fake_api, data_dir):  # noqa:
     assert "chưa gắn với cơ quan nào" in no_agency[-1].text
     assert not any(c.files or c.buttons for c in unlinked + no_agency)
     with Session(demo_engine) as session:
-        refused = session.execute(
-            select(AuditLog).where(AuditLog.action == "report_compiled")
-        ).scalars().all()
+        refused = (
+            session.execute(select(AuditLog).where(AuditLog.action == "report_compiled"))
+            .scalars()
+            .all()
+        )
     assert [(a.outcome, a.actor) for a in refused] == [("refused", f"telegram:{orphan}")]
     assert not data_dir.joinpath("reports").exists()

@@ -14,7 +14,13 @@ import bot.cli_report as cli_report
 from bot.cli import app
 from messages.reports.json_export import report_dict
 from storage.tables import AuditLog, StatusReport
-from tests.report_support import compiled, demo_engine, demo_template  # noqa: F401
+from tests import report_support
+from tests.report_support import compiled
+
+# fixtures shared by the report tests (a module attribute registers them here)
+demo_engine = report_support.demo_engine
+demo_template = report_support.demo_template
+
 
 runner = CliRunner()
 
@@ -36,9 +42,10 @@ def fingerprint(engine) -> tuple:
     return tuple(reports) + (audits,)
 
 
-def test_json_prints_per_task_ref_status_counts_and_reports(demo_engine, tmp_path):  # noqa: F811
-    result = runner.invoke(app, ["report", "--format", "json", "--as-of", "31/03/2025"],
-                           env=env(demo_engine, tmp_path))
+def test_json_prints_per_task_ref_status_counts_and_reports(demo_engine, tmp_path):
+    result = runner.invoke(
+        app, ["report", "--format", "json", "--as-of", "31/03/2025"], env=env(demo_engine, tmp_path)
+    )
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
     expected = report_dict(compiled(demo_engine))
@@ -46,15 +53,21 @@ def test_json_prints_per_task_ref_status_counts_and_reports(demo_engine, tmp_pat
     assert payload == expected
     first = payload["tasks"][0]
     assert set(first) >= {"ref", "status", "reports"}
-    assert set(first["status"]) == {"done_on_time", "done_late", "in_progress", "overdue",
-                                    "not_reported"}
+    assert set(first["status"]) == {
+        "done_on_time",
+        "done_late",
+        "in_progress",
+        "overdue",
+        "not_reported",
+    }
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "docx", "png", "zip", "md"])
-def test_files_are_written_where_asked(demo_engine, tmp_path, fmt):  # noqa: F811
+def test_files_are_written_where_asked(demo_engine, tmp_path, fmt):
     out = tmp_path / "out" / f"tong-hop.{fmt}"
     result = runner.invoke(
-        app, ["report", "-f", fmt, "-o", str(out), "--as-of", "2025-03-31", "--area", "II"],
+        app,
+        ["report", "-f", fmt, "-o", str(out), "--as-of", "2025-03-31", "--area", "II"],
         env=env(demo_engine, tmp_path),
     )
     assert result.exit_code == 0, result.stderr
@@ -62,12 +75,14 @@ def test_files_are_written_where_asked(demo_engine, tmp_path, fmt):  # noqa: F81
     assert f"Đã ghi {fmt}: {out}" in result.stderr
     assert not list(out.parent.glob(".*.part"))  # nothing half-written is left behind
     if fmt == "xlsx":
-        refs = [r[0] for r in openpyxl.load_workbook(out)["Tổng hợp"].iter_rows(
-            min_row=5, values_only=True)]
+        refs = [
+            r[0]
+            for r in openpyxl.load_workbook(out)["Tổng hợp"].iter_rows(min_row=5, values_only=True)
+        ]
         assert refs and all(ref.startswith("II.") for ref in refs)
 
 
-def test_progress_bar_on_large_data(demo_engine, tmp_path, monkeypatch):  # noqa: F811
+def test_progress_bar_on_large_data(demo_engine, tmp_path, monkeypatch):
     monkeypatch.setattr(cli_report, "LARGE", 1)
     stages: list[str] = []
     real = cli_report.progress_bar
@@ -78,8 +93,9 @@ def test_progress_bar_on_large_data(demo_engine, tmp_path, monkeypatch):  # noqa
 
     monkeypatch.setattr(cli_report, "progress_bar", spy)
     out = tmp_path / "big.xlsx"
-    result = runner.invoke(app, ["report", "-f", "xlsx", "-o", str(out)],
-                           env=env(demo_engine, tmp_path))
+    result = runner.invoke(
+        app, ["report", "-f", "xlsx", "-o", str(out)], env=env(demo_engine, tmp_path)
+    )
     assert result.exit_code == 0, result.stderr
     assert out.exists()
     with real(True) as step:
@@ -99,10 +115,10 @@ def test_progress_bar_on_large_data(demo_engine, tmp_path, monkeypatch):  # noqa
         (["-f", "json", "--plan", "KHONG-CO"], 'không có kế hoạch mã "KHONG-CO"'),
         (["-f", "json", "--area", "IX"], 'không có lĩnh vực "IX"'),
         (["-f", "json", "--kind", "tinh"], 'loại cơ quan không hợp lệ "tinh"'),
-        (["-f", "xlsx", "-o", "out.xlsx", "--agency", "KHONG-CO"], 'không có cơ quan mã'),
+        (["-f", "xlsx", "-o", "out.xlsx", "--agency", "KHONG-CO"], "không có cơ quan mã"),
     ],
 )
-def test_errors_are_vietnamese_exit_2_and_change_nothing(demo_engine, tmp_path, args, message):  # noqa: F811
+def test_errors_are_vietnamese_exit_2_and_change_nothing(demo_engine, tmp_path, args, message):
     before = fingerprint(demo_engine)
     result = runner.invoke(app, ["report", *args], env=env(demo_engine, tmp_path))
     assert result.exit_code == 2

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.evaluation import evaluate, judge, task_verdict
+from core.evaluation import evaluate, judge, task_verdict, window
 from core.model import UserRole
 from core.report_model import (
     AgencyInfo,
@@ -35,8 +35,9 @@ def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
 
 def rep(status: str, when: datetime, task: int = 1, agency: int = 1, version: int = 1):
     rid = next(_ids)
-    return ReportInfo(rid, f"R{rid}", task, agency, None, "", version, status, "kết quả", None,
-                      "", when)
+    return ReportInfo(
+        rid, f"R{rid}", task, agency, None, "", version, status, "kết quả", None, "", when
+    )
 
 
 def verdict_of(versions: list[ReportInfo], deadline: date | None, as_of: date) -> Verdict:
@@ -45,8 +46,19 @@ def verdict_of(versions: list[ReportInfo], deadline: date | None, as_of: date) -
 
 
 def _task(task_id: int, due: date | None, area: int = 1, position: int | None = None):
-    return TaskInfo(task_id, f"I.{task_id}", area, position or task_id, f"Nhiệm vụ {task_id}",
-                    "Trong năm 2024", "date" if due else "recurring", due, "", "", "")
+    return TaskInfo(
+        task_id,
+        f"I.{task_id}",
+        area,
+        position or task_id,
+        f"Nhiệm vụ {task_id}",
+        "Trong năm 2024",
+        "date" if due else "recurring",
+        due,
+        "",
+        "",
+        "",
+    )
 
 
 def _data(tasks, leads, coordinators, reports, as_of, round_=None, kinds=None) -> ReportData:
@@ -112,8 +124,8 @@ def test_not_done_is_in_progress_until_the_deadline_then_overdue():
 
 def test_no_report_is_not_reported_until_the_deadline_then_overdue():
     assert verdict_of([], DEADLINE, DEADLINE) is Verdict.NOT_REPORTED
-    verdict, done_on, days = judge(None, None, DEADLINE, date(2025, 1, 10), TZ)
-    assert (verdict, done_on, days) == (Verdict.OVERDUE, None, 10)
+    verdict, done_at, days = judge(None, None, window(DEADLINE, date(2025, 1, 10), TZ))
+    assert (verdict, done_at, days) == (Verdict.OVERDUE, None, 10)
 
 
 def test_tasks_without_a_date_are_never_late():
@@ -132,8 +144,14 @@ def test_reports_after_the_as_of_date_are_the_loaders_job_but_order_is_by_time()
 
 def test_a_round_deadline_replaces_the_task_due_date():
     round_ = RoundInfo(1, "K", "Kỳ", date(2024, 7, 5))
-    data = _data([_task(1, DEADLINE)], {1: [1]}, {}, [rep("done", at(date(2024, 7, 8)))],
-                 date(2024, 8, 1), round_)
+    data = _data(
+        [_task(1, DEADLINE)],
+        {1: [1]},
+        {},
+        [rep("done", at(date(2024, 7, 8)))],
+        date(2024, 8, 1),
+        round_,
+    )
     result = evaluate(data, TZ).tasks[0]
     assert result.deadline == date(2024, 7, 5)
     assert result.verdict is Verdict.DONE_LATE
@@ -144,8 +162,9 @@ def test_task_verdict_over_its_lead_agencies():
         from core.report_model import Evaluation
 
         report = rep("in_progress", at(date(2024, 9, 1))) if reported else None
-        return [Evaluation(1, i, True, v, DEADLINE, report, None, 0)
-                for i, v in enumerate(verdicts)]
+        return [
+            Evaluation(1, i, True, v, DEADLINE, report, None, 0) for i, v in enumerate(verdicts)
+        ]
 
     assert task_verdict(pairs(Verdict.DONE_ON_TIME, Verdict.DONE_ON_TIME)) is Verdict.DONE_ON_TIME
     assert task_verdict(pairs(Verdict.DONE_ON_TIME, Verdict.DONE_LATE)) is Verdict.DONE_LATE
@@ -163,8 +182,14 @@ def test_counts_are_over_leads_coordinators_stand_in_only_without_leads():
         rep("done", at(date(2024, 10, 1)), task=1, agency=3),  # a coordinator's report
         rep("in_progress", at(date(2024, 10, 1)), task=2, agency=3),
     ]
-    data = _data(tasks, {1: [1, 2]}, {1: [3], 2: [3]}, reports, as_of,
-                 kinds={1: "department", 2: "district", 3: "commune"})
+    data = _data(
+        tasks,
+        {1: [1, 2]},
+        {1: [3], 2: [3]},
+        reports,
+        as_of,
+        kinds={1: "department", 2: "district", 3: "commune"},
+    )
     report = evaluate(data, TZ)
     first, second = report.tasks
     assert first.tally.total == 2  # leads only

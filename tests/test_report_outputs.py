@@ -37,7 +37,12 @@ from messages.reports.summary import markdown, summary_text
 from storage.db import make_engine, transaction
 from storage.report_query import letterhead
 from storage.tables import Agency, EvidenceFile, Task
-from tests.report_support import AS_OF, NOW, TZ, compiled, demo_template  # noqa: F401
+from tests import report_support
+from tests.report_support import AS_OF, NOW, TZ, compiled
+
+# fixtures shared by the report tests (a module attribute registers them here)
+demo_template = report_support.demo_template
+
 
 VERDICT_WORDS = {
     "done_on_time": "Hoàn thành đúng hạn",
@@ -47,8 +52,16 @@ VERDICT_WORDS = {
     "not_reported": "Chưa báo cáo",
 }
 SUMMARY_HEADER = [
-    "Số TT", "Nhiệm vụ", "Tiến độ", "Cơ quan chủ trì", "Cơ quan phối hợp", "Kết quả/sản phẩm",
-    "Tình hình thực hiện", "Kết quả đạt được", "Khó khăn vướng mắc", "Đánh giá",
+    "Số TT",
+    "Nhiệm vụ",
+    "Tiến độ",
+    "Cơ quan chủ trì",
+    "Cơ quan phối hợp",
+    "Kết quả/sản phẩm",
+    "Tình hình thực hiện",
+    "Kết quả đạt được",
+    "Khó khăn vướng mắc",
+    "Đánh giá",
 ]
 
 
@@ -74,7 +87,7 @@ def build(engine, folder: Path, now: datetime = NOW, scope: Scope | None = None)
 
 
 @pytest.fixture(scope="module")
-def built(demo_template, tmp_path_factory) -> Built:  # noqa: F811
+def built(demo_template, tmp_path_factory) -> Built:
     engine = make_engine(f"sqlite:///{demo_template}")
     yield build(engine, tmp_path_factory.mktemp("out"))
     engine.dispose()
@@ -110,20 +123,29 @@ def test_workbook_sheets_rows_and_vietnamese_text(built, workbook):
     for row in rows:
         task = tasks[row[0]]
         assert (row[1], row[2], row[3], row[5]) == (
-            task.title, task.schedule, task.lead_text, task.expected_output or None
+            task.title,
+            task.schedule,
+            task.lead_text,
+            task.expected_output or None,
         )
         assert row[9] in VERDICT_WORDS.values()
     counted = Counter(r[9] for r in rows)
-    assert counted == Counter({VERDICT_WORDS[v.value]: n
-                               for v, n in built.report.task_tally.counts.items() if n})
+    assert counted == Counter(
+        {VERDICT_WORDS[v.value]: n for v, n in built.report.task_tally.counts.items() if n}
+    )
     assert len(counted) >= 3  # the demo has a real mix, not one word everywhere
     # frozen header, filter, widths, wrapped text, colour of the verdict
     assert sheet.freeze_panes == "B5"
     assert sheet.auto_filter.ref == f"A4:J{4 + len(rows)}"
     assert sheet.column_dimensions["B"].width == pytest.approx(48)
     assert sheet["B5"].alignment.wrap_text
-    assert sheet["J5"].fill.fgColor.rgb in {"FFC6EFCE", "FFE2F0D9", "FFFFEB9C", "FFFFC7CE",
-                                            "FFE7E6E6"}
+    assert sheet["J5"].fill.fgColor.rgb in {
+        "FFC6EFCE",
+        "FFE2F0D9",
+        "FFFFEB9C",
+        "FFFFC7CE",
+        "FFE7E6E6",
+    }
     assert sheet["A5"].font.name == "Times New Roman"
     assert words.verdict["overdue"] == "Quá hạn chưa hoàn thành"
 
@@ -206,12 +228,18 @@ def test_word_appendix_and_counts_table(built, word):
     assert word.sections[-1].orientation == WD_ORIENT.LANDSCAPE
     assert round(word.sections[-1].page_width.mm) == 297
     assert [c.text for c in appendix.rows[0].cells] == [
-        "Số TT", "Nhiệm vụ", "Tiến độ", "Cơ quan chủ trì", "Tình hình thực hiện",
-        "Kết quả đạt được", "Đánh giá",
+        "Số TT",
+        "Nhiệm vụ",
+        "Tiến độ",
+        "Cơ quan chủ trì",
+        "Tình hình thực hiện",
+        "Kết quả đạt được",
+        "Đánh giá",
     ]
     assert len(appendix.rows) == 1 + len(report.areas) + len(report.tasks)
-    task_rows = [r for r in appendix.rows[1:] if r.cells[0].text not in
-                 {a.area.code for a in report.areas}]
+    task_rows = [
+        r for r in appendix.rows[1:] if r.cells[0].text not in {a.area.code for a in report.areas}
+    ]
     assert [r.cells[0].text for r in task_rows] == appendix_refs(built.engine)
     assert [r.cells[6].text for r in task_rows] == [
         VERDICT_WORDS[t.verdict.value] for t in report.tasks
@@ -238,7 +266,8 @@ def xlsx_counts(workbook) -> dict[str, list[int]]:
 def summary_counts(text: str) -> dict[str, list[int]]:
     pattern = re.compile(
         r"^([IVX]+)\. .*?: (\d+) nhiệm vụ — hoàn thành (\d+) \(đúng hạn (\d+), quá hạn (\d+)\), "
-        r"đang thực hiện (\d+), chưa báo cáo (\d+), quá hạn (\d+)\.$", re.M,
+        r"đang thực hiện (\d+), chưa báo cáo (\d+), quá hạn (\d+)\.$",
+        re.M,
     )
     found = {}
     for m in pattern.finditer(text):
@@ -246,7 +275,9 @@ def summary_counts(text: str) -> dict[str, list[int]]:
         found[m.group(1)] = [total, on_time, late, progress, overdue, silent]
     head = re.search(
         r"^Nhiệm vụ: (\d+) — hoàn thành (\d+) \(đúng hạn (\d+), quá hạn (\d+)\), đang thực hiện "
-        r"(\d+), chưa báo cáo (\d+), quá hạn (\d+)\.$", text, re.M,
+        r"(\d+), chưa báo cáo (\d+), quá hạn (\d+)\.$",
+        text,
+        re.M,
     )
     assert head is not None
     total, _done, on_time, late, progress, silent, overdue = map(int, head.groups())
@@ -323,8 +354,9 @@ def test_bundle_holds_every_evidence_file_by_task_and_agency(built):
     with Session(built.engine) as session:
         hashes = set(session.execute(select(EvidenceFile.sha256)).scalars())
     assert expected <= hashes
-    in_scope = {(r.task_id, r.agency_id, e.file_name) for r in built.report.data.reports
-                for e in r.evidence}
+    in_scope = {
+        (r.task_id, r.agency_id, e.file_name) for r in built.report.data.reports for e in r.evidence
+    }
     assert len(files) <= sum(len(r.evidence) for r in built.report.data.reports)
     assert len(files) >= len(in_scope)
 
@@ -363,8 +395,10 @@ def test_same_data_gives_the_same_content(built, tmp_path):
 def _office() -> str:
     found = shutil.which("libreoffice") or shutil.which("soffice")
     if not found:
-        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-writer-nogui "
-                    "libreoffice-calc-nogui): the PDF conversion check is skipped")
+        pytest.skip(
+            "LibreOffice is not installed (apt-get install libreoffice-writer-nogui "
+            "libreoffice-calc-nogui): the PDF conversion check is skipped"
+        )
     return found
 
 
@@ -374,32 +408,64 @@ def test_libreoffice_converts_to_pdf(built, tmp_path, fmt):
     source = built.paths[fmt]
     if fmt == "xlsx":
         # every sheet kind, on fewer rows: converting 4,000 report rows takes LibreOffice ~15 s
-        small = compiled(built.engine, Scope(area_code="I", agency_kind="department",
-                                             as_of=AS_OF))
+        small = compiled(built.engine, Scope(area_code="I", agency_kind="department", as_of=AS_OF))
         (tmp_path / "src").mkdir()
         source = write_output(Format.XLSX, small, tmp_path / "src" / "r.xlsx", TZ)
     profile = tmp_path / "profile"
     result = subprocess.run(
-        [office, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
-         "--outdir", str(tmp_path), str(source)],
-        capture_output=True, text=True, timeout=180,
+        [
+            office,
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     pdf = tmp_path / "r.pdf"
     assert result.returncode == 0, result.stderr
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
     if not shutil.which("pdftotext"):
         pytest.skip("poppler-utils is not installed: the PDF's first page is not read")
-    page = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    page = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     if fmt == "docx":
-        for line in ("UBND TỈNH QUẢNG NAM", "SỞ NỘI VỤ", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
-                     "Độc lập - Tự do - Hạnh phúc", "BÁO CÁO",
-                     "Kết quả thực hiện Kế hoạch cải thiện Chỉ số cải cách hành chính năm 2024"):
+        for line in (
+            "UBND TỈNH QUẢNG NAM",
+            "SỞ NỘI VỤ",
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            "Độc lập - Tự do - Hạnh phúc",
+            "BÁO CÁO",
+            "Kết quả thực hiện Kế hoạch cải thiện Chỉ số cải cách hành chính năm 2024",
+        ):
             assert line in page
     else:
         assert "TỔNG HỢP KẾT QUẢ THỰC HIỆN" in page and "Đánh giá" in page
     if shutil.which("pdftoppm"):
-        subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf),
-                        str(tmp_path / "page")], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                "50",
+                "-png",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                str(pdf),
+                str(tmp_path / "page"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         png = next(tmp_path.glob("page*.png"))
         assert imread(str(png)).shape[0] > 100

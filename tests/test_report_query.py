@@ -45,9 +45,15 @@ def demo_rows(engine) -> list[tuple]:
     with Session(engine) as session:
         rows = session.execute(
             select(
-                Task.ref, Agency.code, StatusReport.version, StatusReport.status,
-                StatusReport.result, StatusReport.figure, StatusReport.difficulties,
-                StatusReport.submitted_at, StatusReport.is_latest,
+                Task.ref,
+                Agency.code,
+                StatusReport.version,
+                StatusReport.status,
+                StatusReport.result,
+                StatusReport.figure,
+                StatusReport.difficulties,
+                StatusReport.submitted_at,
+                StatusReport.is_latest,
             )
             .join(Task, Task.id == StatusReport.task_id)
             .join(Agency, Agency.id == StatusReport.agency_id)
@@ -64,12 +70,12 @@ def test_loaded_pairs_and_reports_match_the_database(any_engine):
     with transaction(any_engine) as session:
         data = load_report_data(session, Scope(as_of=AS_OF), TZ, NOW)
         leads = session.execute(
-            select(func.count(func.distinct(Assignment.task_id * 100000 + Assignment.agency_id)))
-            .where(Assignment.role == AssignmentRole.LEAD.value)
+            select(
+                func.count(func.distinct(Assignment.task_id * 100000 + Assignment.agency_id))
+            ).where(Assignment.role == AssignmentRole.LEAD.value)
         ).scalar_one()
         before_cutoff = session.execute(
-            select(func.count()).select_from(StatusReport)
-            .where(StatusReport.submitted_at < CUTOFF)
+            select(func.count()).select_from(StatusReport).where(StatusReport.submitted_at < CUTOFF)
         ).scalar_one()
         tasks = session.execute(select(func.count()).select_from(Task)).scalar_one()
     assert sum(len(ids) for ids in data.leads.values()) == leads
@@ -117,7 +123,8 @@ def test_a_round_counts_its_own_reports_and_audience_against_its_deadline(any_en
         ).scalar_one()
         audience = set(json.loads(round_.audience)["agencies"])
         in_round = session.execute(
-            select(func.count()).select_from(StatusReport)
+            select(func.count())
+            .select_from(StatusReport)
             .where(StatusReport.round_id == round_.id, StatusReport.submitted_at < CUTOFF)
         ).scalar_one()
     report = compiled(any_engine, Scope(round_code="KH-CAITHIEN-2024", as_of=AS_OF))
@@ -146,8 +153,16 @@ def test_demo_is_deterministic_idempotent_and_leaves_real_reports_alone(any_engi
     with transaction(any_engine) as session:
         task = session.execute(select(Task).where(Task.ref == "II.1.a")).scalar_one()
         stp = session.execute(select(Agency).where(Agency.code == "STP")).scalar_one()
-        session.add(StatusReport(receipt="REAL-1", task_id=task.id, agency_id=stp.id,
-                                 status="done", result="Báo cáo thật", submitted_at=NOW))
+        session.add(
+            StatusReport(
+                receipt="REAL-1",
+                task_id=task.id,
+                agency_id=stp.id,
+                status="done",
+                result="Báo cáo thật",
+                submitted_at=NOW,
+            )
+        )
     first = seed(any_engine)
     rows = demo_rows(any_engine)
     second = seed(any_engine)
@@ -155,14 +170,21 @@ def test_demo_is_deterministic_idempotent_and_leaves_real_reports_alone(any_engi
     assert second.removed == first.versions and second.reports == first.reports
     assert first.skipped_real == 1 and first.late_agencies > 0
     with Session(any_engine) as session:
-        real = session.execute(
-            select(StatusReport).where(StatusReport.task_id == task.id,
-                                       StatusReport.agency_id == stp.id)
-        ).scalars().all()
+        real = (
+            session.execute(
+                select(StatusReport).where(
+                    StatusReport.task_id == task.id, StatusReport.agency_id == stp.id
+                )
+            )
+            .scalars()
+            .all()
+        )
         statuses = set(session.execute(select(StatusReport.status).distinct()).scalars())
-        demo_contacts = session.execute(
-            select(Contact.active).where(Contact.user_id.like("demo:%"))
-        ).scalars().all()
+        demo_contacts = (
+            session.execute(select(Contact.active).where(Contact.user_id.like("demo:%")))
+            .scalars()
+            .all()
+        )
     assert [r.receipt for r in real] == ["REAL-1"]
     assert statuses == {"done", "in_progress", "blocked", "not_started"}
     assert demo_contacts and not any(demo_contacts)  # nobody is ever messaged

@@ -59,8 +59,9 @@ def file_name(report: CompiledReport, fmt: Format) -> str:
     """tong-hop-PAR-2024-2025-03-31[-KH-X][-III][-commune][-SNV].xlsx: says what it covers."""
     data, scope = report.data, report.data.scope
     parts = ["tong-hop", data.plan.code, data.as_of.isoformat()]
-    parts += [p for p in (scope.round_code, scope.area_code, scope.agency_kind,
-                          scope.agency_code) if p]
+    parts += [
+        p for p in (scope.round_code, scope.area_code, scope.agency_kind, scope.agency_code) if p
+    ]
     stem = "-".join(parts)
     return f"{stem}.{fmt.value}"
 

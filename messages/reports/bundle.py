@@ -67,11 +67,19 @@ def write_bundle(
             info = zipfile.ZipInfo(target, FIXED_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             bundle.writestr(info, content)
-            rows.append([
-                refs[report.task_id], agency.code, agency.name, report.version,
-                report.submitted_at.astimezone(tz).strftime("%d/%m/%Y %H:%M"),
-                evidence.file_name, target, len(content), digest,
-            ])
+            rows.append(
+                [
+                    refs[report.task_id],
+                    agency.code,
+                    agency.name,
+                    report.version,
+                    report.submitted_at.astimezone(tz).strftime("%d/%m/%Y %H:%M"),
+                    evidence.file_name,
+                    target,
+                    len(content),
+                    digest,
+                ]
+            )
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(list(words.manifest_columns))

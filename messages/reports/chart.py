@@ -35,15 +35,21 @@ def _bars(axes: Axes, title: str, rows: list[tuple[str, Tally]], axis_label: str
     left = [0.0] * len(rows)
     words = labels()
     for verdict in Verdict:
-        shares = [
-            100 * t.counts[verdict] / t.total if t.total else 0.0 for t in tallies
-        ]
-        axes.barh(names, shares, left=left, color=COLOURS[verdict],
-                  label=str(words.verdict[verdict]), edgecolor="white", linewidth=0.5)
+        shares = [100 * t.counts[verdict] / t.total if t.total else 0.0 for t in tallies]
+        axes.barh(
+            names,
+            shares,
+            left=left,
+            color=COLOURS[verdict],
+            label=str(words.verdict[verdict]),
+            edgecolor="white",
+            linewidth=0.5,
+        )
         left = [a + b for a, b in zip(left, shares, strict=True)]
     for y, tally in enumerate(tallies):
-        axes.text(101, y, f"{tally.total:,}".replace(",", "."), va="center", fontsize=8,
-                  family=FONT)
+        axes.text(
+            101, y, f"{tally.total:,}".replace(",", "."), va="center", fontsize=8, family=FONT
+        )
     axes.set_xlim(0, 110)
     axes.set_xticks(range(0, 101, 20))
     axes.set_xticklabels([f"{x}%" for x in range(0, 101, 20)], family=FONT, fontsize=8)
@@ -59,8 +65,7 @@ def write_chart(report: CompiledReport, path: Path | str, dpi: int = 120) -> Non
     """Write the PNG chart of `report` to `path`."""
     words = labels()
     area_rows = [
-        (textwrap.shorten(f"{a.area.code}. {a.area.title}", 48, placeholder="…"),
-         a.agency_tally)
+        (textwrap.shorten(f"{a.area.code}. {a.area.title}", 48, placeholder="…"), a.agency_tally)
         for a in report.areas
     ]
     kind_rows = [(kind_label(kind), tally) for kind, tally in report.by_kind.items()]
@@ -68,21 +73,32 @@ def write_chart(report: CompiledReport, path: Path | str, dpi: int = 120) -> Non
     figure = Figure(figsize=(10, max(height, 4)), dpi=dpi)
     FigureCanvasAgg(figure)
     figure.suptitle(
-        render("report/chart_title.j2", plan=report.data.plan, as_of=report.data.as_of,
-               round=report.data.round),
-        family=FONT, fontsize=13, fontweight="bold",
+        render(
+            "report/chart_title.j2",
+            plan=report.data.plan,
+            as_of=report.data.as_of,
+            round=report.data.round,
+        ),
+        family=FONT,
+        fontsize=13,
+        fontweight="bold",
     )
     if not area_rows:
         figure.text(0.5, 0.5, render("report/chart_empty.j2"), ha="center", family=FONT)
         figure.savefig(str(path), format="png")
         return
-    grid = figure.add_gridspec(2, 1, height_ratios=[max(len(area_rows), 1),
-                                                    max(len(kind_rows), 1)])
+    grid = figure.add_gridspec(2, 1, height_ratios=[max(len(area_rows), 1), max(len(kind_rows), 1)])
     top, bottom = figure.add_subplot(grid[0]), figure.add_subplot(grid[1])
     _bars(top, str(words.chart["by_area"]), area_rows, str(words.chart["axis"]))
     _bars(bottom, str(words.chart["by_kind"]), kind_rows, str(words.chart["axis"]))
     handles, names = top.get_legend_handles_labels()
-    figure.legend(handles, names, loc="lower center", ncol=len(Verdict),
-                  prop={"family": FONT, "size": 8}, frameon=False)
+    figure.legend(
+        handles,
+        names,
+        loc="lower center",
+        ncol=len(Verdict),
+        prop={"family": FONT, "size": 8},
+        frameon=False,
+    )
     figure.tight_layout(rect=(0, 0.05, 1, 0.95))
     figure.savefig(str(path), format="png")

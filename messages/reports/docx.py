@@ -14,7 +14,6 @@ come from the `Letterhead` (data and settings), never from code.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +29,15 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 from core.report_model import CompiledReport, Letterhead, Progress, Verdict
-from core.text import clean, fold
+from core.text import clean
 from messages.render import environment, render
 from messages.reports.labels import kind_label, labels
-from messages.reports.texts import task_difficulties, task_progress, task_results
+from messages.reports.texts import (
+    count_difficulties,
+    task_difficulties,
+    task_progress,
+    task_results,
+)
 
 FONT = "Times New Roman"
 BODY_PT = 14
@@ -104,8 +108,7 @@ def _rule(cell: _Cell, indent_mm: float) -> None:
     run.font.size = Pt(2)
     borders = OxmlElement("w:pBdr")
     bottom = OxmlElement("w:bottom")
-    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"),
-                       ("w:color", "000000")):
+    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
         bottom.set(qn(key), value)
     borders.append(bottom)
     paragraph._p.get_or_add_pPr().append(borders)
@@ -205,8 +208,9 @@ def _header(document: DocumentType, lh: Letterhead, year: int, parts: Any) -> No
     _rule(right, 24)
     left, right = table.rows[1].cells
     _para(left, str(parts.number(lh)), 13, align=center, after=0, first=True)
-    _para(right, str(parts.place_date(lh, year)), 14, italic=True, align=center, after=0,
-          first=True)
+    _para(
+        right, str(parts.place_date(lh, year)), 14, italic=True, align=center, after=0, first=True
+    )
 
 
 def _counts_table(document: DocumentType, report: CompiledReport, parts: Any) -> None:
@@ -233,18 +237,9 @@ def _counts_table(document: DocumentType, report: CompiledReport, parts: Any) ->
     _widths(table, [22, 20] + [123 / len(Verdict)] * len(Verdict))
 
 
-def _difficulties(report: CompiledReport) -> list[dict[str, Any]]:
-    texts: dict[str, str] = {}
-    counts: Counter[str] = Counter()
-    for result in report.tasks:
-        for evaluation in result.leads + result.coordinators:
-            report_ = evaluation.report
-            if report_ is not None and clean(report_.difficulties):
-                key = fold(report_.difficulties)
-                texts.setdefault(key, clean(report_.difficulties))
-                counts[key] += 1
-    ranked = sorted(counts, key=lambda k: (-counts[k], k))[:TOP_DIFFICULTIES]
-    return [{"text": texts[k], "count": counts[k]} for k in ranked]
+def _difficulties(report: CompiledReport) -> list[Any]:
+    everything = (e for result in report.tasks for e in result.leads + result.coordinators)
+    return count_difficulties(everything)[:TOP_DIFFICULTIES]
 
 
 def _signature(document: DocumentType, lh: Letterhead, parts: Any) -> None:
@@ -252,8 +247,16 @@ def _signature(document: DocumentType, lh: Letterhead, parts: Any) -> None:
     _borderless(table)
     _widths(table, [85, 80])
     left, right = table.rows[0].cells
-    _para(left, str(parts.recipients_title()), 12, bold=True, italic=True,
-          align=WD_ALIGN_PARAGRAPH.LEFT, after=0, first=True)
+    _para(
+        left,
+        str(parts.recipients_title()),
+        12,
+        bold=True,
+        italic=True,
+        align=WD_ALIGN_PARAGRAPH.LEFT,
+        after=0,
+        first=True,
+    )
     for line in str(parts.recipients(lh)).splitlines():
         _para(left, line, 11, align=WD_ALIGN_PARAGRAPH.LEFT, after=0)
     center = WD_ALIGN_PARAGRAPH.CENTER
@@ -264,7 +267,10 @@ def _signature(document: DocumentType, lh: Letterhead, parts: Any) -> None:
 
 
 def _appendix(
-    document: DocumentType, report: CompiledReport, lh: Letterhead, parts: Any,
+    document: DocumentType,
+    report: CompiledReport,
+    lh: Letterhead,
+    parts: Any,
     step: Progress,
 ) -> None:
     section = document.add_section(WD_SECTION.NEW_PAGE)
@@ -292,15 +298,26 @@ def _appendix(
     for area in report.areas:
         row = table.add_row()
         merged = row.cells[1].merge(row.cells[-1])
-        _para(row.cells[0], area.area.code, TABLE_PT, bold=True, align=center, after=0,
-              first=True)
-        _para(merged, area.area.title, TABLE_PT, bold=True, align=WD_ALIGN_PARAGRAPH.LEFT,
-              after=0, first=True)
+        _para(row.cells[0], area.area.code, TABLE_PT, bold=True, align=center, after=0, first=True)
+        _para(
+            merged,
+            area.area.title,
+            TABLE_PT,
+            bold=True,
+            align=WD_ALIGN_PARAGRAPH.LEFT,
+            after=0,
+            first=True,
+        )
         for result in area.tasks:
             task = result.task
             values = [
-                task.ref, task.title, task.schedule, task.lead_text, task_progress(result),
-                task_results(result, report.data, limit=3), words.verdict[result.verdict],
+                task.ref,
+                task.title,
+                task.schedule,
+                task.lead_text,
+                task_progress(result),
+                task_results(result, report.data, limit=3),
+                words.verdict[result.verdict],
             ]
             cells = table.add_row().cells
             for index, (cell, text) in enumerate(zip(cells, values, strict=True)):
@@ -347,15 +364,20 @@ def write_report_docx(
     )
     _para(
         document,
-        render("docs/intro.j2", plan=data.plan, lh=letterhead, as_of=data.as_of,
-               round=data.round, scope_note=scope_note),
+        render(
+            "docs/intro.j2",
+            plan=data.plan,
+            lh=letterhead,
+            as_of=data.as_of,
+            round=data.round,
+            scope_note=scope_note,
+        ),
         indent=True,
     )
 
     _para(document, str(parts.section_results()), bold=True, indent=True)
     for index, area_result in enumerate(report.areas, start=1):
-        _para(document, str(parts.area_heading(index, area_result.area)), bold=True,
-              indent=True)
+        _para(document, str(parts.area_heading(index, area_result.area)), bold=True, indent=True)
         pairs = area_result.agency_tally
         percent = round(100 * pairs.done / pairs.total) if pairs.total else 0
         _para(
@@ -374,8 +396,13 @@ def write_report_docx(
                     lines.append((str(getattr(parts, key)()), True))
                     lines += [(line, False) for line in text.splitlines() if line]
             for number, (line, italic) in enumerate(lines, start=1):
-                _para(document, line, italic=italic, indent=True,
-                      after=6 if number == len(lines) else 0)
+                _para(
+                    document,
+                    line,
+                    italic=italic,
+                    indent=True,
+                    after=6 if number == len(lines) else 0,
+                )
 
     _para(document, str(parts.section_overview()), bold=True, indent=True)
     _para(
@@ -388,8 +415,11 @@ def write_report_docx(
     _para(document, "", after=3)
     _para(
         document,
-        render("docs/late.j2", late=report.late_agencies[:LATE_NAMED],
-               more=max(0, len(report.late_agencies) - LATE_NAMED)),
+        render(
+            "docs/late.j2",
+            late=report.late_agencies[:LATE_NAMED],
+            more=max(0, len(report.late_agencies) - LATE_NAMED),
+        ),
         indent=True,
     )
 

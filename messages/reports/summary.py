@@ -11,7 +11,7 @@ LATE_SHOWN = 5
 
 
 def scope_text(report: CompiledReport) -> str:
-    """"Tính đến ngày …; kỳ báo cáo …; lĩnh vực …" — what the numbers cover."""
+    """ "Tính đến ngày …; kỳ báo cáo …; lĩnh vực …" — what the numbers cover."""
     data, scope = report.data, report.data.scope
     area = next((a for a in data.areas if a.code == (scope.area_code or "").upper()), None)
     agency = next((a for a in data.agencies.values() if a.code == scope.agency_code), None)

@@ -7,10 +7,11 @@ call these, so a task reads the same everywhere.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.report_model import Evaluation, ReportData, TaskResult, Verdict
-from core.text import clean, fold
+from core.text import clean, nfc
 from messages.render import render
 from messages.reports.labels import status_label
 
@@ -31,16 +32,14 @@ def task_progress(result: TaskResult) -> str:
         single=single is not None,
         status=status_label(report.status) if report else "",
         reported_at=report.submitted_at if report else None,
-        done_on=single.done_on if single else None,
+        done_at=single.done_at if single else None,
         days_overdue=single.days_overdue if single else 0,
         done=result.tally.done,
         on_time=counts[Verdict.DONE_ON_TIME],
         late=counts[Verdict.DONE_LATE],
         in_progress=counts[Verdict.IN_PROGRESS],
         overdue=counts[Verdict.OVERDUE],
-        overdue_silent=sum(
-            1 for e in pairs if e.verdict is Verdict.OVERDUE and e.report is None
-        ),
+        overdue_silent=sum(1 for e in pairs if e.verdict is Verdict.OVERDUE and e.report is None),
         not_reported=counts[Verdict.NOT_REPORTED],
     )
 
@@ -54,28 +53,31 @@ class _Item:
 
 
 def task_results(result: TaskResult, data: ReportData, limit: int = 10) -> str:
-    """Results of the latest reports: responsible agencies first (done ones first)."""
+    """Results of the latest reports: responsible agencies first (done ones first), then
+    coordinating ones; `limit` shown, the rest counted (a nationwide task has thousands)."""
     pairs = responsible(result)
     others = result.coordinators if result.leads else []
-    ordered = sorted(pairs, key=lambda e: e.report is None or e.report.status != "done")
-    items = [
-        _Item(data.agencies[e.agency_id].name, clean(e.report.result), e.report.figure, False)
-        for e in ordered
-        if e.report is not None and clean(e.report.result)
-    ]
-    items += [
-        _Item(data.agencies[e.agency_id].name, clean(e.report.result), e.report.figure, True)
-        for e in others
-        if e.report is not None and clean(e.report.result)
-    ]
+    done = [e for e in pairs if e.report is not None and e.report.status == "done"]
+    rest = [e for e in pairs if e.report is not None and e.report.status != "done"]
+    items: list[_Item] = []
+    more = 0
+    for group, coordinating in ((done, False), (rest, False), (others, True)):
+        for evaluation in group:
+            report = evaluation.report
+            if report is None or not report.result.strip():
+                continue
+            if len(items) < limit:
+                agency = data.agencies[evaluation.agency_id].name
+                items.append(_Item(agency, clean(report.result), report.figure, coordinating))
+            else:
+                more += 1
     if not items:
         return ""
-    shown = items[:limit]
     return render(
         "report/task_results.j2",
-        items=shown,
-        many=len(items) > 1 or len(pairs) > 1,
-        more=len(items) - len(shown),
+        items=items,
+        many=len(items) + more > 1 or len(pairs) > 1,
+        more=more,
     )
 
 
@@ -85,21 +87,33 @@ class _Difficulty:
     count: int
 
 
-def task_difficulties(result: TaskResult, limit: int = 6) -> str:
-    """Difficulties in the latest reports, the same text (diacritics/case aside) once."""
+def difficulty_key(text: str) -> str:
+    """Two difficulties are the same when they differ only in spacing, case or NFC/NFD."""
+    return nfc(" ".join(text.split())).casefold()
+
+
+def count_difficulties(evaluations: Iterable[Evaluation]) -> list[_Difficulty]:
+    """Distinct difficulties of the latest reports, most frequent first."""
     texts: dict[str, str] = {}
     counts: Counter[str] = Counter()
-    for evaluation in result.leads + result.coordinators:
+    for evaluation in evaluations:
         report = evaluation.report
-        if report is None or not clean(report.difficulties):
+        if report is None or not report.difficulties or report.difficulties.isspace():
             continue
-        key = fold(report.difficulties)
-        texts.setdefault(key, clean(report.difficulties))
+        key = difficulty_key(report.difficulties)
+        if key not in texts:
+            texts[key] = clean(report.difficulties)
         counts[key] += 1
-    if not counts:
-        return ""
     ranked = sorted(counts, key=lambda k: (-counts[k], k))
-    shown = [_Difficulty(texts[k], counts[k]) for k in ranked[:limit]]
+    return [_Difficulty(texts[k], counts[k]) for k in ranked]
+
+
+def task_difficulties(result: TaskResult, limit: int = 6) -> str:
+    """Difficulties in the latest reports, the same text listed once with its count."""
+    ranked = count_difficulties(result.leads + result.coordinators)
+    if not ranked:
+        return ""
+    shown = ranked[:limit]
     return render(
         "report/task_difficulties.j2",
         items=shown,

@@ -38,19 +38,31 @@ LINE_PT = 15.0
 MAX_ROW_PT = 409.0  # Excel's limit
 
 
-def row_height(values: list[Any], widths: tuple[float, ...]) -> float | None:
+def lines_per_column(
+    widths: tuple[float, ...], columns: tuple[int, ...] | None = None
+) -> list[tuple[int, int]]:
+    """(column, characters of 11 pt Times New Roman per line ≈ 1.2 × width) for the columns
+    whose text may wrap (all when `columns` is None)."""
+    return [
+        (i, max(int(width * 1.2), 1))
+        for i, width in enumerate(widths)
+        if columns is None or i in columns
+    ]
+
+
+def row_height(values: list[Any], per_line: list[tuple[int, int]]) -> float | None:
     """Points for a row whose wrapped text needs more than one line, else None.
 
-    Excel grows such rows by itself, LibreOffice does not when it opens the file, so the
-    height is estimated here: a column `w` wide holds about `1.2 × w` characters of 11 pt
-    Times New Roman per line.
+    Excel grows such rows by itself; LibreOffice does not when it opens the file, so the
+    height is estimated here from the text length and the column widths.
     """
     lines = 1
-    for value, width in zip(values, widths, strict=False):
-        if isinstance(value, str) and value:
-            per_line = max(int(width * 1.2), 1)
-            needed = sum(len(part) // per_line + 1 for part in value.split("\n"))
-            lines = max(lines, needed)
+    for column, limit in per_line:
+        value = values[column]
+        if type(value) is str and (len(value) > limit or "\n" in value):
+            needed = sum(len(part) // limit + 1 for part in value.split("\n"))
+            if needed > lines:
+                lines = needed
     return min(lines * LINE_PT, MAX_ROW_PT) if lines > 1 else None
 
 
@@ -75,9 +87,13 @@ def write_workbook(
 def _summary_sheet(book: XlsxStream, report: CompiledReport, words: Any) -> None:
     columns = list(words.summary_columns)
     last = len(columns) - 1
+    summary_lines = lines_per_column(SUMMARY_WIDTHS)
     with book.sheet(words.sheet["summary"], SUMMARY_WIDTHS, freeze=(4, 1)) as sheet:
-        sheet.row([render("report/xlsx_title.j2", plan_title=report.data.plan.title)],
-                  Style.TITLE, height=42)
+        sheet.row(
+            [render("report/xlsx_title.j2", plan_title=report.data.plan.title)],
+            Style.TITLE,
+            height=42,
+        )
         sheet.merge(1, 0, 1, last)
         sheet.row([scope_text(report)], Style.NOTE, height=20)
         sheet.merge(2, 0, 2, last)
@@ -87,12 +103,18 @@ def _summary_sheet(book: XlsxStream, report: CompiledReport, words: Any) -> None
             task = result.task
             style = [Style.TEXT] * last + [VERDICT_STYLE[result.verdict]]
             values = [
-                task.ref, task.title, task.schedule, task.lead_text,
-                task.coordinating_text, task.expected_output, task_progress(result),
-                task_results(result, report.data), task_difficulties(result),
+                task.ref,
+                task.title,
+                task.schedule,
+                task.lead_text,
+                task.coordinating_text,
+                task.expected_output,
+                task_progress(result),
+                task_results(result, report.data),
+                task_difficulties(result),
                 words.verdict[result.verdict],
             ]
-            sheet.row(values, style, height=row_height(values, SUMMARY_WIDTHS))
+            sheet.row(values, style, height=row_height(values, summary_lines))
         sheet.auto_filter(4, len(columns))
 
 
@@ -123,17 +145,23 @@ def _stats_sheet(book: XlsxStream, report: CompiledReport, words: Any) -> None:
             sheet.row([], Style.DEFAULT)
 
         table(
-            words.stats_titles["areas"], str(notes.tasks_note()), list(words.stats_area_columns),
+            words.stats_titles["areas"],
+            str(notes.tasks_note()),
+            list(words.stats_area_columns),
             [_tally_row([a.area.code, a.area.title], a.task_tally) for a in report.areas],
             _tally_row([words.total, ""], report.task_tally),
         )
         table(
-            words.stats_titles["pairs"], str(notes.pairs_note()), list(words.stats_pair_columns),
+            words.stats_titles["pairs"],
+            str(notes.pairs_note()),
+            list(words.stats_pair_columns),
             [_tally_row([a.area.code, a.area.title], a.agency_tally) for a in report.areas],
             _tally_row([words.total, ""], report.agency_tally),
         )
         table(
-            words.stats_titles["kinds"], "", list(words.stats_kind_columns),
+            words.stats_titles["kinds"],
+            "",
+            list(words.stats_kind_columns),
             [_tally_row([kind, kind_label(kind)], t) for kind, t in report.by_kind.items()],
             _tally_row([words.total, ""], report.agency_tally),
         )
@@ -155,17 +183,20 @@ def _stats_sheet(book: XlsxStream, report: CompiledReport, words: Any) -> None:
             sheet.row(list(words.stats_titles["late_columns"]), Style.HEADER, height=32)
             for item in report.late_agencies:
                 sheet.row(
-                    [item.agency.code, item.agency.name, item.overdue, item.not_reported,
-                     item.max_days],
+                    [
+                        item.agency.code,
+                        item.agency.name,
+                        item.overdue,
+                        item.not_reported,
+                        item.max_days,
+                    ],
                     [Style.CODE, Style.TEXT, Style.NUMBER, Style.NUMBER, Style.NUMBER],
                 )
 
 
 def _matrix_sheet(book: XlsxStream, report: CompiledReport, words: Any, step: Progress) -> None:
     tasks = report.tasks
-    agencies = sorted(
-        report.data.agencies.values(), key=lambda a: (kind_order(a.kind), a.id)
-    )
+    agencies = sorted(report.data.agencies.values(), key=lambda a: (kind_order(a.kind), a.id))
     cells: dict[int, dict[int, tuple[Verdict, bool]]] = {a.id: {} for a in agencies}
     for column, result in enumerate(tasks):
         for evaluation in result.leads:
@@ -217,26 +248,50 @@ def _reports_sheet(
         data.reports,
         key=lambda r: (position[r.task_id][0], r.agency_id, r.submitted_at, r.version, r.id),
     )
-    styles = [Style.CODE, Style.CODE, Style.TEXT, Style.TEXT, Style.TEXT, Style.NUMBER,
-              Style.TEXT, Style.TEXT, Style.TEXT, Style.TEXT, Style.TEXT, Style.TEXT,
-              Style.DATETIME, Style.TEXT, Style.CODE]
+    styles = [
+        Style.CODE,
+        Style.CODE,
+        Style.TEXT,
+        Style.TEXT,
+        Style.TEXT,
+        Style.NUMBER,
+        Style.TEXT,
+        Style.TEXT,
+        Style.TEXT,
+        Style.TEXT,
+        Style.TEXT,
+        Style.TEXT,
+        Style.DATETIME,
+        Style.TEXT,
+        Style.CODE,
+    ]
     agencies = data.agencies
     total = len(ordered)
+    report_lines = lines_per_column(REPORT_WIDTHS, (2, 8, 10, 13))
     with book.sheet(words.sheet["reports"], REPORT_WIDTHS, freeze=(1, 3)) as sheet:
         sheet.row(list(words.report_columns), Style.HEADER, height=30)
         for done, item in enumerate(ordered, start=1):
             agency = agencies[item.agency_id]
             values = [
-                position[item.task_id][1], agency.code, agency.name,
-                role["lead"] if item.agency_id in leads.get(item.task_id, ()) else
-                role["coordinate"],
-                item.round_code, item.version, yes if item.id in latest else no,
-                statuses.get(item.status, item.status), item.result, item.figure,
-                item.difficulties, item.reporter,
+                position[item.task_id][1],
+                agency.code,
+                agency.name,
+                role["lead"]
+                if item.agency_id in leads.get(item.task_id, ())
+                else role["coordinate"],
+                item.round_code,
+                item.version,
+                yes if item.id in latest else no,
+                statuses.get(item.status, item.status),
+                item.result,
+                item.figure,
+                item.difficulties,
+                item.reporter,
                 item.submitted_at.astimezone(tz).replace(tzinfo=None),
-                "; ".join(e.file_name for e in item.evidence), item.receipt,
+                "; ".join(e.file_name for e in item.evidence),
+                item.receipt,
             ]
-            sheet.row(values, styles, height=row_height(values, REPORT_WIDTHS))
+            sheet.row(values, styles, height=row_height(values, report_lines))
             if done % PROGRESS_EVERY == 0:
                 step("xlsx_reports", done, total)
         sheet.auto_filter(1, len(styles))

@@ -16,6 +16,7 @@ widths, frozen panes, auto-filters, merged cells, landscape A4 page setup.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -59,6 +60,13 @@ _VERDICT_FILLS = ("FFC6EFCE", "FFE2F0D9", "FFFFEB9C", "FFFFC7CE", "FFE7E6E6")
 _ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
 _ESCAPES.update({c: None for c in range(32) if c not in (9, 10, 13)})  # type: ignore[misc]
 _ESCAPES.update({0xFFFE: None, 0xFFFF: None})  # type: ignore[misc]
+
+
+_NEEDS_ESCAPE = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# the opening of a text cell (spaces and line breaks kept as typed), and an empty cell, for
+# every style index
+_STRING_OPEN = [f'<c s="{n}" t="inlineStr"><is><t xml:space="preserve">' for n in range(64)]
+_EMPTY = [f'<c s="{n}"/>' for n in range(64)]
 
 
 def escape(text: str) -> str:
@@ -147,45 +155,53 @@ class SheetWriter:
         height: float | None = None,
     ) -> None:
         """Append a row. `style` is one style for every cell or one per cell; a date or
-        datetime in a text/default-styled cell gets the date style so it stays a real date."""
+        datetime in a text/default-styled cell gets the date style so it stays a real date.
+
+        This is the hot loop of a nationwide workbook (millions of cells): exact type tests,
+        strings escaped only when a regex finds something to escape, no per-cell f-strings.
+        """
         self.rows += 1
-        r = self.rows
         styles = [style] * len(values) if isinstance(style, int) else style
-        parts = [f'<row r="{r}"' + (f' ht="{height:g}" customHeight="1">' if height else ">")]
+        parts = [
+            f'<row r="{self.rows}" ht="{height:g}" customHeight="1">'
+            if height
+            else f'<row r="{self.rows}">'
+        ]
         append = parts.append
-        letters = _LETTERS
-        for i, value in enumerate(values):
-            if value is None or value == "":
-                s = styles[i]
-                if s:
-                    append(f'<c r="{letters[i]}{r}" s="{s}"/>')
-                continue
-            s = styles[i]
-            if isinstance(value, str):
+        # Cells carry no "r" attribute: each <c> is the next column (placeholders fill gaps),
+        # which the format allows and which halves the bytes to write and compress.
+        for value, s in zip(values, styles, strict=False):
+            kind = type(value)
+            if kind is str:
+                if not value:
+                    append(_EMPTY[s])
+                    continue
                 if len(value) > MAX_CELL_CHARS:
                     value = value[: MAX_CELL_CHARS - 1] + "…"
-                append(
-                    f'<c r="{letters[i]}{r}" s="{s}" t="inlineStr"><is><t xml:space="preserve">'
-                    f"{value.translate(_ESCAPES)}</t></is></c>"
-                )
-            elif isinstance(value, bool):
-                append(f'<c r="{letters[i]}{r}" s="{s}" t="b"><v>{int(value)}</v></c>')
-            elif isinstance(value, int | float):
-                append(f'<c r="{letters[i]}{r}" s="{s}"><v>{value!r}</v></c>')
-            elif isinstance(value, datetime):
+                if _NEEDS_ESCAPE.search(value):
+                    value = value.translate(_ESCAPES)
+                append(_STRING_OPEN[s])
+                append(value)
+                append("</t></is></c>")
+            elif value is None:
+                append(_EMPTY[s])
+            elif kind is int or kind is float:
+                append(f'<c s="{s}"><v>{value!r}</v></c>')
+            elif kind is bool:
+                append(f'<c s="{s}" t="b"><v>{int(value)}</v></c>')
+            elif kind is datetime or isinstance(value, datetime):
                 if s in (Style.TEXT, Style.DEFAULT):
                     s = Style.DATETIME
-                append(f'<c r="{letters[i]}{r}" s="{s}"><v>{excel_serial(value)!r}</v></c>')
+                append(f'<c s="{s}"><v>{excel_serial(value)!r}</v></c>')
             elif isinstance(value, date):
                 if s in (Style.TEXT, Style.DEFAULT):
                     s = Style.DATE
-                append(f'<c r="{letters[i]}{r}" s="{s}"><v>{excel_serial(value)!r}</v></c>')
+                append(f'<c s="{s}"><v>{excel_serial(value)!r}</v></c>')
+            elif isinstance(value, int | float):
+                append(f'<c s="{s}"><v>{value!r}</v></c>')
             else:
                 text = str(value).translate(_ESCAPES)
-                append(
-                    f'<c r="{letters[i]}{r}" s="{s}" t="inlineStr"><is><t xml:space="preserve">'
-                    f"{text}</t></is></c>"
-                )
+                append(f'<c s="{s}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
         append("</row>")
         self._buffer.append("".join(parts))
         if len(self._buffer) >= 512:
@@ -202,9 +218,7 @@ class SheetWriter:
 
     def merge(self, first_row: int, first_col: int, last_row: int, last_col: int) -> None:
         """Merge a rectangle given as 1-based rows and 0-based columns."""
-        self.merges.append(
-            f"{_LETTERS[first_col]}{first_row}:{_LETTERS[last_col]}{last_row}"
-        )
+        self.merges.append(f"{_LETTERS[first_col]}{first_row}:{_LETTERS[last_col]}{last_row}")
 
     def auto_filter(self, header_row: int, columns: int, last_row: int | None = None) -> None:
         """Filter buttons on `header_row` (1-based) over `columns` columns down to the last
@@ -249,13 +263,18 @@ class XlsxStream:
     """An .xlsx file written sheet by sheet. Use as a context manager; `close()` finishes it."""
 
     def __init__(
-        self, path: Path | str, title: str = "", creator: str = "parbot",
-        created: datetime | None = None, compresslevel: int = 1,
+        self,
+        path: Path | str,
+        title: str = "",
+        creator: str = "parbot",
+        created: datetime | None = None,
+        compresslevel: int = 1,
     ) -> None:
         self.zip = zipfile.ZipFile(
             path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel
         )
         self.title, self.creator, self.created = title, creator, created
+        self.compresslevel = compresslevel
         self.sheets: list[tuple[str, str | None]] = []  # (name, filter ref)
         self._open: SheetWriter | None = None
 
@@ -274,6 +293,9 @@ class XlsxStream:
         index = len(self.sheets) + 1
         info = zipfile.ZipInfo(f"xl/worksheets/sheet{index}.xml", FIXED_ZIP_TIME)
         info.compress_type = zipfile.ZIP_DEFLATED
+        # ZipFile.open(ZipInfo) ignores the archive's level; `_compresslevel` is the slot in
+        # 3.11 and an alias of `compress_level` from 3.13.
+        info._compresslevel = self.compresslevel  # type: ignore[attr-defined]
         stream = self.zip.open(info, "w", force_zip64=True)
         self.sheets.append((name[:31], None))
         self._open = SheetWriter(
@@ -338,7 +360,7 @@ class XlsxStream:
             'extended-properties"><Application>parbot</Application></Properties>',
         )
         sheets = "".join(
-            f"<sheet name={quoteattr(name)} sheetId=\"{i}\" r:id=\"rId{i}\"/>"
+            f'<sheet name={quoteattr(name)} sheetId="{i}" r:id="rId{i}"/>'
             for i, (name, _) in enumerate(self.sheets, start=1)
         )
         names = "".join(
@@ -380,7 +402,7 @@ class XlsxStream:
 
         def absolute(cell: str) -> str:
             letters = "".join(ch for ch in cell if ch.isalpha())
-            return f"${letters}${cell[len(letters):]}"
+            return f"${letters}${cell[len(letters) :]}"
 
         quoted = "'" + sheet.replace("'", "''") + "'"
         return f"{quoted}!{absolute(first)}:{absolute(last)}"
@@ -427,8 +449,10 @@ def _styles_xml() -> str:
         f'<font><i/><sz val="11"/>{font}</font>',
         f'<font><i/><sz val="11"/><color rgb="FF595959"/>{font}</font>',
     ]
-    fills = ['<fill><patternFill patternType="none"/></fill>',
-             '<fill><patternFill patternType="gray125"/></fill>']
+    fills = [
+        '<fill><patternFill patternType="none"/></fill>',
+        '<fill><patternFill patternType="gray125"/></fill>',
+    ]
     for rgb in ("FFD9E1F2", *_VERDICT_FILLS, "FFF2F2F2"):
         fills.append(
             f'<fill><patternFill patternType="solid"><fgColor rgb="{rgb}"/>'
@@ -437,7 +461,8 @@ def _styles_xml() -> str:
     thin = '<{0} style="thin"><color rgb="FFA6A6A6"/></{0}>'
     borders = [
         "<border><left/><right/><top/><bottom/><diagonal/></border>",
-        "<border>" + "".join(thin.format(s) for s in ("left", "right", "top", "bottom"))
+        "<border>"
+        + "".join(thin.format(s) for s in ("left", "right", "top", "bottom"))
         + "<diagonal/></border>",
     ]
     top_wrap = '<alignment vertical="top" wrapText="1"/>'
