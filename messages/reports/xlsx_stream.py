@@ -69,6 +69,13 @@ _STRING_OPEN = [f'<c s="{n}" t="inlineStr"><is><t xml:space="preserve">' for n i
 _EMPTY = [f'<c s="{n}"/>' for n in range(64)]
 
 
+def _fit(text: str) -> str:
+    """A cell's text: at most 32,767 characters, markup escaped, illegal characters gone."""
+    if len(text) > MAX_CELL_CHARS:
+        text = text[: MAX_CELL_CHARS - 1] + "…"
+    return text.translate(_ESCAPES)
+
+
 def escape(text: str) -> str:
     """XML text: markup characters escaped, characters XML 1.0 forbids dropped."""
     return text.translate(_ESCAPES)
@@ -94,6 +101,10 @@ def excel_serial(value: date | datetime) -> float:
         delta = value - EPOCH
         return delta.days + delta.seconds / 86400 + delta.microseconds / 86_400_000_000
     return float(value.toordinal() - EPOCH_ORDINAL)
+
+
+_PLAIN = frozenset({int(Style.TEXT), int(Style.DEFAULT)})  # styles a date replaces
+_DATE, _DATETIME = int(Style.DATE), int(Style.DATETIME)
 
 
 class SheetWriter:
@@ -176,13 +187,9 @@ class SheetWriter:
                 if not value:
                     append(_EMPTY[s])
                     continue
-                if len(value) > MAX_CELL_CHARS:
-                    value = value[: MAX_CELL_CHARS - 1] + "…"
-                if _NEEDS_ESCAPE.search(value):
-                    value = value.translate(_ESCAPES)
-                append(_STRING_OPEN[s])
-                append(value)
-                append("</t></is></c>")
+                if len(value) > MAX_CELL_CHARS or _NEEDS_ESCAPE.search(value):
+                    value = _fit(value)
+                append(_STRING_OPEN[s] + value + "</t></is></c>")
             elif value is None:
                 append(_EMPTY[s])
             elif kind is int or kind is float:
@@ -190,18 +197,15 @@ class SheetWriter:
             elif kind is bool:
                 append(f'<c s="{s}" t="b"><v>{int(value)}</v></c>')
             elif kind is datetime or isinstance(value, datetime):
-                if s in (Style.TEXT, Style.DEFAULT):
-                    s = Style.DATETIME
+                s = _DATETIME if s in _PLAIN else s
                 append(f'<c s="{s}"><v>{excel_serial(value)!r}</v></c>')
             elif isinstance(value, date):
-                if s in (Style.TEXT, Style.DEFAULT):
-                    s = Style.DATE
+                s = _DATE if s in _PLAIN else s
                 append(f'<c s="{s}"><v>{excel_serial(value)!r}</v></c>')
             elif isinstance(value, int | float):
                 append(f'<c s="{s}"><v>{value!r}</v></c>')
             else:
-                text = str(value).translate(_ESCAPES)
-                append(f'<c s="{s}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+                append(_STRING_OPEN[s] + _fit(str(value)) + "</t></is></c>")
         append("</row>")
         self._buffer.append("".join(parts))
         if len(self._buffer) >= 512:
