@@ -303,15 +303,18 @@ def seed_demo(
 
     writer = _Writer(phrases, rng, tz)
     by_id = {t.id: t for t in tasks}
+    # an agency both leading and coordinating a task answers for it as lead
+    lead_pairs = {(t, a) for t, a, role in pairs if role == AssignmentRole.LEAD.value}
     seen: set[tuple[int, int]] = set()
-    for task_id, agency_id, role in pairs:
+    for task_id, agency_id, _role in pairs:
         if (task_id, agency_id) in seen:
             continue
         seen.add((task_id, agency_id))
         if (task_id, agency_id) in real:
             summary.skipped_real += 1
             continue
-        if role != AssignmentRole.LEAD.value and rng.random() >= COORDINATOR_REPORT_SHARE:
+        is_lead = (task_id, agency_id) in lead_pairs
+        if not is_lead and rng.random() >= COORDINATOR_REPORT_SHARE:
             continue
         task = by_id[task_id]
         weights = LATE if agency_id in late else DILIGENT
