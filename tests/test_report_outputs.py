@@ -469,3 +469,33 @@ def test_libreoffice_converts_to_pdf(built, tmp_path, fmt):
         )
         png = next(tmp_path.glob("page*.png"))
         assert imread(str(png)).shape[0] > 100
+
+
+def test_streaming_writer_escapes_markup_drops_illegal_characters_and_keeps_types(tmp_path):
+    from datetime import date as day
+
+    from messages.reports.xlsx_stream import MAX_CELL_CHARS, Style, XlsxStream
+
+    path = tmp_path / "w.xlsx"
+    long_text = "ả" * (MAX_CELL_CHARS + 10)
+    with XlsxStream(path) as book, book.sheet("A & <B>", (10, 10), freeze=(1, 0)) as sheet:
+        sheet.row(["Cột 1", "Cột 2"], Style.HEADER)
+        sheet.row(["a & b <c>", "x\x01y\nz", "", None, 5, 2.5, True, day(2024, 12, 31)])
+        sheet.row([long_text, datetime(2025, 1, 2, 8, 30)])
+        sheet.auto_filter(1, 2)
+    book_ = openpyxl.load_workbook(path)
+    ws = book_["A & <B>"]
+    assert [c.value for c in ws[2]] == [
+        "a & b <c>",
+        "xy\nz",
+        None,
+        None,
+        5,
+        2.5,
+        True,
+        datetime(2024, 12, 31),
+    ]
+    assert ws["H2"].number_format == "dd/mm/yyyy"
+    assert len(ws["A3"].value) == MAX_CELL_CHARS and ws["A3"].value.endswith("…")
+    assert ws["B3"].value == datetime(2025, 1, 2, 8, 30)
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:B3"

@@ -16,7 +16,8 @@ widths, frozen panes, auto-filters, merged cells, landscape A4 page setup.
 
 from __future__ import annotations
 
-import re
+import queue
+import threading
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -62,7 +63,6 @@ _ESCAPES.update({c: None for c in range(32) if c not in (9, 10, 13)})  # type: i
 _ESCAPES.update({0xFFFE: None, 0xFFFF: None})  # type: ignore[misc]
 
 
-_NEEDS_ESCAPE = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # the opening of a text cell (spaces and line breaks kept as typed), and an empty cell, for
 # every style index
 _STRING_OPEN = [f'<c s="{n}" t="inlineStr"><is><t xml:space="preserve">' for n in range(64)]
@@ -128,6 +128,10 @@ class SheetWriter:
         self.filter_ref: str | None = None
         self.merges: list[str] = []
         self._buffer: list[str] = []
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._pump, name="xlsx-deflate", daemon=True)
+        self._thread.start()
         head = [
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
@@ -157,7 +161,20 @@ class SheetWriter:
         self._write("".join(head))
 
     def _write(self, text: str) -> None:
-        self.stream.write(text.encode("utf-8"))
+        if self._failed is not None:
+            raise self._failed
+        self._queue.put(text.encode("utf-8"))
+
+    def _pump(self) -> None:
+        """Deflate and write in a second thread: zlib releases the GIL, so compression runs
+        on the other core while the next rows are built."""
+        try:
+            while (chunk := self._queue.get()) is not None:
+                self.stream.write(chunk)
+        except BaseException as exc:  # re-raised in the writing thread
+            self._failed = exc
+            while self._queue.get() is not None:
+                pass
 
     def row(
         self,
@@ -187,7 +204,13 @@ class SheetWriter:
                 if not value:
                     append(_EMPTY[s])
                     continue
-                if len(value) > MAX_CELL_CHARS or _NEEDS_ESCAPE.search(value):
+                if (
+                    "&" in value
+                    or "<" in value
+                    or ">" in value
+                    or not value.isprintable()  # C-fast; a regex is slow on Vietnamese
+                    or len(value) > MAX_CELL_CHARS
+                ):
                     value = _fit(value)
                 append(_STRING_OPEN[s] + value + "</t></is></c>")
             elif value is None:
@@ -248,6 +271,10 @@ class SheetWriter:
             + "/></worksheet>"
         )
         self._write("".join(tail))
+        self._queue.put(None)
+        self._thread.join()
+        if self._failed is not None:
+            raise self._failed
         self.stream.close()
         self.book._closed_sheet(self)
 
