@@ -1,11 +1,12 @@
 """Chat latency and throughput: 200 focal points file a report at once, against the fake Bot API.
 
-Run: .venv/bin/python bench/chat_latency.py [--users 200] [--think 1.0:5.0]
+Run: .venv/bin/python bench/chat_latency.py [--users 200] [--think 1:5] [--echo echo-tuned]
 
 The bot under test is the production wiring (bot.telegram.adapter, dispatcher, chat feature,
 SQLite in WAL mode) in its own process, like a deployed bot talking to a remote Bot API; the
 fake Bot API and the simulated users share this process. A bare python-telegram-bot echo bot
-(same concurrency setting) runs the same way for comparison.
+(PTB's echobot example as is; --echo echo-tuned gives it parbot's concurrency) runs the same
+way for comparison.
 
 Two phases per bot:
   throughput — every user answers the moment the bot's prompt arrives (saturation):
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing as mp
+import os
 import random
 import shutil
 import sys
@@ -39,6 +41,7 @@ from tests.fakebotapi import MESSAGE_METHODS, Call, FakeBotApi  # noqa: E402
 PDF = b"%PDF-1.4\n% minh chung\n" + b"0" * 2000
 
 
+
 # --------------------------------------------------------------------------- the bots
 def run_bot(mode: str, api_url: str, token: str, db_url: str, stop: Any, ready: Any) -> None:
     """Child process: the parbot bot or a bare echo bot, polling until `stop` is set."""
@@ -49,23 +52,24 @@ def run_bot(mode: str, api_url: str, token: str, db_url: str, stop: Any, ready: 
 
 
 async def _serve(mode: str, api_url: str, token: str, db_url: str, stop: Any, ready: Any) -> None:
-    if mode == "echo":
+    if mode.startswith("echo"):
         from telegram import Update
         from telegram.ext import ApplicationBuilder, MessageHandler, filters
+
+        from bot.telegram.adapter import POOL
 
         async def echo(update: Update, context: Any) -> None:
             await context.bot.send_message(update.effective_chat.id, update.message.text)
 
-        app = (
+        builder = (
             ApplicationBuilder()
             .token(token)
             .base_url(f"{api_url}/bot")
             .base_file_url(f"{api_url}/file/bot")
-            .concurrent_updates(256)
-            .connection_pool_size(64)
-            .pool_timeout(30)
-            .build()
         )
+        if mode == "echo-tuned":  # the same concurrency and pool as parbot's adapter
+            builder = builder.concurrent_updates(POOL).connection_pool_size(POOL)
+        app = builder.build()  # "echo": PTB's echobot example as is (updates one at a time)
         app.add_handler(MessageHandler(filters.TEXT, echo))
         async with app:
             await app.start()
@@ -131,10 +135,11 @@ class Driver:
         self.last = 0.0
         self.loop: asyncio.AbstractEventLoop | None = None
         self.rng = random.Random(7)
+        self.cpu = (0.0, 0.0)  # CPU seconds: bot process, this process (fake API + users)
 
     def act(self, user: User, step: str) -> None:
         api, chat = self.api, user.chat
-        if self.mode == "echo":
+        if self.mode.startswith("echo"):
             update = api.make_text(chat, f"tin nhắn {len(user.steps) + 1} của {chat}")
         elif step == "start":
             update = api.make_command(chat, "baocao")
@@ -176,7 +181,7 @@ class Driver:
         user = self.users.get(call.chat_id)  # type: ignore[arg-type]
         if user is None or user.done or not user.step:
             return
-        if self.mode == "echo":
+        if self.mode.startswith("echo"):
             if call.method != "sendMessage":
                 return
             self.finish_step(user, call, "echo")
@@ -214,7 +219,7 @@ class Driver:
         self.loop = asyncio.get_running_loop()
         seen = len(self.api.calls)
         next_seq = self.api.mark()
-        first_step = "echo" if self.mode == "echo" else "start"
+        first_step = "echo" if self.mode.startswith("echo") else "start"
         for user in self.users.values():
             self.schedule(user, first_step)
         deadline = self.loop.time() + timeout
@@ -276,6 +281,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to show which side is the bottleneck."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_phase(mode: str, db_url: str, chats: list[int], think: tuple[float, float]) -> Driver:
     context = mp.get_context("spawn")
     with FakeBotApi() as api:
@@ -287,9 +301,13 @@ def run_phase(mode: str, db_url: str, chats: list[int], think: tuple[float, floa
         if not ready.wait(120):
             process.kill()
             raise RuntimeError(f"{mode} bot did not start")
+        if not mode.startswith("echo"):  # start-up publishes every user's command menu: wait
+            api.wait_for(lambda c: len(api.calls_to("setMyCommands")) > len(chats), timeout=120)
         driver = Driver(api, [User(chat) for chat in chats], mode, think)
+        bot_cpu, own_cpu = cpu_seconds(process.pid), cpu_seconds(os.getpid())
         try:
             asyncio.run(driver.run(timeout=150))
+            driver.cpu = (cpu_seconds(process.pid) - bot_cpu, cpu_seconds(os.getpid()) - own_cpu)
         finally:
             stop.set()
             process.join(30)
@@ -302,6 +320,8 @@ def report(title: str, driver: Driver) -> float:
     wall = max(driver.last - driver.first, 1e-9)
     rate = driver.updates / wall
     print(f"\n{title}: {driver.updates} updates in {wall:.1f} s = {rate:.0f} updates/s")
+    bot_cpu, own_cpu = driver.cpu
+    print(f"  CPU: bot process {bot_cpu:.1f} s, fake Bot API + simulated users {own_cpu:.1f} s")
     print(f"  {'step':<14}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     for step, values in driver.latency.items():
         print(
@@ -315,6 +335,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--think", default="1.0:5.0", help="seconds between steps, min:max")
+    parser.add_argument(
+        "--echo",
+        choices=["echo", "echo-tuned"],
+        default="echo",
+        help="echo: PTB's echobot example as is; echo-tuned: parbot's concurrency and pool",
+    )
     args = parser.parse_args()
     low, high = (float(x) for x in args.think.split(":"))
     started = time.monotonic()
@@ -329,9 +355,10 @@ def main() -> int:
             return f"sqlite:///{fresh}"
 
         print(f"{args.users} simulated focal points; bot and echo bot each in their own process")
-        echo_max = report("echo bot, saturation", run_phase("echo", db_url, chats, (0, 0)))
+        print(f"echo bot: {args.echo}; users think {low:g}–{high:g} s between steps")
+        echo_max = report("echo bot, saturation", run_phase(args.echo, db_url, chats, (0, 0)))
         bot_max = report("parbot, saturation", run_phase("parbot", copy(), chats, (0, 0)))
-        echo_lat = run_phase("echo", db_url, chats, (low, high))
+        echo_lat = run_phase(args.echo, db_url, chats, (low, high))
         report(f"echo bot, users thinking {low:g}–{high:g} s", echo_lat)
         bot_lat = run_phase("parbot", copy(), chats, (low, high))
         report(f"parbot, users thinking {low:g}–{high:g} s", bot_lat)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 from sqlmodel import Session
 
 from core.conversation import IncomingFile
@@ -30,6 +30,50 @@ from storage.tables import (
     Task,
 )
 from storage.tables_chat import PendingUpload
+
+_TASKS = (
+    select(
+        Task.id,
+        Task.ref,
+        Task.title,
+        Task.due_date,
+        Task.schedule,
+        Task.expected_output,
+        Area.code.label("area_code"),
+        Area.title.label("area_title"),
+        Assignment.role,
+    )
+    .join(Assignment, Assignment.task_id == Task.id)
+    .join(Area, Area.id == Task.area_id)
+    .where(Assignment.agency_id == bindparam("agency_id"))
+    .order_by(Task.plan_id, Area.position, Task.position, Assignment.role)
+)
+_ONE_TASK = _TASKS.where(Task.id == bindparam("task_id"))
+_LATEST = select(
+    StatusReport.task_id,
+    StatusReport.status,
+    StatusReport.submitted_at,
+    StatusReport.version,
+    StatusReport.receipt,
+).where(StatusReport.agency_id == bindparam("agency_id"), StatusReport.is_latest)
+_LATEST_ONE = _LATEST.where(StatusReport.task_id == bindparam("task_id"))
+_REPORTS = StatusReport.__table__  # type: ignore[attr-defined]
+_TASK_FACTS = select(Task.id, Task.plan_id, Task.ref).where(Task.id == bindparam("task_id"))
+_AGENCY_FACTS = select(Agency.id, Agency.code, Agency.kind).where(
+    Agency.id == bindparam("agency_id")
+)
+_OPEN_ROUNDS = (
+    select(
+        ReportingRound.id,
+        ReportingRound.code,
+        ReportingRound.title,
+        ReportingRound.plan_id,
+        ReportingRound.opens_on,
+        ReportingRound.audience,
+    )
+    .where(ReportingRound.status == "open")
+    .order_by(ReportingRound.deadline, ReportingRound.id)
+)
 
 
 def _lead_first(role: str) -> int:
@@ -54,57 +98,44 @@ class SqlReportStore:
         return items[0] if items else None
 
     def _load(self, agency_id: int, task_id: int | None = None) -> list[TaskItem]:
-        query = (
-            select(Task, Area.code, Area.title, Assignment.role)
-            .join(Assignment, Assignment.task_id == Task.id)
-            .join(Area, Area.id == Task.area_id)
-            .where(Assignment.agency_id == agency_id)
-            .order_by(Task.plan_id, Area.position, Task.position, Assignment.role)
-        )
-        if task_id is not None:
-            query = query.where(Task.id == task_id)
-        rows = self.session.execute(query).all()
-        latest = self._latest(agency_id, task_id)
-        items: dict[int, TaskItem] = {}
-        roles: dict[int, list[str]] = {}
-        for task, area_code, area_title, role in rows:
-            assert task.id is not None
-            roles.setdefault(task.id, []).append(role)
-            if task.id in items:
-                continue
-            report = latest.get(task.id)
-            items[task.id] = TaskItem(
-                task_id=task.id,
-                ref=task.ref,
-                title=task.title,
-                area_code=area_code,
-                area_title=area_title,
-                roles=(),
-                due_date=task.due_date,
-                schedule=task.schedule,
-                expected_output=task.expected_output,
-                latest_status=report.status if report else None,
-                latest_at=report.submitted_at if report else None,
-                latest_version=report.version if report else None,
-                latest_receipt=report.receipt if report else None,
-            )
-        return [
-            TaskItem(**{**item.__dict__, "roles": tuple(sorted(roles[task_id], key=_lead_first))})
-            for task_id, item in items.items()
-        ]
-
-    def _latest(self, agency_id: int, task_id: int | None) -> dict[int, StatusReport]:
-        query = select(StatusReport).where(
-            StatusReport.agency_id == agency_id, StatusReport.is_latest
-        )
-        if task_id is not None:
-            query = query.where(StatusReport.task_id == task_id)
-        latest: dict[int, StatusReport] = {}
-        for report in self.session.execute(query).scalars():
+        params = {"agency_id": agency_id, "task_id": task_id}
+        if task_id is None:
+            rows = self.session.execute(_TASKS, params).all()
+            reports = self.session.execute(_LATEST, params).all()
+        else:
+            rows = self.session.execute(_ONE_TASK, params).all()
+            reports = self.session.execute(_LATEST_ONE, params).all()
+        latest: dict[int, Any] = {}
+        for report in reports:
             known = latest.get(report.task_id)
             if known is None or report.submitted_at > known.submitted_at:
                 latest[report.task_id] = report
-        return latest
+        items: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            item = items.get(row.id)
+            if item is not None:
+                item["roles"].append(row.role)
+                continue
+            report = latest.get(row.id)
+            items[row.id] = {
+                "task_id": row.id,
+                "ref": row.ref,
+                "title": row.title,
+                "area_code": row.area_code,
+                "area_title": row.area_title,
+                "roles": [row.role],
+                "due_date": row.due_date,
+                "schedule": row.schedule,
+                "expected_output": row.expected_output,
+                "latest_status": report.status if report else None,
+                "latest_at": report.submitted_at if report else None,
+                "latest_version": report.version if report else None,
+                "latest_receipt": report.receipt if report else None,
+            }
+        return [
+            TaskItem(**{**item, "roles": tuple(sorted(item["roles"], key=_lead_first))})
+            for item in items.values()
+        ]
 
     def keep_upload(self, ctx: Any, instance: str, file: IncomingFile) -> UploadRef:
         assert file.content is not None
@@ -136,14 +167,13 @@ class SqlReportStore:
     def drop_uploads(self, instance: str) -> None:
         self.session.execute(delete(PendingUpload).where(PendingUpload.instance == instance))
 
-    def open_round(self, task: Task, agency: Agency, now: datetime) -> ReportingRound | None:
-        """The open round whose audience includes this agency (or this agency's task)."""
+    def open_round(self, task: Any, agency: Any, now: datetime) -> Any:
+        """The open round whose audience includes this agency (or this agency's task).
+
+        `task` needs id, plan_id, ref; `agency` id, code, kind (rows or table objects).
+        """
         today = now.astimezone(self.tz).date()
-        rounds = self.session.execute(
-            select(ReportingRound)
-            .where(ReportingRound.status == "open")
-            .order_by(ReportingRound.deadline, ReportingRound.id)
-        ).scalars()
+        rounds = self.session.execute(_OPEN_ROUNDS).all()
         roles: list[str] | None = None
         for candidate in rounds:
             if candidate.plan_id is not None and candidate.plan_id != task.plan_id:
@@ -172,9 +202,8 @@ class SqlReportStore:
         return None
 
     def save(self, draft: ReportDraft, now: datetime, instance: str) -> Saved:
-        task = self.session.get(Task, draft.task_id)
-        agency = self.session.get(Agency, draft.agency_id)
-        assert task is not None and agency is not None
+        task = self.session.execute(_TASK_FACTS, {"task_id": draft.task_id}).one()
+        agency = self.session.execute(_AGENCY_FACTS, {"agency_id": draft.agency_id}).one()
         round_ = self.open_round(task, agency, now)
         round_id = round_.id if round_ else None
         same = (
@@ -187,53 +216,60 @@ class SqlReportStore:
         previous = self.session.execute(
             select(func.max(StatusReport.version)).where(*same)
         ).scalar_one()
-        self.session.execute(
-            update(StatusReport).where(*same, StatusReport.is_latest).values(is_latest=False)
+        connection = self.session.connection()
+        connection.execute(
+            update(_REPORTS).where(*same, StatusReport.is_latest).values(is_latest=False)
         )
-        report = StatusReport(
-            receipt=f"tmp-{uuid.uuid4().hex[:24]}",
-            task_id=draft.task_id,
-            agency_id=draft.agency_id,
-            round_id=round_id,
-            reporter_id=draft.reporter_id,
-            version=(previous or 0) + 1,
-            is_latest=True,
-            status=draft.status.value,
-            result=draft.result,
-            figure=draft.figure,
-            difficulties=draft.difficulties,
-            submitted_at=now,
+        version = (previous or 0) + 1
+        inserted = connection.execute(
+            insert(_REPORTS),
+            {
+                "receipt": f"tmp-{uuid.uuid4().hex[:24]}",
+                "task_id": draft.task_id,
+                "agency_id": draft.agency_id,
+                "round_id": round_id,
+                "reporter_id": draft.reporter_id,
+                "version": version,
+                "is_latest": True,
+                "status": draft.status.value,
+                "result": draft.result,
+                "figure": draft.figure,
+                "difficulties": draft.difficulties,
+                "submitted_at": now,
+            },
         )
-        self.session.add(report)
-        self.session.flush()
-        assert report.id is not None
-        report.receipt = f"BC-{now.astimezone(self.tz).year}-{report.id:06d}"
+        report_id = int(inserted.inserted_primary_key[0])
+        receipt = f"BC-{now.astimezone(self.tz).year}-{report_id:06d}"
+        connection.execute(
+            update(_REPORTS).where(_REPORTS.c.id == report_id).values(receipt=receipt)
+        )
         files = 0
         if draft.upload_ids:
-            uploads = self.session.execute(
-                select(PendingUpload)
-                .where(PendingUpload.instance == instance, PendingUpload.id.in_(draft.upload_ids))  # type: ignore[union-attr]
-                .order_by(PendingUpload.id)
-            ).scalars()
-            for upload in uploads:
-                self.session.add(
-                    EvidenceFile(
-                        report_id=report.id,
-                        file_name=upload.file_name,
-                        mime_type=upload.mime_type,
-                        size=upload.size,
-                        sha256=upload.sha256,
-                        content=upload.content,
-                        uploaded_at=upload.created_at,
-                    )
-                )
-                files += 1
+            # INSERT … SELECT: the bytes move inside the database, never through Python again
+            uploads = select(
+                literal(report_id),
+                PendingUpload.file_name,
+                PendingUpload.mime_type,
+                PendingUpload.size,
+                PendingUpload.sha256,
+                PendingUpload.content,
+                PendingUpload.created_at,
+            ).where(
+                PendingUpload.instance == instance,
+                PendingUpload.id.in_(draft.upload_ids),  # type: ignore[union-attr]
+            )
+            columns = ["report_id", "file_name", "mime_type", "size", "sha256", "content"]
+            moved = self.session.execute(
+                insert(EvidenceFile)
+                .from_select([*columns, "uploaded_at"], uploads)
+                .returning(EvidenceFile.id)
+            )
+            files = len(moved.all())
         self.drop_uploads(instance)
-        self.session.flush()
         return Saved(
-            report_id=report.id,
-            receipt=report.receipt,
-            version=report.version,
+            report_id=report_id,
+            receipt=receipt,
+            version=version,
             round_code=round_.code if round_ else None,
             round_title=round_.title if round_ else None,
             files=files,

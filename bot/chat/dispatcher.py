@@ -46,18 +46,17 @@ from messages.render import render
 from storage.buttons import issue_button, redeem_button
 from storage.chat_repo import (
     ChatKey,
+    FlowRecord,
     actor_for,
     audit,
     delete_flow,
     idle_flows,
     load_flow,
-    option_labels,
     record_update,
     save_flow,
     state_of,
 )
 from storage.outbox_repo import OutboxItem, enqueue
-from storage.tables_chat import ChatFlow
 
 log = logging.getLogger("parbot.chat")
 
@@ -70,7 +69,7 @@ class Response:
 
     messages: list[Outgoing] = field(default_factory=list)
     edit: Outgoing | None = None  # replaces the message whose button was pressed
-    chosen: str | None = None  # label of the pressed flow option, shown on that message
+    chosen: str | None = None  # label of the pressed flow option (a short confirmation)
     notice: str | None = None  # short popup text for the button press
     expects_text: bool = False  # the current step wants typed input (console numbering)
     duplicate: bool = False  # a replayed update: nothing was done
@@ -98,7 +97,7 @@ class Ctx:
         self.tz = dispatcher.tz
         self.cache: dict[str, Any] = {}
         self.key = ChatKey(request.channel, request.chat_id, request.user_id)
-        self.row: ChatFlow | None = None
+        self.row: FlowRecord | None = None
         self.state: FlowState | None = None
         self.labels: list[str] = []
         self.dirty = False
@@ -159,7 +158,11 @@ class Ctx:
         self.page_turned = outcome.page_turned
         messages = [self.say(item) for item in outcome.say]
         if outcome.ask is not None and outcome.state is not None:
-            messages.append(self.prompt(outcome.ask, outcome.state))
+            prompt = self.prompt(outcome.ask, outcome.state)
+            # "Tệp đã nhận" / "Số liệu chưa hợp lệ" + the question: one message, not two
+            while messages and _plain(messages[-1]):
+                prompt = Outgoing(f"{messages.pop().text}\n\n{prompt.text}", prompt.buttons)
+            messages.append(prompt)
         return messages
 
     def say(self, item: Any) -> Outgoing:
@@ -235,7 +238,7 @@ class Dispatcher:
                 ctx = Ctx(self, session, request, actor, now)
                 response = self._route(ctx)
                 self._persist(ctx)
-                after = actor_for(session, request.channel, request.user_id)
+                after = ctx.actor  # handlers that link a user (/start CODE) update ctx.actor
                 if after is not None and (actor is None or actor.role != after.role):
                     response.menu_role = after.role.value
                 session.commit()
@@ -260,7 +263,7 @@ class Dispatcher:
                 key = ChatKey(row.channel, row.chat_id, row.user_id)
                 request = Request(key.channel, key.chat_id, key.user_id, InputKind.OTHER)
                 ctx = Ctx(self, session, request, actor_for(session, key.channel, key.user_id), now)
-                ctx.row, ctx.state = row, state_of(row)
+                ctx.state = state_of(row)
                 flow = self.registry.flows.get(row.flow)
                 if flow is not None and flow.on_cancel is not None:
                     flow.on_cancel(ctx, ctx.state.data)
@@ -311,7 +314,7 @@ class Dispatcher:
         if loaded is None:
             return []
         ctx.row, ctx.state = loaded
-        ctx.labels = option_labels(ctx.row)
+        ctx.labels = ctx.row.labels
         flow = self.registry.flows.get(ctx.state.flow)
         idle = timedelta(hours=self.limits.idle_hours)
         if flow is not None and ctx.state.updated_at + idle >= ctx.now:
@@ -414,6 +417,10 @@ class Dispatcher:
                 )
             )
         return Outgoing(render("chat/idle_hint.j2", kind=kind.value, role=ctx.actor.role.value))
+
+
+def _plain(message: Outgoing) -> bool:
+    return not message.buttons and message.document is None and message.photo is None
 
 
 def _answer_of(request: Request) -> Answer:
