@@ -222,8 +222,9 @@ class DeliveryWorker:
                 await self._notify(row, outbox_repo.CANCELLED)
                 return PassResult(cancelled=1)
             return PassResult()
-        await pacer.acquire(item.chat_id)
+        slot = await pacer.acquire(item.chat_id)
         sending = await self._claim_and_start(item, row, channel)
+        pacer.written(slot)
         if sending is None:
             return PassResult()
         try:

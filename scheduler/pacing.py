@@ -1,21 +1,24 @@
 """Keeping under a platform's rate limits before it has to tell us (429).
 
 Telegram counts messages in sliding windows: 30 per second overall, 1 per second per private
-chat, 20 per minute per group. A leaky bucket with a burst of 30 can still put 31 messages in
-one sliding second, so each limiter here is a bucket of capacity one — a minimum spacing —
-run slightly under the limit (`SAFETY`) so that network jitter between our clock and the
-platform's cannot push two messages into the same window.
+chat, 20 per minute per group. Overall: at most 29 starts in any sliding second (`SAFETY`
+leaves room for network jitter between our clock and the platform's). Per chat: aiolimiter
+buckets of capacity one, i.e. a minimum spacing, which is exactly that limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+from collections import deque
+from dataclasses import dataclass
 
 from aiolimiter import AsyncLimiter
 
 from core.channel import ChannelLimits
 
 SAFETY = 0.97  # fraction of the published limit we aim at
+MIN_GAP = 1 / 45  # seconds between two sends at least: catching up stays gentle
 _PRUNE_AT = 5000  # per-chat limiters kept before idle ones are dropped
 
 
@@ -24,13 +27,55 @@ def is_group_chat(chat_id: str) -> bool:
     return chat_id.startswith("-")
 
 
+@dataclass
+class Slot:
+    """One send's place in the window; `at` moves to when its request was really written."""
+
+    at: float
+
+
+class SlidingWindow:
+    """At most `limit` sends in any `period` seconds, counted the way Telegram counts.
+
+    aiolimiter's leaky bucket either allows a burst (and then up to twice its rate in one
+    sliding window) or, with capacity one, loses for good every millisecond a send starts
+    late. This keeps the times of the last `limit` sends: a late send is made up at once (no
+    faster than `min_gap`), and no window ever holds more than `limit`. A slot's time is moved
+    to the moment its request was written (`Pacer.written`), so the window we count is the one
+    the platform sees, give or take the network.
+    """
+
+    def __init__(self, limit: int, period: float = 1.0, min_gap: float = MIN_GAP) -> None:
+        self.limit, self.period, self.min_gap = max(1, limit), period, min_gap
+        self._slots: deque[Slot] = deque()
+        self._lock = asyncio.Lock()  # waiters are served in order
+
+    async def acquire(self) -> Slot:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            while True:
+                now = loop.time()
+                while self._slots and self._slots[0].at <= now - self.period:
+                    self._slots.popleft()
+                wait = 0.0
+                if len(self._slots) >= self.limit:
+                    wait = self._slots[0].at + self.period - now
+                if self._slots:
+                    wait = max(wait, max(s.at for s in self._slots) + self.min_gap - now)
+                if wait <= 0:
+                    slot = Slot(now)
+                    self._slots.append(slot)
+                    return slot
+                await asyncio.sleep(wait)
+
+
 class Pacer:
     """Spacing for one channel: overall, per private chat, per group, plus 429 pauses."""
 
     def __init__(self, limits: ChannelLimits, safety: float = SAFETY) -> None:
         self.limits = limits
         self.safety = safety
-        self._overall = AsyncLimiter(1, 1.0 / (limits.per_second * safety))
+        self._overall = SlidingWindow(math.floor(limits.per_second * safety))
         self._chats: dict[str, AsyncLimiter] = {}
         self._resume_at = 0.0
 
@@ -56,9 +101,14 @@ class Pacer:
         while (delay := self._resume_at - loop.time()) > 0:
             await asyncio.sleep(delay)
 
-    async def acquire(self, chat_id: str) -> None:
+    async def acquire(self, chat_id: str) -> Slot:
         """Wait until one more message to `chat_id` fits every limit."""
         await self._chat_limiter(chat_id).acquire()
         await self._wait_pause()
-        await self._overall.acquire()
+        slot = await self._overall.acquire()
         await self._wait_pause()
+        return slot
+
+    def written(self, slot: Slot) -> None:
+        """The request of `slot` left just now: count it from now on."""
+        slot.at = max(slot.at, asyncio.get_running_loop().time())
