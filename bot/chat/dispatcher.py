@@ -42,6 +42,7 @@ from core.conversation import (
     Text,
 )
 from core.outgoing import Button, Outgoing
+from messages.render import environment as template_environment
 from messages.render import render
 from storage.buttons import issue_button, redeem_button
 from storage.chat_repo import (
@@ -252,6 +253,16 @@ class Dispatcher:
                 )
                 return Response([Outgoing(render("chat/error.j2"))])
         return response
+
+    def warm_up(self) -> None:
+        """Compile templates and SQL once at start-up, not on the first users' time."""
+        environment = template_environment()
+        for name in environment.list_templates(filter_func=lambda n: n.startswith("chat/")):
+            environment.get_template(name)
+        key = ChatKey("warm-up", "-", "-")
+        with Session(self.engine) as session:
+            actor_for(session, key.channel, key.user_id)
+            load_flow(session, key)
 
     def expire_idle(self) -> int:
         """End flows idle longer than the limit and tell their users (through the outbox)."""

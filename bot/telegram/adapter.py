@@ -107,6 +107,7 @@ class TelegramAdapter:
         run without them.
         """
         self.dispatcher.bot_username = app.bot.username
+        await asyncio.to_thread(self.dispatcher.warm_up)
         await self.set_menu(app, None, None)
         self._menu_task = asyncio.create_task(self._refresh_menus(app))
 
