@@ -18,7 +18,7 @@ from aiolimiter import AsyncLimiter
 from core.channel import ChannelLimits
 
 SAFETY = 0.97  # fraction of the published limit we aim at
-MIN_GAP = 1 / 45  # seconds between two sends at least: catching up stays gentle
+CATCH_UP = 1.5  # after a stall, sends go at most this much faster than the limit
 _PRUNE_AT = 5000  # per-chat limiters kept before idle ones are dropped
 
 
@@ -45,8 +45,9 @@ class SlidingWindow:
     the platform sees, give or take the network.
     """
 
-    def __init__(self, limit: int, period: float = 1.0, min_gap: float = MIN_GAP) -> None:
-        self.limit, self.period, self.min_gap = max(1, limit), period, min_gap
+    def __init__(self, limit: int, period: float = 1.0, min_gap: float | None = None) -> None:
+        self.limit, self.period = max(1, limit), period
+        self.min_gap = period / (self.limit * CATCH_UP) if min_gap is None else min_gap
         self._slots: deque[Slot] = deque()
         self._lock = asyncio.Lock()  # waiters are served in order
 
