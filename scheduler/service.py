@@ -86,7 +86,8 @@ class SchedulingService:
     async def _run_job(self, job_id: str, job: Callable[[Scheduling], Any]) -> None:
         try:
             result = await asyncio.to_thread(job, self.ctx)
-            log.info("job %s: %s", job_id, result)
+            level = logging.DEBUG if getattr(result, "skipped", None) else logging.INFO
+            log.log(level, "job %s: %s", job_id, result)
         except Exception:  # a failed tick is retried by the next one
             log.exception("job %s failed", job_id)
             return
