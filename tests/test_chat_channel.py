@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from sqlmodel import select
+from telegram.error import NetworkError
 from telegram.request import HTTPXRequest
 
+from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.channel import TelegramChannel
 from core.channel import (
     Blocked,
@@ -24,9 +28,23 @@ from storage.tables import Agency, EvidenceFile, StatusReport, Task
 CHAT = 5001
 
 
-async def test_send_renders_buttons_long_text_documents_and_photos(fake_api, engine, tmp_path):
+def make_bot(api, transport: str, **timeouts):
+    """A Bot on PTB's default httpx transport or on parbot's aiohttp one (production)."""
+    if transport == "aiohttp":
+        return api.make_bot(request=AiohttpRequest(4, **timeouts))
+    return api.make_bot(request=HTTPXRequest(**timeouts)) if timeouts else api.make_bot()
+
+
+@pytest.fixture(params=["aiohttp", "httpx"])
+def transport(request):
+    return request.param
+
+
+async def test_send_renders_buttons_long_text_documents_and_photos(
+    fake_api, engine, tmp_path, transport
+):
     api = fake_api
-    report_file = tmp_path / "tong-hop.xlsx"
+    report_file = tmp_path / "tổng-hợp.xlsx"
     report_file.write_bytes(b"PK\x03\x04 xlsx bytes")
     with transaction(engine) as session:
         task = session.exec(select(Task).limit(1)).one()
@@ -42,7 +60,7 @@ async def test_send_renders_buttons_long_text_documents_and_photos(fake_api, eng
         session.add(evidence)
         session.flush()
         evidence_id = evidence.id
-    async with api.make_bot() as bot:
+    async with make_bot(api, transport) as bot:
         channel = TelegramChannel(bot, evidence_loader(engine))
         sent = await channel.send(
             str(CHAT),
@@ -60,7 +78,7 @@ async def test_send_renders_buttons_long_text_documents_and_photos(fake_api, eng
 
         await channel.send(
             str(CHAT),
-            Outgoing("Báo cáo tổng hợp", document=Document("tong-hop.xlsx", path=str(report_file))),
+            Outgoing("Báo cáo tổng hợp", document=Document("tổng-hợp.xlsx", path=str(report_file))),
         )
         await channel.send(
             str(CHAT), Outgoing("Tài liệu", document=Document("x", evidence_id=evidence_id))
@@ -70,7 +88,7 @@ async def test_send_renders_buttons_long_text_documents_and_photos(fake_api, eng
         )
         files = api.uploaded_files()
         assert [(f.file_name, f.content) for f in files[:2]] == [
-            ("tong-hop.xlsx", b"PK\x03\x04 xlsx bytes"),
+            ("tổng-hợp.xlsx", b"PK\x03\x04 xlsx bytes"),
             ("bien-ban.pdf", b"%PDF-evidence"),
         ]
         assert api.calls_to("sendPhoto")[-1].ok
@@ -113,11 +131,27 @@ async def test_send_renders_buttons_long_text_documents_and_photos(fake_api, eng
         ),
     ],
 )
-async def test_platform_errors_become_core_delivery_errors(fake_api, arrange, error, check):
+async def test_platform_errors_become_core_delivery_errors(
+    fake_api, arrange, error, check, transport
+):
     arrange(fake_api)
-    request = HTTPXRequest(read_timeout=0.5, connect_timeout=2)
-    async with fake_api.make_bot(request=request) as bot:
+    async with make_bot(fake_api, transport, read_timeout=0.5, connect_timeout=2) as bot:
         with pytest.raises(error) as caught:
             await TelegramChannel(bot).send(str(CHAT), Outgoing("xin chào"))
     if check is not None:
         assert check(caught.value)
+
+
+async def test_transport_errors_never_show_the_url_with_the_token():
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token = "123456:SECRET-part-of-the-token"
+    request = AiohttpRequest(2, connect_timeout=1)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as caught:
+            await request.post(f"http://127.0.0.1:{port}/bot{token}/getMe")
+    finally:
+        await request.shutdown()
+    assert "SECRET" not in str(caught.value) and "SECRET" not in repr(caught.value)

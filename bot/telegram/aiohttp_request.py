@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+from aiohttp import hdrs
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
@@ -94,12 +95,7 @@ class AiohttpRequest(BaseRequest):
         )
         body: Any = None
         if files:
-            form = aiohttp.FormData()
-            for name, value in (request_data.json_parameters if request_data else {}).items():
-                form.add_field(name, value)
-            for name, (file_name, content, mime) in files.items():
-                form.add_field(name, content, filename=file_name or name, content_type=mime)
-            body = form
+            body = _multipart(request_data.json_parameters if request_data else {}, files)
         elif request_data is not None:
             body = request_data.json_parameters  # form-encoded, as PTB's own transport does
         try:
@@ -110,3 +106,19 @@ class AiohttpRequest(BaseRequest):
         except aiohttp.ClientError as err:
             message = str(err).replace(url, "<url>")
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {message}") from err
+
+
+def _multipart(fields: dict[str, str], files: dict[str, Any]) -> aiohttp.MultipartWriter:
+    """Multipart like PTB's httpx transport sends it: plain value parts without a content type,
+    file names in UTF-8 as they are (not percent-encoded)."""
+    writer = aiohttp.MultipartWriter("form-data")
+    for name, value in fields.items():
+        part = writer.append(value)
+        part.headers.pop(hdrs.CONTENT_TYPE, None)
+        part.set_content_disposition("form-data", name=name, quote_fields=False)
+    for name, (file_name, content, mime) in files.items():
+        part = writer.append(content, {hdrs.CONTENT_TYPE: mime})
+        part.set_content_disposition(
+            "form-data", name=name, filename=file_name or name, quote_fields=False
+        )
+    return writer
