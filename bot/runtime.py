@@ -120,8 +120,9 @@ async def _sweep_idle(runtime: Runtime) -> None:
     while True:
         try:
             expired = await asyncio.to_thread(runtime.dispatcher.expire_idle)
-            if expired:
-                log.info("idle flows expired count=%s", expired)
+            pruned = await asyncio.to_thread(runtime.dispatcher.prune_updates)
+            if expired or pruned:
+                log.info("chat sweep expired_flows=%s pruned_updates=%s", expired, pruned)
         except Exception:
             log.exception("idle flow sweep failed")
         await asyncio.sleep(SWEEP_EVERY.total_seconds())

@@ -90,6 +90,16 @@ class ChatContext(Protocol):
     now: datetime  # aware UTC, from the app's Clock
     session: Any  # the open storage Session of this update's transaction
     limits: Limits
+    registry: Registry  # e.g. registry.menu(role, channel) for a help text
+
+    @property
+    def flow_name(self) -> str | None:
+        """The flow the user is in, if any."""
+        ...
+
+    def cancel_flow(self) -> list[Outgoing] | None:
+        """End the current flow (its on_cancel runs); None when there was none."""
+        ...
 
     def button(self, text: str, action: str, args: Mapping[str, Any] | None = None) -> Button:
         """A button bound to this actor: callback data is a server-side token."""

@@ -36,7 +36,7 @@ from storage.tables import (
     StatusReport,
     Task,
 )
-from storage.tables_chat import ChatFlow, Invite, PendingUpload
+from storage.tables_chat import ChatFlow, Invite, PendingUpload, ProcessedUpdate
 from tests.chat_support import T0
 
 KEY = ChatKey("telegram", "77", "77")
@@ -266,3 +266,14 @@ def test_agency_search_ignores_diacritics_and_case(any_engine):
         ]
         assert ("STP", "Sở Tư pháp") in find_agencies(session, "tu phap")
         assert find_agencies(session, "khong co co quan nay") == []
+
+
+def test_old_update_ids_are_pruned_by_the_sweep(any_engine):
+    clock = FixedClock(T0)
+    dispatcher = Dispatcher(any_engine, build_registry(), clock)
+    with transaction(any_engine) as session:
+        record_update(session, "telegram", 1, T0 - timedelta(days=8))
+        record_update(session, "telegram", 2, T0 - timedelta(days=1))
+    assert dispatcher.prune_updates() == 1
+    with Session(any_engine) as session:
+        assert [r.update_id for r in session.exec(select(ProcessedUpdate))] == [2]

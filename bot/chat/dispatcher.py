@@ -53,6 +53,7 @@ from storage.chat_repo import (
     delete_flow,
     idle_flows,
     load_flow,
+    prune_updates,
     record_update,
     save_flow,
     state_of,
@@ -253,6 +254,13 @@ class Dispatcher:
                 )
                 return Response([Outgoing(render("chat/error.j2"))])
         return response
+
+    def prune_updates(self, keep: timedelta = timedelta(days=7)) -> int:
+        """Forget processed update ids older than `keep`: Telegram never resends those."""
+        with self._write_lock(), Session(self.engine) as session:
+            removed = prune_updates(session, self.clock.now() - keep)
+            session.commit()
+        return removed
 
     def warm_up(self) -> None:
         """Compile templates and SQL once at start-up, not on the first users' time."""
