@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -31,14 +31,37 @@ class ChatKey:
     user_id: str
 
 
+_INSERT_UPDATE = insert(ProcessedUpdate.__table__)  # type: ignore[arg-type]
+_ACTOR = (
+    select(
+        Contact.id,
+        Contact.channel,
+        Contact.user_id,
+        Contact.chat_id,
+        Contact.role,
+        Contact.agency_id,
+        Contact.display_name,
+        Agency.code,
+        Agency.name,
+    )
+    .join(Agency, Agency.id == Contact.agency_id, isouter=True)
+    .where(
+        Contact.channel == bindparam("channel"),
+        Contact.user_id == bindparam("user_id"),
+        Contact.active,
+    )
+)
+
+
 def record_update(session: Session, channel: str, update_id: int, now: datetime) -> None:
-    """Claim an update id; the flush raises IntegrityError when it was processed before.
+    """Claim an update id; raises IntegrityError when it was processed before.
 
     Written first in the transaction, so on SQLite the write lock is taken before anything is
     read (no stale-snapshot upgrade failures under concurrency).
     """
-    session.add(ProcessedUpdate(channel=channel, update_id=update_id, processed_at=now))
-    session.flush()
+    session.connection().execute(
+        _INSERT_UPDATE, {"channel": channel, "update_id": update_id, "processed_at": now}
+    )
 
 
 def prune_updates(session: Session, before: datetime) -> int:
@@ -53,30 +76,21 @@ def contact_for(session: Session, channel: str, user_id: str) -> Contact | None:
 
 
 def actor_for(session: Session, channel: str, user_id: str) -> Actor | None:
-    """The linked, active contact behind a chat account, with its agency."""
-    row = session.execute(
-        select(Contact, Agency)
-        .join(Agency, Agency.id == Contact.agency_id, isouter=True)
-        .where(Contact.channel == channel, Contact.user_id == user_id, Contact.active)
-    ).first()
+    """The linked, active contact behind a chat account, with its agency (one cached query)."""
+    row = session.execute(_ACTOR, {"channel": channel, "user_id": user_id}).first()
     if row is None:
         return None
-    contact, agency = row
-    return actor_of(contact, agency)
-
-
-def actor_of(contact: Contact, agency: Agency | None) -> Actor:
-    assert contact.id is not None
+    contact_id, channel_, user, chat, role, agency_id, name, code, agency_name = row
     return Actor(
-        contact_id=contact.id,
-        channel=contact.channel,
-        user_id=contact.user_id,
-        chat_id=contact.chat_id,
-        role=UserRole(contact.role),
-        agency_id=contact.agency_id,
-        agency_code=agency.code if agency else None,
-        agency_name=agency.name if agency else "",
-        display_name=contact.display_name,
+        contact_id=contact_id,
+        channel=channel_,
+        user_id=user,
+        chat_id=chat,
+        role=UserRole(role),
+        agency_id=agency_id,
+        agency_code=code,
+        agency_name=agency_name or "",
+        display_name=name,
     )
 
 
@@ -101,17 +115,55 @@ def link_contact(
     return contact
 
 
-def load_flow(session: Session, key: ChatKey) -> tuple[ChatFlow, FlowState] | None:
+@dataclass
+class FlowRecord:
+    """The stored row of a conversation: its id and the labels of the last prompt's buttons."""
+
+    id: int
+    labels: list[str]
+
+
+_FLOW = select(
+    ChatFlow.id,
+    ChatFlow.flow,
+    ChatFlow.step,
+    ChatFlow.instance,
+    ChatFlow.seq,
+    ChatFlow.page,
+    ChatFlow.state,
+    ChatFlow.started_at,
+    ChatFlow.updated_at,
+).where(
+    ChatFlow.channel == bindparam("channel"),
+    ChatFlow.chat_id == bindparam("chat_id"),
+    ChatFlow.user_id == bindparam("user_id"),
+)
+_FLOWS = ChatFlow.__table__  # Core statements: no unit-of-work overhead on the hot path
+_INSERT_FLOW = insert(_FLOWS)  # type: ignore[arg-type]
+_UPDATE_FLOW = update(_FLOWS).where(_FLOWS.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
+_DELETE_FLOW = delete(_FLOWS).where(_FLOWS.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
+
+
+def load_flow(session: Session, key: ChatKey) -> tuple[FlowRecord, FlowState] | None:
     row = session.execute(
-        select(ChatFlow).where(
-            ChatFlow.channel == key.channel,
-            ChatFlow.chat_id == key.chat_id,
-            ChatFlow.user_id == key.user_id,
-        )
-    ).scalar_one_or_none()
+        _FLOW, {"channel": key.channel, "chat_id": key.chat_id, "user_id": key.user_id}
+    ).first()
     if row is None:
         return None
-    return row, state_of(row)
+    row_id, flow, step, instance, seq, page, raw, started_at, updated_at = row
+    stored: dict[str, Any] = json.loads(raw or "{}")
+    state = FlowState(
+        flow=flow,
+        step=step,
+        data=stored.get("data", {}),
+        instance=instance,
+        started_at=started_at,
+        updated_at=updated_at,
+        seq=seq,
+        page=page,
+        options=stored.get("options", []),
+    )
+    return FlowRecord(row_id, list(stored.get("labels", []))), state
 
 
 def state_of(row: ChatFlow) -> FlowState:
@@ -133,29 +185,36 @@ def save_flow(
     session: Session,
     key: ChatKey,
     state: FlowState,
-    row: ChatFlow | None,
+    record: FlowRecord | None,
     labels: list[str] | None = None,
-) -> ChatFlow:
-    """Upsert the conversation row; `labels` (rendered option texts) go with the options."""
-    if row is None:
-        row = ChatFlow(channel=key.channel, chat_id=key.chat_id, user_id=key.user_id)
-        session.add(row)
-    row.flow, row.step, row.instance = state.flow, state.step, state.instance
-    row.seq, row.page = state.seq, state.page
-    row.started_at, row.updated_at = state.started_at, state.updated_at
-    row.state = json.dumps(
-        {"data": state.data, "options": state.options, "labels": labels or []},
-        ensure_ascii=False,
+) -> FlowRecord:
+    """Insert or update the conversation row; `labels` (rendered option texts) go with it."""
+    values = {
+        "flow": state.flow,
+        "step": state.step,
+        "instance": state.instance,
+        "seq": state.seq,
+        "page": state.page,
+        "started_at": state.started_at,
+        "updated_at": state.updated_at,
+        "state": json.dumps(
+            {"data": state.data, "options": state.options, "labels": labels or []},
+            ensure_ascii=False,
+        ),
+    }
+    if record is not None:
+        session.connection().execute(_UPDATE_FLOW, {"row_id": record.id, **values})
+        return FlowRecord(record.id, labels or [])
+    result = session.connection().execute(
+        _INSERT_FLOW,
+        {"channel": key.channel, "chat_id": key.chat_id, "user_id": key.user_id, **values},
     )
-    return row
+    return FlowRecord(int(result.inserted_primary_key[0]), labels or [])
 
 
-def option_labels(row: ChatFlow) -> list[str]:
-    return list(json.loads(row.state or "{}").get("labels", []))
-
-
-def delete_flow(session: Session, row: ChatFlow) -> None:
-    session.delete(row)
+def delete_flow(session: Session, record: FlowRecord | ChatFlow) -> None:
+    assert record.id is not None
+    session.connection().execute(_DELETE_FLOW, {"row_id": record.id})
 
 
 def idle_flows(session: Session, before: datetime, limit: int = 500) -> list[ChatFlow]:
