@@ -59,7 +59,10 @@ from storage.tables import Agency, Contact, Outbox
 log = logging.getLogger(__name__)
 
 #: Kinds that wait for office hours on working days; replies to a user never wait.
-SCHEDULED_KINDS = frozenset({"reminder", "escalation", "checkin", "digest", "broadcast", "notice"})
+#: ("flow_expired" is the chat's notice that an idle guided flow was dropped.)
+SCHEDULED_KINDS = frozenset(
+    {"reminder", "escalation", "checkin", "digest", "broadcast", "notice", "flow_expired"}
+)
 
 # A check of relevance, right before sending: None to send, or why the row no longer matters.
 Relevance = Callable[[Session, Outbox, date], str | None]
