@@ -19,13 +19,13 @@ the number of assignments.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, Subquery, and_, cast, exists, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -60,23 +60,58 @@ def start_of(day: date | None, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
-def _reported(*conditions: Any) -> Subquery:
-    """The (agency, task) pairs with a matching report, as a set to anti-join against.
+def _pending(
+    session: Session,
+    task_ids: Sequence[int],
+    roles: Iterable[str],
+    agency_ids: Collection[int] | None,
+    *reported: ColumnElement[bool],
+) -> dict[int, tuple[int, ...]]:
+    """Active agencies' assignments of `task_ids` in `roles` with no report matching `reported`.
 
-    Materialised once (SQLite builds an automatic index on it, PostgreSQL hashes it) instead
-    of one correlated lookup per assignment: the difference between 0.5 s and 0.3 s at
-    350,000 assignments.
+    Agency → its task ids, ascending. Set-based and join-free on purpose (a nationwide round
+    reads ~175,000 lead assignments): task ids are passed as a list, inactive agencies (a
+    handful) are dropped afterwards, and the anti-join is the form each engine runs best —
+    PostgreSQL a hash anti-join on NOT EXISTS, SQLite a lookup in the matching report pairs
+    materialised once (an automatic index) instead of one correlated search per assignment.
     """
-    return (
-        select(StatusReport.agency_id, StatusReport.task_id)
-        .where(*conditions)
-        .group_by(StatusReport.agency_id, StatusReport.task_id)
-        .subquery("reported")
+    if not task_ids:
+        return {}
+    query = (
+        select(Assignment.agency_id, _task_list(session))
+        .where(col(Assignment.task_id).in_(list(task_ids)), col(Assignment.role).in_(list(roles)))
+        .group_by(Assignment.agency_id)
+        .order_by(Assignment.agency_id)
     )
-
-
-def _same_pair(done: Subquery) -> ColumnElement[bool]:
-    return and_(done.c.agency_id == Assignment.agency_id, done.c.task_id == Assignment.task_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.where(
+            ~exists().where(
+                StatusReport.agency_id == Assignment.agency_id,
+                StatusReport.task_id == Assignment.task_id,
+                *reported,
+            )
+        )
+    else:
+        done = (
+            select(StatusReport.agency_id, StatusReport.task_id)
+            .where(*reported)
+            .group_by(StatusReport.agency_id, StatusReport.task_id)
+            .subquery("reported")
+        )
+        query = query.outerjoin(
+            done,
+            and_(done.c.agency_id == Assignment.agency_id, done.c.task_id == Assignment.task_id),
+        ).where(done.c.agency_id.is_(None))
+    if agency_ids is not None:
+        query = query.where(col(Assignment.agency_id).in_(list(agency_ids)))
+    inactive = set(
+        session.connection().execute(select(Agency.id).where(Agency.active == False)).scalars()  # noqa: E712
+    )
+    return {
+        agency: _ids(joined)
+        for agency, joined in session.connection().execute(query)
+        if agency not in inactive
+    }
 
 
 def _task_list(session: Session) -> ColumnElement[str]:
@@ -139,25 +174,13 @@ def _round_period(
         tasks = select(Task.id).where(Task.plan_id == row.plan_id)
         if not audience.all_tasks:
             tasks = tasks.where(col(Task.ref).in_(audience.tasks or ()))
-        done = _reported(StatusReport.submitted_at >= since)
-        query = (
-            select(Assignment.agency_id, _task_list(session))
-            .join(Agency, col(Agency.id) == Assignment.agency_id)
-            .outerjoin(done, _same_pair(done))
-            .where(
-                col(Assignment.task_id).in_(tasks),
-                col(Assignment.role).in_(audience.roles),
-                _active_agencies(),
-                done.c.agency_id.is_(None),
-            )
-            .group_by(Assignment.agency_id)
-            .order_by(Assignment.agency_id)
+        task_ids = list(session.connection().execute(tasks).scalars())
+        pending = _pending(
+            session, task_ids, audience.roles, agency_ids, StatusReport.submitted_at >= since
         )
-        if agency_ids is not None:
-            query = query.where(col(Assignment.agency_id).in_(list(agency_ids)))
         return [
-            Obligation(row.code, agency, period.deadline, period.opens, row.id, _ids(tasks))
-            for agency, tasks in session.connection().execute(query)
+            Obligation(row.code, agency, period.deadline, period.opens, row.id, found)
+            for agency, found in pending.items()
         ]
     conditions = []
     if audience.agencies:
@@ -187,40 +210,34 @@ def task_obligations(
 
     `deadlines` None: every dated task (for "open items" and "overdue" lists).
     """
-    tasks = select(Task.id).where(
+    tasks = select(Task.id, Task.due_date).where(
         col(Task.due_date).is_not(None), Task.rule_kind != RuleKind.RECURRING.value
     )
     if deadlines is not None:
         tasks = tasks.where(col(Task.due_date).in_(list(deadlines)))
     if plan_ids is not None:
         tasks = tasks.where(col(Task.plan_id).in_(list(plan_ids)))
-    task_ids = list(session.execute(tasks).scalars())
-    if not task_ids:  # the usual case: no task deadline calls for a reminder today
+    due_of: dict[int, date] = dict(session.connection().execute(tasks).all())  # type: ignore[arg-type]
+    if not due_of:  # the usual case: no task deadline calls for a reminder today
         return []
-    done = _reported(
+    pending = _pending(
+        session,
+        list(due_of),
+        (AssignmentRole.LEAD.value,),
+        agency_ids,
         StatusReport.is_latest == True,  # noqa: E712
         StatusReport.status == ReportStatus.DONE.value,
     )
-    query = (
-        select(Assignment.agency_id, Task.due_date, _task_list(session))
-        .join(Task, col(Task.id) == Assignment.task_id)
-        .join(Agency, col(Agency.id) == Assignment.agency_id)
-        .outerjoin(done, _same_pair(done))
-        .where(
-            col(Assignment.task_id).in_(task_ids),
-            Assignment.role == AssignmentRole.LEAD.value,
-            _active_agencies(),
-            done.c.agency_id.is_(None),
-        )
-        .group_by(Assignment.agency_id, Task.due_date)
-        .order_by(Assignment.agency_id, Task.due_date)
-    )
-    if agency_ids is not None:
-        query = query.where(col(Assignment.agency_id).in_(list(agency_ids)))
-    return [
-        Obligation(TASK_SOURCE, agency, due, None, None, _ids(tasks))
-        for agency, due, tasks in session.connection().execute(query)
-    ]
+    found: list[Obligation] = []
+    for agency, task_ids in pending.items():
+        by_due: dict[date, list[int]] = defaultdict(list)
+        for task_id in task_ids:
+            by_due[due_of[task_id]].append(task_id)
+        found += [
+            Obligation(TASK_SOURCE, agency, due, None, None, tuple(ids))
+            for due, ids in sorted(by_due.items())
+        ]
+    return found
 
 
 def checkin_obligations(
@@ -236,25 +253,16 @@ def checkin_obligations(
     task_ids = list(session.connection().execute(tasks).scalars())
     if not task_ids:
         return []
-    done = _reported(StatusReport.submitted_at >= since)
-    query = (
-        select(Assignment.agency_id, _task_list(session))
-        .join(Agency, col(Agency.id) == Assignment.agency_id)
-        .outerjoin(done, _same_pair(done))
-        .where(
-            col(Assignment.task_id).in_(task_ids),
-            Assignment.role == AssignmentRole.LEAD.value,
-            _active_agencies(),
-            done.c.agency_id.is_(None),
-        )
-        .group_by(Assignment.agency_id)
-        .order_by(Assignment.agency_id)
+    pending = _pending(
+        session,
+        task_ids,
+        (AssignmentRole.LEAD.value,),
+        agency_ids,
+        StatusReport.submitted_at >= since,
     )
-    if agency_ids is not None:
-        query = query.where(col(Assignment.agency_id).in_(list(agency_ids)))
     return [
-        Obligation(CHECKIN_SOURCE, agency, None, None, None, _ids(found))
-        for agency, found in session.connection().execute(query)
+        Obligation(CHECKIN_SOURCE, agency, None, None, None, found)
+        for agency, found in pending.items()
     ]
 
 
