@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, or_, text, update
+from sqlalchemy import String, column, func, insert, or_, text, update, values
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -52,13 +52,25 @@ class Candidate:
 
 
 def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of `keys` the outbox already holds.
+
+    On PostgreSQL the keys are joined as a VALUES list: a long `IN (…)` against a table whose
+    statistics are stale (the rows were written minutes ago) is planned as a sequential scan
+    comparing every row with every key; a join hashes them once.
+    """
     keys = list(keys)
     found: set[str] = set()
+    postgres = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(keys), _INSERT_CHUNK):
         chunk = keys[start : start + _INSERT_CHUNK]
-        found.update(
-            session.exec(select(Outbox.idempotency_key).where(Outbox.idempotency_key.in_(chunk)))
-        )
+        if postgres:
+            wanted = values(column("key", String), name="wanted").data([(k,) for k in chunk])
+            query = select(Outbox.idempotency_key).join(
+                wanted, col(Outbox.idempotency_key) == wanted.c.key
+            )
+        else:
+            query = select(Outbox.idempotency_key).where(col(Outbox.idempotency_key).in_(chunk))
+        found.update(session.exec(query))
     return found
 
 
@@ -108,8 +120,8 @@ def insert_many(
     now = now or utcnow()
     if not items:
         return {}
-    session.execute(
-        insert(Outbox),
+    result = session.execute(
+        insert(Outbox).returning(Outbox.idempotency_key, Outbox.id),
         [
             {
                 "idempotency_key": item.key,
@@ -132,15 +144,7 @@ def insert_many(
             for item in items
         ],
     )
-    ids: dict[str, int] = {}
-    keys = [item.key for item in items]
-    for start in range(0, len(keys), _INSERT_CHUNK):
-        chunk = keys[start : start + _INSERT_CHUNK]
-        query = select(Outbox.idempotency_key, Outbox.id).where(
-            col(Outbox.idempotency_key).in_(chunk)
-        )
-        ids.update(dict(session.exec(query).all()))  # type: ignore[arg-type]
-    return ids
+    return {key: row_id for key, row_id in result.all()}
 
 
 def candidates(
