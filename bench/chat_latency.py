@@ -216,26 +216,32 @@ class Driver:
         self.last = max(self.last, call.time)
 
     async def run(self, timeout: float) -> None:
+        """Reads each recorded call once, in order, through the fake's own wait (no copies)."""
         self.loop = asyncio.get_running_loop()
-        seen = len(self.api.calls)
         next_seq = self.api.mark()
+        remaining = len(self.users)
+
+        def handle(call: Call) -> bool:
+            nonlocal next_seq, remaining
+            next_seq = call.seq + 1
+            if call.ok and call.method in MESSAGE_METHODS:
+                user = self.users.get(call.chat_id)  # type: ignore[arg-type]
+                was_done = user.done if user else True
+                self.on_message(call)
+                if user is not None and user.done and not was_done:
+                    remaining -= 1
+            return remaining == 0
+
         first_step = "echo" if self.mode.startswith("echo") else "start"
         for user in self.users.values():
             self.schedule(user, first_step)
         deadline = self.loop.time() + timeout
-        while not all(u.done for u in self.users.values()):
+        while remaining:
             if self.loop.time() > deadline:
                 stuck = [u for u in self.users.values() if not u.done][:3]
                 raise TimeoutError(f"users stuck: {[(u.chat, u.step) for u in stuck]}")
             with contextlib.suppress(TimeoutError):
-                await self.api.await_for(lambda c: True, timeout=1.0, since=next_seq)
-            calls = self.api.calls
-            for call in calls[seen:]:
-                if call.ok and call.method in MESSAGE_METHODS:
-                    self.on_message(call)
-            seen = len(calls)
-            if calls:
-                next_seq = calls[-1].seq + 1
+                await self.api.await_for(handle, timeout=1.0, since=next_seq)
 
 
 # --------------------------------------------------------------------------- setup and report
