@@ -100,8 +100,8 @@ async def test_odd_input_gets_a_reprompt_and_changes_nothing(engine, fake_api):
     assert evidence.mime_type == "image/jpeg" and evidence.content.startswith(b"\xff\xd8\xff")
 
 
-async def test_edit_from_summary_revisions_and_stale_buttons(engine, fake_api):
-    api = fake_api
+async def test_edit_from_summary_revisions_and_stale_buttons(any_engine, fake_api):
+    api, engine = fake_api, any_engine
     link(engine, USER, "STP", UserRole.FOCAL)
     async with ChatBot(api, engine) as bot:
         # pick the task from the second page of buttons

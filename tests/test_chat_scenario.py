@@ -55,8 +55,9 @@ def stp_refs(engine) -> set[str]:
     return set(rows)
 
 
-async def test_scenario_admin_invite_tasks_report_restart_replay(engine, fake_api):
-    api = fake_api
+async def test_scenario_admin_invite_tasks_report_restart_replay(any_engine, fake_api):
+    """On SQLite (dispatcher on the event loop) and PostgreSQL (dispatcher in worker threads)."""
+    api, engine = fake_api, any_engine
     runner = CliRunner()
     # 1. the first admin comes from the CLI; the link is built from getMe on the Bot API
     result = await asyncio.to_thread(
