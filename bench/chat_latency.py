@@ -41,7 +41,6 @@ from tests.fakebotapi import MESSAGE_METHODS, Call, FakeBotApi  # noqa: E402
 PDF = b"%PDF-1.4\n% minh chung\n" + b"0" * 2000
 
 
-
 # --------------------------------------------------------------------------- the bots
 def run_bot(mode: str, api_url: str, token: str, db_url: str, stop: Any, ready: Any) -> None:
     """Child process: the parbot bot or a bare echo bot, polling until `stop` is set."""
@@ -261,13 +260,17 @@ def prepare_database(folder: Path, users: int) -> tuple[str, list[int]]:
     upgrade(engine)
     load_seed(engine, ROOT / "storage" / "seed" / "quang-nam-2024")
     with Session(engine) as session:
-        agencies = session.execute(
-            select(Agency.id)
-            .join(Assignment, Assignment.agency_id == Agency.id)
-            .group_by(Agency.id)
-            .having(func.count() > 0)
-            .order_by(Agency.id)
-        ).scalars().all()
+        agencies = (
+            session.execute(
+                select(Agency.id)
+                .join(Assignment, Assignment.agency_id == Agency.id)
+                .group_by(Agency.id)
+                .having(func.count() > 0)
+                .order_by(Agency.id)
+            )
+            .scalars()
+            .all()
+        )
     chats = []
     with transaction(engine) as session:
         for index in range(users):
@@ -331,8 +334,8 @@ def report(title: str, driver: Driver) -> float:
     print(f"  {'step':<14}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     for step, values in driver.latency.items():
         print(
-            f"  {step:<14}{len(values):>6}{percentile(values, .5) * 1000:>10.1f}"
-            f"{percentile(values, .95) * 1000:>10.1f}{max(values) * 1000:>10.1f}"
+            f"  {step:<14}{len(values):>6}{percentile(values, 0.5) * 1000:>10.1f}"
+            f"{percentile(values, 0.95) * 1000:>10.1f}{max(values) * 1000:>10.1f}"
         )
     return rate
 

@@ -35,7 +35,7 @@ def fail(message: str) -> None:
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """"7d", "12h", "30m" → a timedelta (at most 90 days); anything else → None."""
+    """Durations as typed ("7d", "12h", "30m") → a timedelta (≤ 90 days), else None."""
     match = _DURATION.match(text)
     if match is None:
         return None
