@@ -129,8 +129,12 @@ async def test_scenario_admin_invite_tasks_report_restart_replay(any_engine, fak
         sent = await bot.press(FOCAL, "Xong", expect="Xem lại báo cáo")
         summary = sent[-1].text
         assert "96,5%" in summary and "đạt" in summary and "ket-qua-quy-3.pdf" in summary
+        summary_message = bot.last_with_buttons(FOCAL)
         sent = await bot.press(FOCAL, "Gửi", expect="Số biên nhận")
         receipt = re.search(r"Số biên nhận: (BC-2024-\d{6})", texts(sent)).group(1)
+        # the summary's buttons are gone once the report is in
+        assert any(c.method == "editMessageReplyMarkup" for c in sent)
+        assert api.buttons(FOCAL, summary_message.message_id) == []
 
         # 7. the report and its file are in the database
         with Session(engine) as session:

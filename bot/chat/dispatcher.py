@@ -76,6 +76,7 @@ class Response:
     expects_text: bool = False  # the current step wants typed input (console numbering)
     duplicate: bool = False  # a replayed update: nothing was done
     menu_role: str | None = None  # the user's role changed: refresh their command menu
+    strip_buttons: bool = False  # remove the keyboard of the pressed message (flow finished)
 
 
 class Ctx:
@@ -399,7 +400,10 @@ class Dispatcher:
         chosen = ctx.labels[index] if 0 <= index < len(ctx.labels) else None
         messages = self._answer(ctx, Answer.pressed(index))
         page_turn = ctx.page_turned
-        return Response(messages, chosen=None if page_turn else chosen)
+        response = Response(messages, chosen=None if page_turn else chosen)
+        # The flow ended on this press (sent, cancelled): its last buttons must go, not linger.
+        response.strip_buttons = ctx.state is None
+        return response
 
     def _refuse_button(self, ctx: Ctx, data: str, reason: str) -> Response:
         ctx.audit("button", data[:64], "refused", reason=reason)

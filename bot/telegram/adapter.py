@@ -236,6 +236,8 @@ class TelegramAdapter:
             message = query.message if isinstance(query.message, Message) else None
             if message is not None and response.edit is not None:
                 jobs.append(self._edit(app, message, response.edit))
+            elif message is not None and response.strip_buttons:
+                jobs.append(_quietly(message.edit_reply_markup(reply_markup=None)))
         jobs.append(self._send_all(app, request.chat_id, response.messages))
         if response.menu_role is not None:
             jobs.append(self.set_menu(app, request.chat_id, UserRole(response.menu_role)))
