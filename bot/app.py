@@ -44,5 +44,6 @@ def configure_logging(settings: Settings) -> None:
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
     # httpx logs every request URL at INFO, and the URL holds the token: keep them at WARNING.
-    for name in ("httpx", "httpcore"):
+    # APScheduler logs every five-minute tick at INFO: noise for an operator reading the log.
+    for name in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(name).setLevel(logging.WARNING)

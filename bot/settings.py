@@ -67,7 +67,12 @@ class Settings(BaseSettings):
     report_signer: str = Field(default="", validation_alias="PARBOT_REPORT_SIGNER")
 
     @field_validator(
-        "telegram_bot_token", "telegram_webhook_secret", "telegram_webhook_url", mode="before"
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "telegram_webhook_url",
+        "telegram_bot_username",
+        "report_place",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
