@@ -14,32 +14,37 @@ def engine_from_settings(settings: Settings) -> Engine:
     return make_engine(settings.database_url)
 
 
-class RedactingFilter(logging.Filter):
-    """Removes the bot token from every log record: HTTP client loggers print request URLs."""
+class RedactingFormatter(logging.Formatter):
+    """Secrets vanish from the whole formatted record, tracebacks included.
 
-    def __init__(self, secrets: list[str]) -> None:
+    HTTP client loggers print request URLs, which contain the bot token, and PTB's InvalidToken
+    quotes it; cleaning the final text catches every path a secret can take into a log line.
+    """
+
+    def __init__(self, inner: logging.Formatter, secrets: list[str]) -> None:
         super().__init__()
+        self.inner = inner
         self.secrets = [s for s in secrets if s]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "<redacted>")
-            record.msg, record.args = message, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        text = self.inner.format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "<redacted>")
+        return text
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    values = [settings.telegram_bot_token, settings.telegram_webhook_secret]
+    return [v.get_secret_value() for v in values if v is not None]
 
 
 def configure_logging(settings: Settings) -> None:
-    """Structured (key=value) logs on stderr with the bot token redacted everywhere."""
-    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    """Structured (key=value) logs on stderr with the bot token and webhook secret redacted."""
     handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)r")
+    structured = logging.Formatter(
+        "ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)r"
     )
-    handler.addFilter(RedactingFilter([token]))
+    handler.setFormatter(RedactingFormatter(structured, secrets_of(settings)))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

@@ -191,44 +191,12 @@ async def run_telegram(runtime: Runtime, stop: asyncio.Event) -> int:
     return 0
 
 
-class RedactingFormatter(logging.Formatter):
-    """Wraps a handler's formatter so secrets vanish from the whole output, tracebacks included.
-
-    The RedactingFilter of bot/app.py cleans the message; an exception's text (PTB's
-    InvalidToken quotes the token) is formatted later, so the final line is cleaned here too.
-    """
-
-    def __init__(self, inner: logging.Formatter, secrets: list[str]) -> None:
-        super().__init__()
-        self.inner = inner
-        self.secrets = [s for s in secrets if s]
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = self.inner.format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, "<redacted>")
-        return text
-
-
-def harden_logging(settings: Settings) -> None:
-    token = settings.telegram_bot_token
-    secrets = [token.get_secret_value()] if token else []
-    webhook_secret = settings.telegram_webhook_secret
-    if webhook_secret is not None:
-        secrets.append(webhook_secret.get_secret_value())
-    for handler in logging.getLogger().handlers:
-        inner = handler.formatter or logging.Formatter()
-        if not isinstance(inner, RedactingFormatter):
-            handler.setFormatter(RedactingFormatter(inner, secrets))
-
-
 def main(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """`parbot run`: Telegram when TELEGRAM_BOT_TOKEN is set, otherwise the console."""
     engine = engine_from_settings(settings)
     telegram = settings.telegram_bot_token is not None
     prepare_database(settings, engine, seed_if_empty=not telegram)
     configure_logging(settings)
-    harden_logging(settings)
     runtime = build_runtime(settings, engine)
     if not telegram:
         return asyncio.run(run_console(runtime, stdin or sys.stdin, stdout or sys.stdout))

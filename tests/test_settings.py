@@ -1,6 +1,6 @@
 import logging
 
-from bot.app import RedactingFilter
+from bot.app import RedactingFormatter
 from bot.settings import Settings
 
 
@@ -17,7 +17,8 @@ def test_token_is_never_printed(monkeypatch):
     assert "SECRET-TOKEN" not in repr(settings) and "SECRET-TOKEN" not in str(settings)
 
 
-def test_redacting_filter_removes_token_from_url_logs():
+def test_redacting_formatter_removes_token_from_urls_and_tracebacks():
+    formatter = RedactingFormatter(logging.Formatter("%(message)s"), ["123456:SECRET-TOKEN"])
     record = logging.LogRecord(
         "httpx",
         logging.INFO,
@@ -27,9 +28,16 @@ def test_redacting_filter_removes_token_from_url_logs():
         ("https://api.telegram.org/bot123456:SECRET-TOKEN/getMe",),
         None,
     )
-    assert RedactingFilter(["123456:SECRET-TOKEN"]).filter(record)
-    assert "SECRET-TOKEN" not in record.getMessage()
-    assert "/bot<redacted>/getMe" in record.getMessage()
+    text = formatter.format(record)
+    assert "SECRET-TOKEN" not in text and "/bot<redacted>/getMe" in text
+    try:
+        raise RuntimeError("token 123456:SECRET-TOKEN rejected")
+    except RuntimeError:
+        import sys
+
+        failing = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
+    text = formatter.format(failing)
+    assert "Traceback" in text and "SECRET-TOKEN" not in text
 
 
 def test_env_file_is_read(tmp_path, monkeypatch):
