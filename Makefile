@@ -30,6 +30,10 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_scale.py
+	$(BIN)/python bench/report_scale.py
+	$(BIN)/python bench/reminder_sweep.py
+	$(BIN)/python bench/broadcast.py
+	$(BIN)/python bench/chat_latency.py
 
 clean:
 	rm -rf $(VENV) data/*.db
