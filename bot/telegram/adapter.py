@@ -23,7 +23,7 @@ from telegram import (
     Update,
 )
 from telegram import error as tg
-from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, TypeHandler, Updater
 
 from bot.chat.dispatcher import Dispatcher, Response
 from bot.telegram.aiohttp_request import AiohttpRequest
@@ -326,14 +326,16 @@ async def _initialize(app: Application, adapter: TelegramAdapter) -> None:
 
 
 @asynccontextmanager
-async def polling(app: Application, adapter: TelegramAdapter, poll_timeout: int = 10) -> Any:
-    """Run the bot with long polling for the duration of the block; stop cleanly after."""
+async def _serving(
+    app: Application, adapter: TelegramAdapter, start: Callable[[Updater], Awaitable[object]]
+) -> Any:
+    """Initialise, start the updater with `start`, and always stop in the right order."""
     await _initialize(app, adapter)
     async with app:
         await adapter.setup(app)
         await app.start()
         assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=poll_timeout)
+        await start(app.updater)
         try:
             yield app
         finally:
@@ -344,8 +346,14 @@ async def polling(app: Application, adapter: TelegramAdapter, poll_timeout: int 
                 await app.stop()
 
 
-@asynccontextmanager
-async def webhook(
+def polling(app: Application, adapter: TelegramAdapter, poll_timeout: int = 10) -> Any:
+    """Run the bot with long polling for the duration of the block; stop cleanly after."""
+    return _serving(
+        app, adapter, lambda updater: updater.start_polling(poll_interval=0, timeout=poll_timeout)
+    )
+
+
+def webhook(
     app: Application,
     adapter: TelegramAdapter,
     *,
@@ -356,19 +364,10 @@ async def webhook(
     url_path: str = "telegram",
 ) -> Any:
     """Run the bot behind PTB's webhook server; requests without the secret header get 403."""
-    await _initialize(app, adapter)
-    async with app:
-        await adapter.setup(app)
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_webhook(
+    return _serving(
+        app,
+        adapter,
+        lambda updater: updater.start_webhook(
             listen=listen, port=port, url_path=url_path, webhook_url=url, secret_token=secret
-        )
-        try:
-            yield app
-        finally:
-            await adapter.teardown()
-            if app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
+        ),
+    )
