@@ -119,6 +119,15 @@ class ChatContext(Protocol):
         """Add an audit_log row in this update's transaction."""
         ...
 
+    def after_commit(self, job: Callable[[Any], Sequence[Outgoing]]) -> None:
+        """Run `job(session)` once this update has committed, outside the write lock and off
+        the event loop, in a read-only session of its own; its messages follow the replies.
+
+        For slow read-only work (compiling a report): on SQLite every update is serialised,
+        so doing it inside the transaction would hold every other user's update back.
+        """
+        ...
+
 
 Reply = Outgoing | Sequence[Outgoing] | None
 CommandHandler = Callable[[ChatContext], Reply]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,6 +78,7 @@ class Response:
     duplicate: bool = False  # a replayed update: nothing was done
     menu_role: str | None = None  # the user's role changed: refresh their command menu
     strip_buttons: bool = False  # remove the keyboard of the pressed message (flow finished)
+    deferred: list[Callable[[Session], Sequence[Outgoing]]] = field(default_factory=list)
 
 
 class Ctx:
@@ -105,6 +107,7 @@ class Ctx:
         self.labels: list[str] = []
         self.dirty = False
         self.page_turned = False
+        self.deferred: list[Callable[[Session], Sequence[Outgoing]]] = []
 
     # -- the ChatContext protocol
     def button(self, text: str, action: str, args: dict[str, Any] | None = None) -> Button:
@@ -138,6 +141,9 @@ class Ctx:
 
     def render(self, template: str, **context: Any) -> str:
         return render(template, **context)
+
+    def after_commit(self, job: Callable[[Session], Sequence[Outgoing]]) -> None:
+        self.deferred.append(job)
 
     def audit(self, action: str, target: str = "", outcome: str = "ok", **detail: Any) -> None:
         audit(
@@ -218,9 +224,25 @@ class Dispatcher:
         # SQLite has one writer: queue in-process instead of spinning on its busy handler.
         self._lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: Request, run_deferred: bool = True) -> Response:
+        """Process one update. With `run_deferred=False` the caller runs the after-commit
+        jobs itself (`run_deferred`), e.g. in a worker thread while the event loop goes on."""
         with self._write_lock():
-            return self._handle(request)
+            response = self._handle(request)
+        if run_deferred:
+            self.run_deferred(response)
+        return response
+
+    def run_deferred(self, response: Response) -> None:
+        """Run the after-commit jobs of `response`; their messages join its replies."""
+        jobs, response.deferred = response.deferred, []
+        for job in jobs:
+            try:
+                with Session(self.engine, expire_on_commit=False) as session:
+                    response.messages.extend(job(session))
+            except Exception:
+                log.exception("after-commit job failed")
+                response.messages.append(Outgoing(render("chat/error.j2")))
 
     def _handle(self, request: Request) -> Response:
         now = self.clock.now()
@@ -245,6 +267,7 @@ class Dispatcher:
                 if after is not None and (actor is None or actor.role != after.role):
                     response.menu_role = after.role.value
                 session.commit()
+                response.deferred = ctx.deferred
             except Exception:
                 session.rollback()
                 log.exception(

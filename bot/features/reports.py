@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -224,12 +224,31 @@ def finish(ctx: Any, data: dict[str, Any]) -> list[Outgoing]:
         scope = _allowed_scope(ctx, requested)  # again: the link may have changed meanwhile
     except ReportRefused as exc:
         return _refusal(ctx, exc.reason)
+    ctx.audit(
+        "report_compiled",
+        "tonghop",
+        round=scope.round_code,
+        area=scope.area_code,
+        kind=scope.agency_kind,
+        agency=scope.agency_code,
+        as_of=(scope.as_of or ctx.now.astimezone(_tz(ctx)).date()).isoformat(),
+    )
+    tz, now, contact_id = _tz(ctx), ctx.now, ctx.actor.contact_id
+    label = data.get("agency") or ""
+    # Compiling reads much and writes nothing: it runs after this update commits, so other
+    # users' updates are not held behind it.
+    ctx.after_commit(lambda session: _compile_and_write(session, scope, tz, now, contact_id, label))
+    return []
+
+
+def _compile_and_write(
+    session: Any, scope: Scope, tz: ZoneInfo, now: datetime, contact_id: int, label: str
+) -> list[Outgoing]:
     settings = Settings()
-    tz = _tz(ctx)
     try:
-        report = compile_report(ctx.session, scope, tz, ctx.now)
+        report = compile_report(session, scope, tz, now)
         head = letterhead(
-            ctx.session,
+            session,
             report.data.plan,
             settings.report_issuer,
             settings.report_place,
@@ -237,23 +256,13 @@ def finish(ctx: Any, data: dict[str, Any]) -> list[Outgoing]:
         )
     except ScopeError:
         return [Outgoing(str(words().scope_gone()))]
-    ctx.audit(
-        "report_compiled",
-        f"plan:{report.data.plan.code}",
-        round=scope.round_code,
-        area=scope.area_code,
-        kind=scope.agency_kind,
-        agency=scope.agency_code,
-        as_of=report.data.as_of.isoformat(),
-        tasks=len(report.data.tasks),
-    )
     if not report.data.tasks:
-        return [Outgoing(str(words().empty(data.get("agency") or "")))]
-    folder = _output_dir(settings, ctx.actor.contact_id)
+        return [Outgoing(str(words().empty(label)))]
+    folder = _output_dir(settings, contact_id)
     replies = [Outgoing(summary_text(report))]
     for fmt in (Format.XLSX, Format.DOCX, Format.PNG):
         name = file_name(report, fmt)
-        path = write_output(fmt, report, folder / name, tz, head, ctx.session)
+        path = write_output(fmt, report, folder / name, tz, head, session)
         caption = str(words().caption(fmt.value, report.data.plan.code, report.data.as_of))
         attachment = Document(name, path=str(path), mime_type=MIME[fmt.value])
         if fmt is Format.PNG:

@@ -149,9 +149,11 @@ class TelegramAdapter:
         if request is None:
             return
         if self.inline:
-            response = self.dispatcher.handle(request)
+            response = self.dispatcher.handle(request, run_deferred=False)
         else:
-            response = await asyncio.to_thread(self.dispatcher.handle, request)
+            response = await asyncio.to_thread(self.dispatcher.handle, request, False)
+        if response.deferred:  # slow read-only work (a report) must not stall other chats
+            await asyncio.to_thread(self.dispatcher.run_deferred, response)
         if response.duplicate:
             if update.callback_query is not None:
                 await _quietly(update.callback_query.answer())
