@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.app import engine_from_settings
+from bot.cli_support import fail, get_engine
 from bot.settings import Settings
 from core.clock import SystemClock
 from core.model import UserRole
@@ -27,11 +28,6 @@ admin_app = typer.Typer(no_args_is_help=True, help="Quản trị.")
 _DURATION = re.compile(r"^\s*(\d{1,4})\s*([mhd])\s*$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 MAX_EXPIRY = timedelta(days=90)
-
-
-def fail(message: str) -> None:
-    typer.echo(render("chat/cli_error.j2", message=message), err=True)
-    raise typer.Exit(2)
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -130,7 +126,7 @@ def admin_bootstrap(
     force: bool = typer.Option(False, "--force", help="Tạo thêm dù đã có quản trị viên."),
 ) -> None:
     """Tạo mã mời cho quản trị viên đầu tiên (chạy trên máy chủ)."""
-    engine = engine_from_settings(Settings())
+    engine = get_engine()
     with Session(engine) as session:
         admins = session.execute(
             select(Contact.id).where(Contact.role == UserRole.ADMIN.value, Contact.active)

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import typer
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.app import engine_from_settings
+from bot.cli_support import fail, get_engine
 from bot.settings import Settings
 from core import model
 from core.model import AssignmentRole
@@ -34,15 +34,6 @@ from storage.tables import Agency, Plan, Task
 db_app = typer.Typer(no_args_is_help=True, help="Cơ sở dữ liệu.")
 plan_app = typer.Typer(no_args_is_help=True, help="Kế hoạch và nhiệm vụ.")
 agency_app = typer.Typer(no_args_is_help=True, help="Cơ quan, đơn vị.")
-
-
-def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"Lỗi: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def get_engine() -> Engine:
-    return engine_from_settings(Settings())
 
 
 @db_app.command("upgrade")

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import func, select
 
 from bot.app import engine_from_settings
+from bot.cli_support import fail, get_engine
 from bot.settings import Settings
 from core.clock import SystemClock
 from core.conversation import parse_date
@@ -43,11 +44,6 @@ LARGE = 20_000  # reports: above this a progress bar is shown
 @cache
 def words() -> Any:
     return environment().get_template("report/cli.j2").module
-
-
-def fail(message: str) -> None:
-    typer.echo(f"Lỗi: {message}", err=True)
-    raise typer.Exit(2)
 
 
 def parse_as_of(value: str | None) -> date | None:
@@ -189,7 +185,7 @@ def demo_seed(
 
 @demo_app.command("clear", help=str(words().help_demo_clear()))
 def demo_clear() -> None:
-    with transaction(engine_from_settings(Settings())) as session:
+    with transaction(get_engine()) as session:
         removed = remove_demo(session)
     typer.echo(str(words().demo_cleared(removed)))
 
