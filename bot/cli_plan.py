@@ -16,7 +16,7 @@ from bot.settings import Settings
 from core import model
 from core.model import AssignmentRole
 from core.plan_table import PlanFormatError
-from storage.agency_repo import AgencyFileError, import_agencies, import_groups, load_directory
+from storage.agency_repo import AgencyFileError, import_agencies, import_groups
 from storage.db import transaction
 from storage.importers import read_plan
 from storage.migrate import upgrade
@@ -213,7 +213,6 @@ def agency_import(
     try:
         with transaction(get_engine()) as session:
             summary = import_agencies(session, file)
-            load_directory(session)
     except (AgencyFileError, OSError, UnicodeDecodeError) as exc:
         fail(str(exc))
     typer.echo(f"Cơ quan: {summary.created} mới, {summary.updated} cập nhật.")

@@ -11,7 +11,6 @@ starts with no known name is reported as unresolved — listed, never dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from core.model import AgencyKind, AgencyRef, CellResolution
@@ -104,8 +103,3 @@ class AgencyDirectory:
                     result.agencies.append(AgencyRef(code, rest))
         return result
 
-
-def expand_kinds(agencies: Iterable[AgencyEntry], kinds: Iterable[AgencyKind]) -> list[str]:
-    """Codes of every active agency of the given kinds, in directory order."""
-    wanted = set(kinds)
-    return [a.code for a in agencies if a.active and a.kind in wanted]
