@@ -120,7 +120,7 @@ def save_plan(
             summary.removed_tasks += 1
         session.flush()
 
-    for position, (task_draft, _lead, _coord) in enumerate(resolved):
+    for position, (task_draft, lead, coordinating) in enumerate(resolved):
         rule = parse_schedule(task_draft.schedule, default_year=meta.year)
         task = tasks.get(task_draft.ref)
         if task is None:
@@ -145,9 +145,7 @@ def save_plan(
         task.coordinating_text = task_draft.coordinating_text
         task.group_ref = task_draft.group_ref
         task.group_title = task_draft.group_title
-        task.unresolved = json.dumps(
-            [text for ref, text in summary.unresolved if ref == task_draft.ref], ensure_ascii=False
-        )
+        task.unresolved = json.dumps(lead.unresolved + coordinating.unresolved, ensure_ascii=False)
         session.add(task)
         tasks[task_draft.ref] = task
     session.flush()
