@@ -38,12 +38,12 @@ from core.clock import SystemClock  # noqa: E402
 from core.outgoing import Outgoing  # noqa: E402
 from scheduler.broadcast import BroadcastProgress  # noqa: E402
 from scheduler.delivery import DeliveryConfig, DeliveryWorker  # noqa: E402
-from storage import outbox_repo  # noqa: E402
+from storage import outbox as outbox_repo  # noqa: E402
 from storage.db import make_engine, transaction  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.sched_broadcast import Recipient, create_broadcast  # noqa: E402
-from storage.tables import Contact  # noqa: E402
-from tests.fakebotapi import FakeBotApi  # noqa: E402
+from storage.scheduling.broadcast import Recipient, create_broadcast  # noqa: E402
+from storage.tables.shared import Contact  # noqa: E402
+from tests.fakes.botapi import FakeBotApi  # noqa: E402
 
 FIRST_CHAT, COORDINATOR_CHAT = 500_000, 9_000
 

@@ -2,9 +2,9 @@
 
 Run: .venv/bin/python bench/chat_latency.py [--users 200] [--think 1:5] [--echo echo-tuned]
 
-The bot under test is the production wiring (bot.telegram.adapter, dispatcher, chat feature,
-SQLite in WAL mode) in its own process, like a deployed bot talking to a remote Bot API; the
-fake Bot API and the simulated users share this process. A bare python-telegram-bot echo bot
+The bot under test is the production wiring (bot.channels.telegram.adapter, dispatcher, chat
+feature, SQLite in WAL mode) in its own process, like a deployed bot talking to a remote Bot
+API; the fake Bot API and the simulated users share this process. A bare python-telegram-bot echo bot
 (PTB's echobot example as is; --echo echo-tuned gives it parbot's concurrency) runs the same
 way for comparison.
 
@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakebotapi import MESSAGE_METHODS, Call, FakeBotApi  # noqa: E402
+from tests.fakes.botapi import MESSAGE_METHODS, Call, FakeBotApi  # noqa: E402
 
 PDF = b"%PDF-1.4\n% minh chung\n" + b"0" * 2000
 
@@ -55,7 +55,7 @@ async def _serve(mode: str, api_url: str, token: str, db_url: str, stop: Any, re
         from telegram import Update
         from telegram.ext import ApplicationBuilder, MessageHandler, filters
 
-        from bot.telegram.adapter import POOL
+        from bot.channels.telegram.adapter import POOL
 
         async def echo(update: Update, context: Any) -> None:
             await context.bot.send_message(update.effective_chat.id, update.message.text)
@@ -79,9 +79,9 @@ async def _serve(mode: str, api_url: str, token: str, db_url: str, stop: Any, re
             await app.stop()
         return
 
+    from bot.channels.telegram.adapter import build_application, polling
     from bot.chat.dispatcher import Dispatcher
     from bot.runtime import build_registry
-    from bot.telegram.adapter import build_application, polling
     from core.clock import SystemClock
     from storage.db import make_engine
 
@@ -249,11 +249,11 @@ def prepare_database(folder: Path, users: int) -> tuple[str, list[int]]:
     from sqlmodel import Session
 
     from core.model import UserRole
-    from storage.chat_repo import ChatKey, link_contact
+    from storage.chat.state import ChatKey, link_contact
     from storage.db import make_engine, transaction
     from storage.migrate import upgrade
     from storage.seed import load_seed
-    from storage.tables import Agency, Assignment
+    from storage.tables.shared import Agency, Assignment
 
     url = f"sqlite:///{folder / 'bench.db'}"
     engine = make_engine(url)

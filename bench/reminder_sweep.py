@@ -40,7 +40,7 @@ from scheduler.context import Scheduling  # noqa: E402
 from scheduler.reminders import obligations_due, sweep  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.tables import (  # noqa: E402
+from storage.tables.shared import (  # noqa: E402
     Agency,
     Area,
     Assignment,

@@ -180,7 +180,7 @@ def measure(db: Path, fmt: str, out: Path, traced: bool) -> dict[str, float]:
     from core.report_model import Scope
     from messages.reports.build import Format, compile_report, write_output
     from storage.db import make_engine, transaction
-    from storage.report_query import letterhead
+    from storage.reports.query import letterhead
 
     if traced:
         tracemalloc.start()

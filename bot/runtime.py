@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import ModuleType
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -28,15 +29,15 @@ from bot.chat.dispatcher import Dispatcher
 from bot.settings import Settings
 from core.channel import Channel
 from core.clock import Clock, SystemClock
-from core.commands import Registry
+from core.commands import ChatConfig, Registry
 from core.conversation import Limits
 from messages.render import render
 from storage.migrate import upgrade
 from storage.seed import load_seed
-from storage.tables import Agency
+from storage.tables.shared import Agency
 
 FEATURES: tuple[str, ...] = (
-    "bot.chat.features",  # chat: /start /help /nhiemvu /baocao /huy /moi, report_task, onboarding
+    "bot.features.chat",  # chat: /start /help /nhiemvu /baocao /huy /moi, report_task, onboarding
     "bot.features.scheduling",  # scheduling: /kybaocao /nhacnho /caidat, snooze; jobs + delivery
     "bot.features.reports",  # reports: /tonghop
 )
@@ -78,6 +79,17 @@ class Runtime:
     features: tuple[str, ...] = FEATURES
 
 
+def chat_config(settings: Settings) -> ChatConfig:
+    """The part of the settings chat handlers read (`ctx.config`)."""
+    return ChatConfig(
+        timezone=ZoneInfo(settings.timezone),
+        data_dir=settings.data_dir,
+        report_issuer=settings.report_issuer,
+        report_place=settings.report_place,
+        report_signer=settings.report_signer,
+    )
+
+
 def build_runtime(
     settings: Settings,
     engine: Engine | None = None,
@@ -94,6 +106,7 @@ def build_runtime(
         limits_from(settings),
         settings.timezone,
         settings.telegram_bot_username,
+        chat_config(settings),
     )
     return Runtime(settings, engine, clock, registry, dispatcher, features=features)
 
@@ -140,8 +153,8 @@ def prepare_database(settings: Settings, engine: Engine, seed_if_empty: bool) ->
 
 
 async def run_console(runtime: Runtime, stdin: TextIO, stdout: TextIO) -> int:
-    from bot.console.app import ConsoleChat
-    from bot.console.channel import ConsoleChannel
+    from bot.channels.console.app import ConsoleChat
+    from bot.channels.console.channel import ConsoleChannel
 
     runtime.channels["console"] = ConsoleChannel(stdout)
     chat = ConsoleChat(runtime.dispatcher, stdout, echo=not stdin.isatty())
@@ -153,7 +166,7 @@ async def run_console(runtime: Runtime, stdin: TextIO, stdout: TextIO) -> int:
 
 
 async def run_telegram(runtime: Runtime, stop: asyncio.Event) -> int:
-    from bot.telegram.adapter import build_application, polling, webhook
+    from bot.channels.telegram.adapter import build_application, polling, webhook
 
     settings = runtime.settings
     assert settings.telegram_bot_token is not None

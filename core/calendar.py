@@ -3,7 +3,7 @@
 Which days are holidays is data (a maintained holiday library plus the yearly government
 decisions an admin types in), so this module only answers questions about a given set of days:
 "is this a working day?", "what is 3 working days before 05/7/2024?". The caller builds the
-sets (see `storage.calendar_repo`).
+sets (see `storage.scheduling.calendar`).
 
 A deadline that falls on a day off moves to the next working day, as the Civil Code (Bộ luật
 Dân sự 2015, điều 148.5) does for the last day of a time limit.

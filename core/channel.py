@@ -7,6 +7,7 @@ adapters translate their platform's errors into them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from core.outgoing import Outgoing
@@ -25,6 +26,49 @@ class ChannelLimits:
     per_chat_per_second: float = 1.0  # one private chat
     group_per_minute: int = 20  # one group chat
     max_text: int = 4096
+
+
+class ButtonStyle(StrEnum):
+    """How a platform lets a user pick one of a message's buttons."""
+
+    INLINE = "inline"  # inline keyboard, the press arrives as callback data (Telegram)
+    TAP_TEXT = "tap_text"  # a button whose tap sends a text message back (Zalo OA)
+    NUMBERED = "numbered"  # no buttons: choices are a numbered list, the user types the number
+
+
+class LengthUnit(StrEnum):
+    """How a platform counts a message's length against its limit."""
+
+    UTF16 = "utf16"  # Telegram: UTF-16 code units
+    CODE_POINTS = "code_points"  # Zalo, the console: characters
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel's platform can do; the dispatcher and the delivery worker choose the
+    rendering from this, so no code outside the adapter asks which platform it is."""
+
+    buttons: ButtonStyle = ButtonStyle.INLINE
+    edits: bool = True  # can replace an earlier message's text (progress messages)
+    documents: bool = True  # can carry files both ways; otherwise files travel as links
+    image_upload: bool = True  # can upload an image; otherwise only by public URL
+    popups: bool = True  # short notices on a button press (Telegram's answerCallbackQuery)
+    max_text: int = 4096
+    length_unit: LengthUnit = LengthUnit.UTF16
+    html: bool = True  # renders <b>, <i>; otherwise plain text
+
+
+TELEGRAM_CAPABILITIES = Capabilities()
+TEXT_CAPABILITIES = Capabilities(
+    buttons=ButtonStyle.NUMBERED,
+    edits=False,
+    documents=False,
+    image_upload=False,
+    popups=False,
+    max_text=2000,
+    length_unit=LengthUnit.CODE_POINTS,
+    html=False,
+)
 
 
 class DeliveryError(Exception):
@@ -63,9 +107,15 @@ class PermanentError(DeliveryError):
     """Any other refusal (bad request): do not retry."""
 
 
+class MaybeDelivered(TransientError):
+    """The request may have reached the platform (a timeout after the bytes left): never
+    resend blindly. The adapter decides this from its own transport's errors."""
+
+
 class Channel(Protocol):
-    name: str  # "telegram", "console", "zalo": matches Contact.channel and Outbox.channel
+    name: str  # "telegram", "console", "zalo", "zalo_oa": matches Contact.channel, Outbox.channel
     limits: ChannelLimits
+    capabilities: Capabilities
 
     async def send(self, chat_id: str, message: Outgoing) -> Sent:
         """Deliver one message, or raise a DeliveryError subclass."""

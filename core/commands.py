@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from core.conversation import Flow, IncomingFile, Limits
 from core.model import UserRole
@@ -42,6 +44,19 @@ class Actor:
     def key(self) -> str:
         """Who did it, for audit rows: "telegram:123"."""
         return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class ChatConfig:
+    """The settings chat features need, read once by the composition root (bot/app.py) and
+    handed to every handler as `ctx.config`: no handler builds `Settings()` itself."""
+
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
+    data_dir: Path = Path("data")
+    report_issuer: str = "SNV"  # agency code that issues the compiled Word report
+    report_place: str | None = None  # place in the report's date line; None: the plan's issuer
+    report_signer: str = ""
+    web_url: str | None = None  # public base of the web companion; None: no web server
 
 
 class InputKind(StrEnum):
@@ -75,7 +90,7 @@ class Request:
 
 
 class PressedButton(Protocol):
-    """A redeemed button (storage.buttons.ButtonAction): its token belonged to the presser."""
+    """A redeemed button (storage.chat.buttons.ButtonAction): its token belonged to the presser."""
 
     action: str
     args: dict[str, Any]
@@ -90,6 +105,7 @@ class ChatContext(Protocol):
     now: datetime  # aware UTC, from the app's Clock
     session: Any  # the open storage Session of this update's transaction
     limits: Limits
+    config: ChatConfig
     registry: Registry  # e.g. registry.menu(role, channel) for a help text
 
     @property

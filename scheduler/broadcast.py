@@ -19,18 +19,18 @@ from core.clock import Clock
 from core.outgoing import Outgoing
 from messages.render import render
 from scheduler.delivery import DeliveryWorker
-from storage import outbox_repo
+from storage import outbox as outbox_repo
 from storage.db import transaction
-from storage.outbox_repo import OutboxItem
-from storage.sched_broadcast import (
+from storage.outbox import OutboxItem
+from storage.scheduling.broadcast import (
     MESSAGE_KIND,
     PROGRESS_KIND,
     TALLY_KIND,
     progress_message_id,
     tally,
 )
-from storage.tables import AuditLog, Outbox
-from storage.tables_scheduling import Broadcast
+from storage.tables.scheduling import Broadcast
+from storage.tables.shared import AuditLog, Outbox
 
 log = logging.getLogger(__name__)
 

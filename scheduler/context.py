@@ -17,7 +17,7 @@ from sqlmodel import Session
 from core.calendar import SendWindow, WorkCalendar
 from core.clock import Clock
 from core.reminders import ReminderPolicy
-from storage.calendar_repo import default_years, load_calendar
+from storage.scheduling.calendar import default_years, load_calendar
 
 _CALENDAR_TTL = 60.0  # seconds a loaded calendar is reused; admins' edits show within a minute
 

@@ -52,9 +52,9 @@ from core.text_parts import split_text
 from messages.render import render
 from scheduler.pacing import Pacer
 from scheduler.written_signal import REQUEST_WRITTEN
-from storage import outbox_repo
-from storage.outbox_repo import Candidate, OutboxItem
-from storage.tables import Agency, Contact, Outbox
+from storage import outbox as outbox_repo
+from storage.outbox import Candidate, OutboxItem
+from storage.tables.shared import Agency, Contact, Outbox
 
 log = logging.getLogger(__name__)
 

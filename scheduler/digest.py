@@ -21,19 +21,19 @@ from core.rounds import RoundSchedule
 from messages.render import render
 from scheduler.context import Scheduling
 from scheduler.delivery import Relevance
-from storage import outbox_repo
+from storage import outbox as outbox_repo
 from storage.db import transaction
-from storage.outbox_repo import OutboxItem
-from storage.rounds_repo import latest_plan, open_rounds
-from storage.sched_digest import (
+from storage.outbox import OutboxItem
+from storage.scheduling.digest import (
     agency_names,
     blocked_count,
     reports_since,
     status_by_area,
 )
-from storage.sched_obligations import Obligation, round_obligations, task_obligations
-from storage.tables import Contact, Outbox, Plan, Task
-from storage.tables_scheduling import JobRun
+from storage.scheduling.obligations import Obligation, round_obligations, task_obligations
+from storage.scheduling.rounds import latest_plan, open_rounds
+from storage.tables.scheduling import JobRun
+from storage.tables.shared import Contact, Outbox, Plan, Task
 
 SHOWN = 15  # list lengths in a digest
 FOCAL_HORIZON = 7  # working days ahead a focal point's task deadlines show up

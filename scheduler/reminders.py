@@ -32,11 +32,10 @@ from core.rounds import add_months
 from messages.render import render
 from scheduler.context import Scheduling
 from scheduler.delivery import Relevance
-from storage import outbox_repo
+from storage import outbox as outbox_repo
 from storage.db import transaction
-from storage.outbox_repo import OutboxItem
-from storage.rounds_repo import open_rounds
-from storage.sched_obligations import (
+from storage.outbox import OutboxItem
+from storage.scheduling.obligations import (
     CHECKIN_SOURCE,
     Obligation,
     checkin_obligations,
@@ -45,7 +44,9 @@ from storage.sched_obligations import (
     still_open,
     task_obligations,
 )
-from storage.tables import (
+from storage.scheduling.rounds import open_rounds
+from storage.tables.scheduling import ReminderRecord, Snooze
+from storage.tables.shared import (
     Agency,
     Assignment,
     ButtonToken,
@@ -54,7 +55,6 @@ from storage.tables import (
     ReportingRound,
     Task,
 )
-from storage.tables_scheduling import ReminderRecord, Snooze
 
 SHOWN_TASKS = 10  # tasks listed in one reminder; the rest are counted
 BUTTON_TTL = timedelta(days=21)
@@ -376,7 +376,7 @@ class _Writer:
     def _button(
         self, contact_id: int, action: str, args: dict[str, object]
     ) -> tuple[str, dict[str, object]]:
-        """A button token row, as storage.buttons.issue_button makes it, for a bulk insert."""
+        """A button token row, as storage.chat.buttons.issue_button makes it, for a bulk insert."""
         token = "b:" + secrets.token_urlsafe(12)
         return token, {
             "token": token,

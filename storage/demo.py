@@ -25,8 +25,8 @@ from sqlmodel import Session
 
 from core.model import AssignmentRole, ReportStatus
 from core.text import fold
-from storage.plan_repo import plan_by_code
-from storage.tables import (
+from storage.plans import plan_by_code
+from storage.tables.shared import (
     Agency,
     Assignment,
     Contact,

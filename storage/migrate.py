@@ -18,11 +18,11 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
+def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to `revision`; safe to run on every start.
 
-    Each feature keeps its own branch of migrations off 0001 (chat, scheduling, reports), so
-    "heads" (all branches) is the default target.
+    The history has one head: feature branches (0002 chat, 0003 scheduling) were joined by
+    0004, and later migrations follow it in a line.
     """
     config = alembic_config(engine)
     with engine.begin() as connection:

@@ -14,11 +14,11 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from storage.agency_repo import AgencyImportSummary, import_agencies, import_groups
+from storage.agencies import AgencyImportSummary, import_agencies, import_groups
 from storage.db import transaction
 from storage.importers import read_plan
-from storage.plan_repo import ImportSummary, PlanMeta, save_plan
-from storage.tables import Plan, ReportingRound
+from storage.plans import ImportSummary, PlanMeta, save_plan
+from storage.tables.shared import Plan, ReportingRound
 
 
 @dataclass

@@ -150,8 +150,8 @@ def any_empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
 @pytest.fixture
 def fake_api() -> Iterator[object]:
-    """An in-process fake Telegram Bot API server on 127.0.0.1 (see tests/fakebotapi)."""
-    from tests.fakebotapi import FakeBotApi
+    """An in-process fake Telegram Bot API server on 127.0.0.1 (see tests/fakes/botapi)."""
+    from tests.fakes.botapi import FakeBotApi
 
     with FakeBotApi() as api:
         yield api

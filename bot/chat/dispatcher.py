@@ -25,6 +25,7 @@ from core import conversation as engine_
 from core.clock import Clock
 from core.commands import (
     Actor,
+    ChatConfig,
     InputKind,
     Registry,
     Request,
@@ -45,8 +46,8 @@ from core.conversation import (
 from core.outgoing import Button, Outgoing
 from messages.render import environment as template_environment
 from messages.render import render
-from storage.buttons import issue_button, redeem_button
-from storage.chat_repo import (
+from storage.chat.buttons import issue_button, redeem_button
+from storage.chat.state import (
     ChatKey,
     FlowRecord,
     actor_for,
@@ -59,7 +60,7 @@ from storage.chat_repo import (
     save_flow,
     state_of,
 )
-from storage.outbox_repo import OutboxItem, enqueue
+from storage.outbox import OutboxItem, enqueue
 
 log = logging.getLogger("parbot.chat")
 
@@ -98,6 +99,7 @@ class Ctx:
         self.actor = actor
         self.now = now
         self.limits = dispatcher.limits
+        self.config = dispatcher.config
         self.registry = dispatcher.registry
         self.tz = dispatcher.tz
         self.cache: dict[str, Any] = {}
@@ -214,12 +216,14 @@ class Dispatcher:
         limits: Limits | None = None,
         timezone: str = "Asia/Ho_Chi_Minh",
         bot_username: str | None = None,
+        config: ChatConfig | None = None,
     ) -> None:
         self.engine = engine
         self.registry = registry
         self.clock = clock
         self.limits = limits or Limits()
         self.tz = ZoneInfo(timezone)
+        self.config = config or ChatConfig(timezone=self.tz)
         self.bot_username = bot_username  # set by the Telegram adapter after getMe: invite links
         # SQLite has one writer: queue in-process instead of spinning on its busy handler.
         self._lock = threading.Lock() if engine.dialect.name == "sqlite" else None

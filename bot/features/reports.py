@@ -32,8 +32,8 @@ from core.report_model import ReportRefused, Scope, scope_for
 from messages.render import environment
 from messages.reports.build import MIME, Format, compile_report, file_name, write_output
 from messages.reports.summary import summary_text
-from storage.report_query import ScopeError, letterhead
-from storage.tables import Area, Plan, ReportingRound
+from storage.reports.query import ScopeError, letterhead
+from storage.tables.shared import Area, Plan, ReportingRound
 
 FLOW = "tonghop"
 ALL = "*"

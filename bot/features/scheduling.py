@@ -29,9 +29,10 @@ from scheduler.delivery import DeliveryConfig
 from scheduler.reminders import REPORT_ACTION, reminder_tasks, snooze
 from scheduler.service import start_scheduling
 from scheduler.written_signal import signalling_transport
-from storage.calendar_repo import default_years, load_calendar
-from storage.chat_repo import find_agencies
-from storage.rounds_repo import (
+from storage.chat.state import find_agencies
+from storage.scheduling.broadcast import BroadcastError, create_broadcast, recipients
+from storage.scheduling.calendar import default_years, load_calendar
+from storage.scheduling.rounds import (
     RoundError,
     create_round,
     get_round,
@@ -40,8 +41,7 @@ from storage.rounds_repo import (
     set_deadline,
     set_status,
 )
-from storage.sched_broadcast import BroadcastError, create_broadcast, recipients
-from storage.tables import Area, Contact, Task
+from storage.tables.shared import Area, Contact, Task
 
 ROUND_FLOW, BROADCAST_FLOW = "sched_round", "sched_broadcast"
 COORDINATORS = frozenset({UserRole.COORDINATOR})
@@ -556,8 +556,8 @@ def delivery_channels(
     """The channels the worker sends through: Telegram with its own bot, others as given."""
     if settings.telegram_bot_token is None:
         return dict(channels), None
-    from bot.telegram.channel import TelegramChannel
-    from storage.chat_evidence import evidence_loader
+    from bot.channels.telegram.channel import TelegramChannel
+    from storage.chat.evidence import evidence_loader
 
     bot = delivery_bot(settings)
     return {**channels, "telegram": TelegramChannel(bot, evidence_loader(engine))}, bot

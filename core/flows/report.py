@@ -1,7 +1,7 @@
 """The guided status report: task → status → result → figure → difficulties → files → send.
 
 Pure flow definition; the data it needs comes through the `ReportStore` port (implemented in
-storage/chat_reports.py), so the same steps run on every channel and in unit tests. The
+storage/chat/reports.py), so the same steps run on every channel and in unit tests. The
 reporter's right to report is checked when the task is chosen and again when the report is
 saved (the link may have changed in between).
 """

@@ -21,7 +21,7 @@ from messages.reports.docx import write_report_docx
 from messages.reports.json_export import report_json
 from messages.reports.summary import markdown
 from messages.reports.xlsx import write_workbook
-from storage.report_query import iter_evidence, load_report_data
+from storage.reports.query import iter_evidence, load_report_data
 
 MIME = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -45,7 +45,7 @@ class Format(StrEnum):
 def compile_report(
     session: Session, scope: Scope, tz: tzinfo, now: datetime, progress: Progress | None = None
 ) -> CompiledReport:
-    """Load the scope's data and judge it (raises `storage.report_query.ScopeError`)."""
+    """Load the scope's data and judge it (raises `storage.reports.query.ScopeError`)."""
     data = load_report_data(session, scope, tz, now, progress)
     if progress:
         progress("evaluate", 0, 1)

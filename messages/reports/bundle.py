@@ -44,7 +44,7 @@ def write_bundle(
     path: Path | str,
     tz: tzinfo,
 ) -> int:
-    """Write the zip to `path` from `files` (streamed: `storage.report_query.iter_evidence`
+    """Write the zip to `path` from `files` (streamed: `storage.reports.query.iter_evidence`
     yields them in task, agency, version order); returns the number of files stored."""
     words = labels()
     refs = {t.id: t.ref for t in data.tasks}

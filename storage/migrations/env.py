@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-from storage.table_modules import import_all_tables
+from storage.tables import import_all_tables
 
 import_all_tables()  # every storage/tables*.py registers its tables on SQLModel.metadata
 

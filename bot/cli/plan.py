@@ -1,0 +1,238 @@
+"""CLI: database, seed, plans and agencies."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import typer
+from sqlmodel import Session, select
+
+from bot.app import engine_from_settings
+from bot.cli.support import fail, get_engine
+from bot.settings import Settings
+from core import model
+from core.model import AssignmentRole
+from core.plan_table import PlanFormatError
+from storage.agencies import AgencyFileError, import_agencies, import_groups
+from storage.db import transaction
+from storage.importers import read_plan
+from storage.migrate import upgrade
+from storage.plans import (
+    ImportSummary,
+    PlanMeta,
+    count_assignments,
+    load_plan,
+    plan_by_code,
+    save_plan,
+)
+from storage.seed import load_seed
+from storage.tables.shared import Agency, Plan, Task
+
+db_app = typer.Typer(no_args_is_help=True, help="Cơ sở dữ liệu.")
+plan_app = typer.Typer(no_args_is_help=True, help="Kế hoạch và nhiệm vụ.")
+agency_app = typer.Typer(no_args_is_help=True, help="Cơ quan, đơn vị.")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Tạo hoặc nâng cấp lược đồ cơ sở dữ liệu."""
+    upgrade(get_engine())
+    typer.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+
+
+def print_summary(summary: ImportSummary) -> None:
+    typer.echo(
+        f"Kế hoạch {summary.plan_code}: {summary.areas} lĩnh vực, {summary.tasks} nhiệm vụ, "
+        f"{summary.assignments} phân công ({summary.lead_assignments} chủ trì, "
+        f"{summary.coordinating_assignments} phối hợp)."
+    )
+    if summary.created_tasks or summary.removed_tasks:
+        typer.echo(
+            f"  mới: {summary.created_tasks}, cập nhật: {summary.updated_tasks}, "
+            f"bỏ: {summary.removed_tasks}"
+        )
+    if summary.kept_tasks:
+        typer.echo("  giữ lại (đã có báo cáo): " + ", ".join(summary.kept_tasks))
+    if summary.flagged_schedules:
+        typer.echo("Tiến độ cần điều phối viên xác định ngày:")
+        for ref, text in summary.flagged_schedules:
+            typer.echo(f"  {ref}: {text!r}")
+    if summary.unresolved:
+        typer.echo(f"Tên cơ quan chưa xác định ({len(summary.unresolved)}):")
+        for ref, text in summary.unresolved:
+            typer.echo(f"  {ref}: {text}")
+
+
+def seed(folder: Path | None = typer.Option(None, help="Thư mục dữ liệu tỉnh.")) -> None:
+    """Nạp cơ quan, kế hoạch 2024 và kỳ báo cáo từ thư mục dữ liệu (chạy lại không đổi gì)."""
+    settings = Settings()
+    engine = engine_from_settings(settings)
+    try:
+        result = load_seed(engine, folder or settings.seed_folder())
+    except (PlanFormatError, AgencyFileError, OSError) as exc:
+        fail(str(exc))
+    typer.echo(
+        f"Cơ quan: {result.agencies.created} mới, {result.agencies.updated} đã có. "
+        f"Kỳ báo cáo: {result.rounds}."
+    )
+    print_summary(result.plan)
+
+
+def _guess_year(path: Path) -> int | None:
+    found = re.search(r"(20\d\d)", path.name)
+    return int(found.group(1)) if found else None
+
+
+@plan_app.command("import")
+def plan_import(
+    file: Path = typer.Argument(..., help="Tệp .docx, .xlsx, .csv hoặc .txt của phụ lục."),
+    code: str | None = typer.Option(None, "--code", help="Mã kế hoạch, ví dụ PAR-2024."),
+    year: int | None = typer.Option(None, "--year", help="Năm của kế hoạch."),
+    title: str | None = typer.Option(None, "--title", help="Tên kế hoạch."),
+) -> None:
+    """Nhập (hoặc cập nhật) một kế hoạch từ bảng phụ lục."""
+    year = year or _guess_year(file)
+    engine = get_engine()
+    try:
+        draft = read_plan(file)
+        with transaction(engine) as session:
+            existing = plan_by_code(session, code) if code else None
+            year = year or (existing.year if existing else None)
+            if year is None:
+                fail("không xác định được năm của kế hoạch; dùng --year")
+            assert year is not None
+            code = code or f"PAR-{year}"
+            meta = PlanMeta(
+                code=code,
+                title=title
+                or (existing.title if existing else f"Kế hoạch cải thiện Chỉ số CCHC năm {year}"),
+                year=year,
+                source=file.name,
+            )
+            show_bar = len(draft.tasks) >= 200 and sys.stderr.isatty()
+            if show_bar:
+                with typer.progressbar(
+                    length=len(draft.tasks), label="Đang nhập", file=sys.stderr
+                ) as bar:
+                    summary = save_plan(session, meta, draft, progress=lambda _d, _t: bar.update(1))
+            else:
+                summary = save_plan(session, meta, draft)
+    except (PlanFormatError, OSError) as exc:
+        fail(str(exc))
+    print_summary(summary)
+
+
+@plan_app.command("list")
+def plan_list() -> None:
+    """Các kế hoạch đã nhập."""
+    with Session(get_engine()) as session:
+        plans = session.exec(select(Plan).order_by(Plan.year, Plan.code)).all()
+        if not plans:
+            typer.echo("Chưa có kế hoạch nào. Dùng: parbot plan import TỆP")
+        for plan in plans:
+            tasks = len(session.exec(select(Task.id).where(Task.plan_id == plan.id)).all())
+            typer.echo(
+                f"{plan.code}\t{plan.year}\t{tasks} nhiệm vụ\t"
+                f"{count_assignments(session, plan.id or 0)} phân công\t{plan.title}"
+            )
+
+
+def plan_rows(plan: model.Plan) -> list[dict]:
+    """One JSON-ready object per task, in appendix order."""
+    return [
+        {
+            "area": t.area,
+            "ref": t.ref,
+            "title": t.title,
+            "schedule": t.schedule,
+            "deadline": t.rule.due.isoformat() if t.rule.due else None,
+            "recurrence": t.rule.recurrence,
+            "lead": t.agencies(AssignmentRole.LEAD),
+            "coordinating": t.agencies(AssignmentRole.COORDINATE),
+            "expected_output": t.expected_output,
+        }
+        for t in plan.tasks
+    ]
+
+
+@plan_app.command("show")
+def plan_show(
+    code: str | None = typer.Argument(None, help="Mã kế hoạch (mặc định: kế hoạch mới nhất)."),
+    as_json: bool = typer.Option(False, "--json", help="In JSON, mỗi nhiệm vụ một đối tượng."),
+) -> None:
+    """Các nhiệm vụ của một kế hoạch."""
+    with Session(get_engine()) as session:
+        plan = plan_by_code(session, code)
+        if plan is None:
+            fail(f"không có kế hoạch {code}" if code else "chưa có kế hoạch nào")
+        assert plan is not None
+        rows = plan_rows(load_plan(session, plan))
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{plan.code} — {plan.title}")
+    for row in rows:
+        deadline = row["deadline"] or row["recurrence"] or "chờ xác định"
+        typer.echo(
+            f"{row['ref']:<11} {deadline:<11} chủ trì: {len(row['lead']):>3}  "
+            f"phối hợp: {len(row['coordinating']):>3}  {row['title'][:70]}"
+        )
+
+
+@agency_app.command("list")
+def agency_list(
+    as_json: bool = typer.Option(False, "--json", help="In JSON."),
+    kind: str | None = typer.Option(None, "--kind", help="Chỉ một loại cơ quan."),
+) -> None:
+    """Danh sách cơ quan, đơn vị."""
+    with Session(get_engine()) as session:
+        query = select(Agency).order_by(Agency.id)  # type: ignore[arg-type]
+        if kind:
+            query = query.where(Agency.kind == kind)
+        agencies = session.exec(query).all()
+        parents = {a.id: a.code for a in session.exec(select(Agency))}
+    rows = [
+        {"code": a.code, "name": a.name, "kind": a.kind, "parent": parents.get(a.parent_id)}
+        for a in agencies
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['code']:<14} {row['kind']:<12} {row['name']}")
+
+
+@agency_app.command("import")
+def agency_import(
+    file: Path = typer.Argument(..., help="CSV: code,name,kind,parent,aliases,active"),
+) -> None:
+    """Thêm hoặc cập nhật cơ quan từ tệp CSV."""
+    try:
+        with transaction(get_engine()) as session:
+            summary = import_agencies(session, file)
+    except (AgencyFileError, OSError, UnicodeDecodeError) as exc:
+        fail(str(exc))
+    typer.echo(f"Cơ quan: {summary.created} mới, {summary.updated} cập nhật.")
+
+
+@agency_app.command("groups")
+def agency_groups(
+    file: Path = typer.Argument(..., help="CSV: phrase,kinds (ví dụ: Sở, ban, ngành,department)"),
+) -> None:
+    """Nạp cụm từ chỉ nhóm cơ quan ("Các sở, ban, ngành") và loại cơ quan tương ứng."""
+    try:
+        with transaction(get_engine()) as session:
+            count = import_groups(session, file)
+    except (AgencyFileError, OSError, UnicodeDecodeError, KeyError) as exc:
+        fail(str(exc))
+    typer.echo(f"Cụm từ nhóm cơ quan: {count}.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(plan_app, name="plan")
+    app.add_typer(agency_app, name="agency")
+    app.command("seed")(seed)

@@ -1,0 +1,1 @@
+"""Storage of the chat: conversation state, invites, button tokens, evidence, report saving."""

@@ -1,0 +1,1 @@
+"""Storage of scheduling: calendar, rounds, obligations, digests and broadcasts."""

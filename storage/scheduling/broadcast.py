@@ -1,0 +1,231 @@
+"""Broadcasts in the database: recipients of an audience, the outbox rows, the tally.
+
+Creating a broadcast writes, in one transaction, the broadcast row, one outbox row per
+recipient (key `broadcast:{id}:c{contact}`, all with group_key `broadcast:{id}`), the progress
+message for the coordinator and the audit row — so a crash either leaves all of it or none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from core.broadcast import AudienceKind, BroadcastAudience, Tally
+from core.calendar import WorkCalendar
+from core.model import AssignmentRole, UserRole
+from core.outgoing import Outgoing
+from storage import outbox as outbox_repo
+from storage.outbox import OutboxItem
+from storage.scheduling.obligations import round_obligations, task_obligations
+from storage.scheduling.rounds import get_round, latest_plan, open_rounds
+from storage.tables.scheduling import Broadcast
+from storage.tables.shared import Agency, Area, Assignment, AuditLog, Contact, Outbox, Task
+
+PROGRESS_KIND, TALLY_KIND, MESSAGE_KIND = "broadcast_progress", "broadcast_tally", "broadcast"
+
+
+class BroadcastError(ValueError):
+    """The audience names nothing that exists; the message is Vietnamese, for the user."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    contact_id: int
+    channel: str
+    chat_id: str
+    agency_id: int | None
+
+
+def group_key(broadcast_id: int) -> str:
+    return f"broadcast:{broadcast_id}"
+
+
+def _agencies(
+    session: Session, audience: BroadcastAudience, today: date, tz: ZoneInfo, cal: WorkCalendar
+) -> list[int] | None:
+    """Agency ids the audience means; None means every agency (all focal points)."""
+    kind = audience.kind
+    if kind is AudienceKind.ALL_FOCAL:
+        return None
+    if kind is AudienceKind.KIND:
+        return list(session.exec(select(Agency.id).where(Agency.kind == audience.value)).all())  # type: ignore[arg-type]
+    if kind is AudienceKind.PICKED:
+        found = dict(
+            session.exec(
+                select(Agency.code, Agency.id).where(col(Agency.code).in_(audience.codes))
+            ).all()
+        )
+        missing = [c for c in audience.codes if c not in found]
+        if missing:
+            raise BroadcastError("không có cơ quan mã " + ", ".join(missing))
+        return list(found.values())
+    if kind is AudienceKind.AREA:
+        plan = latest_plan(session)
+        area = (
+            session.exec(
+                select(Area).where(Area.plan_id == plan.id, Area.code == audience.value)
+            ).first()
+            if plan
+            else None
+        )
+        if area is None:
+            raise BroadcastError(f"không có lĩnh vực {audience.value}")
+        return list(
+            session.exec(
+                select(Assignment.agency_id)
+                .join(Task, col(Task.id) == Assignment.task_id)
+                .where(Task.area_id == area.id, Assignment.role == AssignmentRole.LEAD.value)
+                .distinct()
+            ).all()
+        )
+    if kind is AudienceKind.NOT_REPORTED:
+        row = get_round(session, audience.value or "")
+        if row is None:
+            raise BroadcastError(f"không có kỳ báo cáo {audience.value}")
+        return sorted({o.agency_id for o in round_obligations(session, [row], today, tz)})
+    # OVERDUE: an unreported round period or an unfinished task past its deadline
+    late = [
+        o
+        for o in round_obligations(session, open_rounds(session), today, tz)
+        + task_obligations(session, None)
+        if o.deadline is not None and cal.effective_deadline(o.deadline) < today
+    ]
+    return sorted({o.agency_id for o in late})
+
+
+def recipients(
+    session: Session, audience: BroadcastAudience, today: date, tz: ZoneInfo, cal: WorkCalendar
+) -> list[Recipient]:
+    """Active focal points of the audience's active agencies, one row per chat account."""
+    agencies = _agencies(session, audience, today, tz, cal)
+    query = (
+        select(Contact.id, Contact.channel, Contact.chat_id, Contact.agency_id)
+        .join(Agency, col(Agency.id) == Contact.agency_id)
+        .where(
+            Contact.role == UserRole.FOCAL.value,
+            Contact.active == True,  # noqa: E712
+            Agency.active == True,  # noqa: E712
+        )
+        .order_by(Contact.id)
+    )
+    found: list[Recipient] = []
+    if agencies is None:
+        return [Recipient(*row) for row in session.exec(query).all()]
+    for start in range(0, len(agencies), 500):
+        chunk = agencies[start : start + 500]
+        found += [
+            Recipient(*row)
+            for row in session.exec(query.where(col(Contact.agency_id).in_(chunk))).all()
+        ]
+    return sorted(found, key=lambda r: r.contact_id)
+
+
+def create_broadcast(
+    session: Session,
+    *,
+    audience: BroadcastAudience,
+    message: Outgoing,
+    progress: Outgoing,
+    targets: Sequence[Recipient],
+    sender: Contact | None,
+    actor: str,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> Broadcast:
+    """The broadcast, its outbox rows, the progress message and the audit row, together."""
+    if not targets:
+        raise BroadcastError("không có người nhận nào")
+    row = Broadcast(
+        created_by=sender.id if sender else None,
+        actor=actor,
+        audience=audience.to_json(),
+        text=message.text,
+        total=len(targets),
+        status="queued",
+        progress_chat_id=sender.chat_id if sender else None,
+        progress_channel=sender.channel if sender else None,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    key = group_key(row.id)
+    items = [
+        OutboxItem(
+            key=f"{key}:c{t.contact_id}",
+            channel=t.channel,
+            chat_id=t.chat_id,
+            contact_id=t.contact_id,
+            message=message,
+            kind=MESSAGE_KIND,
+            not_before=not_before or now,
+            group_key=key,
+        )
+        for t in targets
+    ]
+    outbox_repo.insert_many(session, items, now)  # new broadcast id: every key is new
+    if sender is not None:
+        shown = outbox_repo.enqueue(
+            session,
+            OutboxItem(
+                key=f"{key}:progress",
+                channel=sender.channel,
+                chat_id=sender.chat_id,
+                contact_id=sender.id,
+                message=progress,
+                kind=PROGRESS_KIND,
+                group_key=key,
+            ),
+            now,
+        )
+        row.progress_outbox_id = shown.id if shown else None
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            contact_id=sender.id if sender else None,
+            action="broadcast",
+            target=key,
+            outcome="ok",
+            detail=json.dumps(
+                {
+                    "audience": json.loads(audience.to_json()),
+                    "recipients": len(targets),
+                    "text": message.text[:500],
+                },
+                ensure_ascii=False,
+            ),
+        )
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def tally(session: Session, broadcast: Broadcast) -> Tally:
+    key = group_key(broadcast.id)  # type: ignore[arg-type]
+    counts = dict(
+        session.exec(
+            select(Outbox.status, func.count())
+            .where(Outbox.group_key == key, Outbox.kind == MESSAGE_KIND)
+            .group_by(Outbox.status)
+        ).all()
+    )
+    failed = outbox_repo.failure_reasons(session, key, MESSAGE_KIND)
+    pending = counts.get(outbox_repo.PENDING, 0) + counts.get(outbox_repo.SENDING, 0)
+    return Tally(broadcast.total, counts.get(outbox_repo.SENT, 0), failed, pending)
+
+
+def progress_message_id(session: Session, broadcast: Broadcast) -> str | None:
+    if broadcast.progress_outbox_id is None:
+        return None
+    row = session.get(Outbox, broadcast.progress_outbox_id)
+    if row is None or row.status != outbox_repo.SENT:
+        return None
+    return row.message_id
