@@ -5,8 +5,8 @@ Run: .venv/bin/python bench/chat_latency.py [--users 200] [--think 1:5] [--echo 
 The bot under test is the production wiring (bot.channels.telegram.adapter, dispatcher, chat
 feature, SQLite in WAL mode) in its own process, like a deployed bot talking to a remote Bot
 API; the fake Bot API and the simulated users share this process. A bare python-telegram-bot
-echo bot (PTB's echobot example as is; --echo echo-tuned gives it parbot's concurrency) runs the same
-way for comparison.
+echo bot (PTB's echobot example as is; --echo echo-tuned gives it parbot's concurrency) runs
+the same way for comparison.
 
 Two phases per bot:
   throughput — every user answers the moment the bot's prompt arrives (saturation):
