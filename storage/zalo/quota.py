@@ -75,3 +75,14 @@ def claim_warning(session: Session, channel: str, now: datetime) -> bool:
         .values(warned=True)
     ).rowcount
     return bool(changed)
+
+
+def count_and_check(engine: Engine, channel: str, now: datetime, limit: int, n: int = 1) -> bool:
+    """Count `n` messages; True exactly once a month, when the count first reaches 80 %."""
+    used = count(engine, channel, now, n)
+    if not limit or used < WARN_AT * limit:
+        return False
+    with Session(engine) as session:
+        first = claim_warning(session, channel, now)
+        session.commit()
+    return first

@@ -9,6 +9,7 @@ ZALO_SEND_RATE.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from bot.channels.zalo_bot.client import ZaloBotClient
@@ -55,12 +56,12 @@ class ZaloBotChannel:
         if photo_url is not None:
             caption = text if len(text) <= 2000 else ""
             last = await self.client.send_photo(chat_id, photo_url, caption)
-            self._count(1)
+            await asyncio.to_thread(self._count, 1)
             if caption:
                 return Sent(str(last.get("message_id", "")))
         for part in split(text):
             last = await self.client.send_message(chat_id, part)
-            self._count(1)
+            await asyncio.to_thread(self._count, 1)
         return Sent(str(last.get("message_id", "")))
 
     async def edit(self, chat_id: str, message_id: str, message: Outgoing) -> None:
