@@ -39,7 +39,7 @@ class ZaloBotChannel:
         self.links = links
         self.limits = ChannelLimits(per_second=rate, per_chat_per_second=1.0, max_text=2000)
         self._contact_of = contact_of or (lambda chat_id: None)
-        self._count = count or (lambda n: None)
+        self._count = count
 
     async def send(self, chat_id: str, message: Outgoing) -> Sent:
         text = numbered(message)
@@ -56,13 +56,17 @@ class ZaloBotChannel:
         if photo_url is not None:
             caption = text if len(text) <= 2000 else ""
             last = await self.client.send_photo(chat_id, photo_url, caption)
-            await asyncio.to_thread(self._count, 1)
+            await self._counted()
             if caption:
                 return Sent(str(last.get("message_id", "")))
         for part in split(text):
             last = await self.client.send_message(chat_id, part)
-            await asyncio.to_thread(self._count, 1)
+            await self._counted()
         return Sent(str(last.get("message_id", "")))
+
+    async def _counted(self) -> None:
+        if self._count is not None:  # a database write: off the event loop
+            await asyncio.to_thread(self._count, 1)
 
     async def edit(self, chat_id: str, message_id: str, message: Outgoing) -> None:
         """No edits on Zalo: the new text goes as a new message (capabilities.edits is False)."""

@@ -44,7 +44,9 @@ class ZaloBotClient:
         *,
         timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        quota_backoff: float = QUOTA_BACKOFF,
     ) -> None:
+        self.quota_backoff = quota_backoff
         self._base = f"{api_url.rstrip('/')}/bot{token}/"
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
         self.timeout = timeout
@@ -76,7 +78,10 @@ class ZaloBotClient:
             raise PermanentError(f"{method}: HTTP {reply.status_code}, not JSON")
         if body.get("ok") is True:
             return body.get("result")
-        raise map_error(method, body, reply.status_code)
+        error = map_error(method, body, reply.status_code)
+        if isinstance(error, RetryAfter):
+            error = RetryAfter(self.quota_backoff)
+        raise error
 
     async def get_me(self) -> dict[str, Any]:
         return dict(await self.call("getMe"))
