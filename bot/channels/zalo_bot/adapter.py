@@ -108,7 +108,8 @@ class ZaloBotAdapter:
             response = self.dispatcher.handle(request, run_deferred=False)
         else:
             response = await asyncio.to_thread(self.dispatcher.handle, request, False)
-        if response.deferred:
+        if response.deferred:  # slow work (a compiled report): show that the bot is on it
+            await self._typing(chat_id)
             await asyncio.to_thread(self.dispatcher.run_deferred, response)
         if response.duplicate:
             return
@@ -195,6 +196,12 @@ class ZaloBotAdapter:
                 await self.channel.send(chat_id, outgoing)
             except DeliveryError as exc:
                 log.warning("zalo reply failed error=%s", type(exc).__name__)
+
+    async def _typing(self, chat_id: str) -> None:
+        try:
+            await self.channel.client.send_chat_action(chat_id, "typing")
+        except DeliveryError as exc:
+            log.debug("zalo chat action failed error=%s", type(exc).__name__)
 
     def _replayed(self, key: str) -> bool:
         now = time.monotonic()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from bot.channels.zalo_bot.client import ZaloBotClient
+from bot.channels.zalo_bot.client import InvalidToken, ZaloBotClient
 from bot.channels.zalo_bot.render import numbered, split
 from core.channel import TEXT_CAPABILITIES, ChannelLimits, Sent
 from core.files import FileLinks
@@ -34,7 +34,9 @@ class ZaloBotChannel:
         rate: float = 5.0,
         contact_of: Callable[[str], int | None] | None = None,
         count: QuotaCounter | None = None,
+        on_token_refused: Callable[[], None] | None = None,
     ) -> None:
+        self._on_token_refused = on_token_refused
         self.client = client
         self.links = links
         self.limits = ChannelLimits(per_second=rate, per_chat_per_second=1.0, max_text=2000)
@@ -42,6 +44,14 @@ class ZaloBotChannel:
         self._count = count
 
     async def send(self, chat_id: str, message: Outgoing) -> Sent:
+        try:
+            return await self._send(chat_id, message)
+        except InvalidToken:
+            if self._on_token_refused is not None:  # admins hear of it (once a day, by key)
+                await asyncio.to_thread(self._on_token_refused)
+            raise
+
+    async def _send(self, chat_id: str, message: Outgoing) -> Sent:
         text = numbered(message)
         photo_url: str | None = None
         if message.photo is not None:

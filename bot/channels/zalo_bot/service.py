@@ -49,6 +49,7 @@ class ZaloBotService:
             rate=settings.zalo_send_rate,
             contact_of=self._contact_of,
             count=self.count,
+            on_token_refused=self.token_refused,
         )
         self.adapter = ZaloBotAdapter(runtime.dispatcher, self.channel, self.engine)
         self.adapter.inbound = lambda: self.count(1)

@@ -15,13 +15,14 @@ from bot.channels.zalo_bot.polling import poll
 from bot.chat.dispatcher import Dispatcher
 from bot.runtime import build_registry
 from core.clock import FixedClock
+from storage.zalo.alerts import contact_id_of
 from tests.fakes.zalo.bot import BotCall, FakeZaloBot
 from tests.support.chat import T0
 
 
 class ZaloChat:
-    def __init__(self, api: FakeZaloBot, engine: Engine) -> None:
-        self.api, self.engine = api, engine
+    def __init__(self, api: FakeZaloBot, engine: Engine, links: Any = None) -> None:
+        self.api, self.engine, self.links = api, engine, links
         self.clock = FixedClock(T0)
         self.done: set[str] = set()
         self._changed = asyncio.Event()
@@ -31,7 +32,11 @@ class ZaloChat:
     async def start(self) -> ZaloChat:
         self.dispatcher = Dispatcher(self.engine, build_registry(), self.clock)
         self.client = ZaloBotClient(self.api.token, self.api.base_url)
-        self.channel = ZaloBotChannel(self.client)
+        self.channel = ZaloBotChannel(
+            self.client,
+            self.links,
+            contact_of=lambda chat: contact_id_of(self.engine, "zalo", chat),
+        )
         self.adapter = ZaloBotAdapter(self.dispatcher, self.channel, self.engine)
         original = self.adapter._handle
 
@@ -68,8 +73,10 @@ class ZaloChat:
                 await self._changed.wait()
         return self.api.sent(update["message"]["chat"]["id"], since=mark)
 
-    async def text(self, user: str, text: str, expect: str | None = None) -> str:
-        sent = await self.send(self.api.make_text(user, text))
+    async def text(
+        self, user: str, text: str, expect: str | None = None, timeout: float = 10.0
+    ) -> str:
+        sent = await self.send(self.api.make_text(user, text), timeout)
         said = "\n---\n".join(c.text for c in sent)
         if expect is not None:
             assert expect in said, f"{expect!r} not in reply to {text!r}:\n{said}"

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from core.model import UserRole
 from storage.tables.shared import Agency, Contact, EvidenceFile, StatusReport
 from tests.bot.channels.zalo_bot.support import ZaloChat
+from tests.bot.channels.zalo_bot.test_channel import Links
 from tests.fakes.zalo.bot import FakeZaloBot
 from tests.support.chat import invite_code
 
@@ -96,3 +97,24 @@ async def test_zalo_focal_point_links_lists_and_reports_by_numbers(any_engine, c
     formatter = RedactingFormatter(logging.Formatter("%(name)s %(message)s"), secrets_of(settings))
     assert any(secret in r.getMessage() for r in caplog.records)  # httpx at DEBUG does log it
     assert not any(secret in formatter.format(r) for r in caplog.records)
+
+
+async def test_zalo_coordinator_gets_the_compiled_report_files_as_links(engine):
+    links = Links()
+    with FakeZaloBot() as api:
+        chat = await ZaloChat(api, engine, links).start()
+        try:
+            code = invite_code(engine, "SNV", UserRole.COORDINATOR)
+            await chat.text(FOCAL, code, expect="Đã liên kết")  # the bare code
+            await chat.text(FOCAL, "/tonghop", expect="Đến hôm nay")
+            said = await chat.text(FOCAL, chat.number_of(FOCAL, "Đến hôm nay"), timeout=120)
+            assert api.calls_to("sendChatAction"), "the slow report shows 'typing' first"
+        finally:
+            await chat.stop()
+    names = [name for _contact, name in links.issued]
+    assert any(n.endswith(".xlsx") for n in names) and any(n.endswith(".docx") for n in names)
+    for name in names:
+        if not name.endswith(".png"):
+            assert "https://parbot.example.gov.vn/f/" in said and name in said
+    photos = api.calls_to("sendPhoto")
+    assert all(p.params["photo"].startswith("https://parbot.example.gov.vn/f/") for p in photos)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.channels.zalo_bot.service import ZaloBotService
 from bot.runtime import build_runtime
 from bot.settings import Settings
+from core.channel import PermanentError
 from core.clock import FixedClock
 from core.outgoing import Outgoing
 from storage.tables.shared import Contact, Outbox
@@ -69,3 +71,19 @@ async def test_refused_token_is_told_to_admins_on_other_channels(engine):
         rows = session.exec(select(Outbox).where(Outbox.kind == "zalo_alert")).all()
     assert [(r.channel, r.chat_id) for r in rows] == [("telegram", "42")]
     assert "ZALO_BOT_TOKEN" in rows[0].payload
+
+
+async def test_a_refused_token_while_sending_is_told_to_admins_too(engine):
+    with Session(engine) as session:
+        session.add(Contact(channel="telegram", user_id="42", chat_id="42", role="admin"))
+        session.commit()
+    with FakeZaloBot() as api:
+        service = service_for(api, engine)
+        api.fail_next("sendMessage", 401, 401)
+        for _ in range(2):
+            with pytest.raises(PermanentError):
+                await service.channel.send(USER, Outgoing("Nhắc việc"))
+        await service.client.aclose()
+    with Session(engine) as session:
+        rows = session.exec(select(Outbox).where(Outbox.kind == "zalo_alert")).all()
+    assert [(r.channel, r.chat_id) for r in rows] == [("telegram", "42")]  # once, not twice
