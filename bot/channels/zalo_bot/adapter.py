@@ -69,10 +69,10 @@ class ZaloBotAdapter:
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
         self.tasks: set[asyncio.Task[None]] = set()
-        # INTERIM until seam's persisted numbered choices land: the latest choices per chat, in
-        # memory (lost on restart). The integrator passes map_numbers=False then.
+        # INTERIM until seam's persisted numbered choices land: the channel remembers the
+        # latest choices it sent per chat (replies and outbox alike), in memory, lost on
+        # restart. The integrator passes map_numbers=False then.
         self.map_numbers = map_numbers
-        self._choices: dict[str, tuple[list[str], bool]] = {}
         self.inbound = lambda: None  # quota counter hook: one received message
 
     # -- one event
@@ -169,21 +169,15 @@ class ZaloBotAdapter:
     # -- numbered choices (interim, see __init__)
     def _remember_choices(self, chat_id: str, response: Response) -> None:
         messages = ([response.edit] if response.edit else []) + response.messages
-        if not messages:
-            return
-        self._choices.pop(chat_id, None)
-        for message in messages:
-            data = [b.data for row in message.buttons for b in row]
-            if data:
-                self._choices[chat_id] = (data, response.expects_text)
+        if messages and not any(m.buttons for m in messages):
+            self.channel.choices.pop(chat_id, None)  # the latest answer offers no choice
 
     def _typed_choice(self, chat_id: str, text: str) -> str | None:
+        """Interim rule: a number within the latest list presses that choice, even at a step
+        that also takes typed text (seam's persisted mapping decides this once merged)."""
         if not self.map_numbers or not text.isdigit():
             return None
-        # Interim rule: a number within the list presses that choice, even at a step that also
-        # takes typed text or files (the figure step's "no figure", the files step's "Xong");
-        # seam's persisted mapping decides this for every channel once merged.
-        data, _expects_text = self._choices.get(chat_id, ([], False))
+        data = self.channel.choices.get(chat_id, [])
         number = int(text)
         if not 1 <= number <= len(data):
             return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from datetime import timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -14,7 +15,9 @@ from sqlmodel import Session, select
 from bot.app import RedactingFormatter, secrets_of
 from bot.settings import Settings
 from core.model import UserRole
-from storage.tables.shared import Agency, Contact, EvidenceFile, StatusReport
+from core.outgoing import Button, Outgoing
+from storage.chat.buttons import issue_button
+from storage.tables.shared import Agency, Assignment, Contact, EvidenceFile, StatusReport
 from tests.bot.channels.zalo_bot.support import ZaloChat
 from tests.bot.channels.zalo_bot.test_channel import Links
 from tests.fakes.zalo.bot import FakeZaloBot
@@ -118,3 +121,35 @@ async def test_zalo_coordinator_gets_the_compiled_report_files_as_links(engine):
             assert "https://parbot.example.gov.vn/f/" in said and name in said
     photos = api.calls_to("sendPhoto")
     assert all(p.params["photo"].startswith("https://parbot.example.gov.vn/f/") for p in photos)
+
+
+async def test_a_reminders_report_now_is_pressed_by_typing_its_number(engine):
+    with FakeZaloBot() as api:
+        chat = await ZaloChat(api, engine).start()
+        try:
+            code = invite_code(engine, "STP", UserRole.FOCAL)
+            await chat.text(FOCAL, f"/start {code}", expect="Đã liên kết")
+            with Session(engine) as session:
+                contact = session.exec(select(Contact).where(Contact.user_id == FOCAL)).one()
+                task_id = session.exec(
+                    select(Assignment.task_id).where(Assignment.agency_id == contact.agency_id)
+                ).first()
+                args = {"task_id": task_id, "agency_id": contact.agency_id}
+                now = chat.clock.now()
+                report = issue_button(
+                    session, contact.id, "report_task", args, timedelta(days=3), now
+                )
+                later = issue_button(session, contact.id, "snooze", {}, timedelta(days=3), now)
+                session.commit()
+            # what the delivery worker sends for a reminder
+            reminder = Outgoing(
+                "Nhắc hạn nhiệm vụ",
+                [[Button("Báo cáo ngay", report), Button("Nhắc lại sau", later)]],
+            )
+            await chat.channel.send(FOCAL, reminder)
+            assert api.sent(FOCAL)[-1].text.endswith("1. Báo cáo ngay\n2. Nhắc lại sau")
+            await chat.text(
+                FOCAL, chat.number_of(FOCAL, "Báo cáo ngay"), expect="Tình trạng hiện nay"
+            )
+        finally:
+            await chat.stop()
