@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.channels.zalo_bot.adapter import update_key
+from bot.channels.zalo_bot.adapter import looks_like_code, update_key
 from bot.channels.zalo_oa.channel import PAYLOAD_PREFIX, ZaloOAChannel
 from bot.channels.zalo_oa.signature import valid
 from bot.chat.dispatcher import Dispatcher
@@ -31,6 +31,7 @@ from core.commands import InputKind, Request
 from core.conversation import IncomingFile
 from core.outgoing import Outgoing
 from core.text import nfc
+from storage.zalo.alerts import is_linked
 from storage.zalo.window import touch
 
 log = logging.getLogger("parbot.zalo_oa")
@@ -134,6 +135,10 @@ class ZaloOAAdapter:
                 return Request(
                     kind=InputKind.COMMAND, command=head.lower(), text=rest.strip(), **base
                 )
+            if looks_like_code(text) and not await asyncio.to_thread(
+                is_linked, self.engine, CHANNEL, user
+            ):
+                return Request(kind=InputKind.COMMAND, command="start", text=text, **base)
             return Request(kind=InputKind.TEXT, text=text, **base)
         if name in ("user_send_file", "user_send_image"):
             file = await self.fetch(message, image=name == "user_send_image")

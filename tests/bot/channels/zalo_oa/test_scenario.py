@@ -54,7 +54,7 @@ async def test_oa_focal_point_reports_by_tapping_buttons_with_a_pdf(any_engine):
         service = service_for(oa, engine)
         await connect(service, oa)
         code = invite_code(engine, "STP", UserRole.FOCAL)
-        await text(service, oa, USER, f"/start {code}", "Đã liên kết")
+        await text(service, oa, USER, code, "Đã liên kết")  # the bare code links too
         await text(service, oa, USER, "/baocao", "Chọn nhiệm vụ")
         await text(service, oa, USER, "III.4.1", "Tình trạng hiện nay")
         assert "mô tả ngắn" in await tap(service, oa, USER, "Đang thực hiện")
