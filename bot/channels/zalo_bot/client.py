@@ -59,9 +59,9 @@ class ZaloBotClient:
         timeout = httpx.Timeout(self.timeout, read=read_timeout or self.timeout)
         try:
             reply = await self._http.post(self._base + method, json=params, timeout=timeout)
-        except httpx.ConnectError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise TransientError(f"{method}: cannot connect") from exc
-        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
+        except (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError) as exc:
             # the request may have reached Zalo: a send must not be repeated blindly
             if method.startswith("send"):
                 raise MaybeDelivered(f"{method}: {type(exc).__name__}") from exc

@@ -58,9 +58,9 @@ class ZaloOAClient:
         headers = {"access_token": token}
         try:
             reply = await self._http.post(url, headers=headers, json=json_body, files=files)
-        except httpx.ConnectError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise TransientError("zalo oa: cannot connect") from exc
-        except (httpx.ReadTimeout, httpx.RemoteProtocolError) as exc:
+        except (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError) as exc:
             if url.endswith(("/message/cs", "/message/template")):
                 raise MaybeDelivered(f"zalo oa: {type(exc).__name__}") from exc
             raise TransientError(f"zalo oa: {type(exc).__name__}") from exc

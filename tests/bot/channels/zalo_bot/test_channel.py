@@ -139,3 +139,32 @@ async def test_channel_counts_each_message_sent(bot):
     await channel.send(USER, Outgoing("ư" * 2500))
     assert counted == [1, 1]
     await asyncio.sleep(0)
+
+
+async def test_a_send_that_timed_out_after_leaving_is_maybe_delivered():
+    import socket
+    import threading
+
+    from core.channel import MaybeDelivered
+    from scheduler.delivery import maybe_delivered
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    held: list[socket.socket] = []
+
+    def accept() -> None:  # reads the request, never answers
+        conn, _ = server.accept()
+        conn.recv(65536)
+        held.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    client = ZaloBotClient("1:x", f"http://127.0.0.1:{port}", timeout=0.5)
+    with pytest.raises(MaybeDelivered) as caught:
+        await client.send_message(USER, "Nhắc việc")
+    assert maybe_delivered(caught.value)  # the outbox marks it uncertain, never resends
+    await client.aclose()
+    for conn in held:
+        conn.close()
+    server.close()
