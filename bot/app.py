@@ -35,6 +35,7 @@ class RedactingFormatter(logging.Formatter):
 
 def secrets_of(settings: Settings) -> list[str]:
     values = [settings.telegram_bot_token, settings.telegram_webhook_secret]
+    values += [settings.zalo_bot_token, settings.zalo_bot_webhook_secret]  # zalo: in URL paths
     return [v.get_secret_value() for v in values if v is not None]
 
 

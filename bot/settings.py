@@ -43,6 +43,37 @@ class Settings(BaseSettings):
         default=None, validation_alias="TELEGRAM_BOT_USERNAME"
     )
 
+    # zalo bot platform (channel "zalo") and official account (channel "zalo_oa")
+    zalo_bot_token: SecretStr | None = Field(default=None, validation_alias="ZALO_BOT_TOKEN")
+    zalo_bot_api_url: str = Field(
+        default="https://bot-api.zaloplatforms.com", validation_alias="ZALO_BOT_API_URL"
+    )
+    zalo_bot_mode: str = Field(default="polling", validation_alias="ZALO_BOT_MODE")
+    zalo_bot_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="ZALO_BOT_WEBHOOK_SECRET"
+    )
+    zalo_bot_quota: int = Field(default=3000, ge=0, validation_alias="ZALO_BOT_MONTHLY_QUOTA")
+    zalo_oa_app_id: str | None = Field(default=None, validation_alias="ZALO_OA_APP_ID")
+    zalo_oa_app_secret: SecretStr | None = Field(
+        default=None, validation_alias="ZALO_OA_APP_SECRET"
+    )
+    zalo_oa_secret_key: SecretStr | None = Field(
+        default=None, validation_alias="ZALO_OA_SECRET_KEY"
+    )
+    zalo_oa_api_url: str = Field(
+        default="https://openapi.zalo.me", validation_alias="ZALO_OA_API_URL"
+    )
+    zalo_oauth_url: str = Field(
+        default="https://oauth.zaloapp.com", validation_alias="ZALO_OAUTH_URL"
+    )
+    zalo_zns_api_url: str = Field(
+        default="https://business.openapi.zalo.me", validation_alias="ZALO_ZNS_API_URL"
+    )
+    zalo_oa_window_hours: float = Field(default=48, gt=0, validation_alias="ZALO_OA_WINDOW_HOURS")
+    zalo_send_rate: float = Field(default=5.0, gt=0, le=100, validation_alias="ZALO_SEND_RATE")
+    zalo_zns_template_id: str | None = Field(default=None, validation_alias="ZALO_ZNS_TEMPLATE_ID")
+    web_url: str | None = Field(default=None, validation_alias="PARBOT_WEB_URL")
+
     # behaviour
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias="PARBOT_TIMEZONE")
     flow_idle_hours: float = Field(default=24, validation_alias="PARBOT_FLOW_IDLE_HOURS")
@@ -72,6 +103,13 @@ class Settings(BaseSettings):
         "telegram_webhook_url",
         "telegram_bot_username",
         "report_place",
+        "zalo_bot_token",
+        "zalo_bot_webhook_secret",
+        "zalo_oa_app_id",
+        "zalo_oa_app_secret",
+        "zalo_oa_secret_key",
+        "zalo_zns_template_id",
+        "web_url",
         mode="before",
     )
     @classmethod

@@ -28,6 +28,7 @@ admin_app = typer.Typer(no_args_is_help=True, help="Quản trị.")
 _DURATION = re.compile(r"^\s*(\d{1,4})\s*([mhd])\s*$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 MAX_EXPIRY = timedelta(days=90)
+CHANNELS = ("telegram", "zalo", "zalo_oa")
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -66,9 +67,16 @@ def bot_username(settings: Settings) -> str | None:
 
 
 def make_invite(
-    agency_code: str | None, role: str, expires: str, as_json: bool, created_by: str
+    agency_code: str | None,
+    role: str,
+    expires: str,
+    as_json: bool,
+    created_by: str,
+    channel: str = "telegram",
 ) -> None:
     settings = Settings()
+    if channel not in CHANNELS:
+        fail(render("zalo/cli_bad_channel.j2", channel=channel, channels=CHANNELS))
     try:
         wanted = UserRole(role.strip().lower())
     except ValueError:
@@ -90,6 +98,11 @@ def make_invite(
             session, agency.id if agency else None, wanted, now + lifetime, created_by, now
         )
         agency_name = agency.name if agency else None
+    if channel != "telegram":  # zalo: no deep links; the user sends the code to the bot
+        from bot.cli.zalo import print_invite
+
+        print_invite(code, channel, wanted.value, agency_name, now + lifetime, as_json)
+        return
     username = bot_username(settings)
     link = f"https://t.me/{username}?start={code}" if username else None
     if as_json:
@@ -113,9 +126,10 @@ def invite_create(
     role: str = typer.Option("focal", "--role", help="focal | coordinator | leader | admin"),
     expires: str = typer.Option("7d", "--expires", help="Hiệu lực: 30m, 12h, 7d (tối đa 90d)."),
     as_json: bool = typer.Option(False, "--json", help='In {"code": …, "link": …}.'),
+    channel: str = typer.Option("telegram", "--channel", help="telegram | zalo | zalo_oa"),
 ) -> None:
     """Tạo mã mời dùng một lần (in mã và đường liên kết t.me)."""
-    make_invite(agency, role, expires, as_json, "cli")
+    make_invite(agency, role, expires, as_json, "cli", channel)
 
 
 @admin_app.command("bootstrap")

@@ -272,6 +272,9 @@ def outbox_status(
     typer.echo(
         render("rounds/cli_outbox.j2", counts=counts, kinds=kinds, reasons=reasons, recent=recent)
     )
+    from bot.cli.zalo import print_quota  # zalo: the Bot Platform's monthly quota
+
+    print_quota()
 
 
 @outbox_app.command("retry")

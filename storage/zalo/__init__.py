@@ -1,0 +1,1 @@
+"""Storage of the Zalo channels: tokens, quota, the messaging window, who to alert."""
