@@ -18,7 +18,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from core.text import clean, fold, nfc
+from core.evidence import content_problem
+from core.text import clean, fold, is_blank, nfc
 
 FINISH = "@finish"  # a `next` target: run the flow's finish()
 CANCEL = "@cancel"  # a `next` target: end the flow without finishing
@@ -66,12 +67,15 @@ class Option:
 
 @dataclass(frozen=True)
 class IncomingFile:
-    """A file or photo the user sent; `content` is None when it was too large to fetch."""
+    """A file or photo the user sent; `content` is None when it was too large to fetch, or
+    when fetching it failed (`failed`: the user is asked to send it again, not told it is
+    too large)."""
 
     file_name: str
     mime_type: str
     size: int
     content: bytes | None
+    failed: bool = False
 
 
 class AnswerKind(StrEnum):
@@ -360,7 +364,7 @@ def _resolve(step: Step, state: FlowState, answer: Answer) -> tuple[str, Any]:
             return "invalid", say("chat/invalid_file_here.j2", expect=str(step.expect))
         return "raw", answer
     typed = clean(answer.text)
-    if not typed:
+    if not typed or is_blank(typed):
         return "invalid", say("chat/invalid_empty.j2", expect=str(step.expect))
     picked = _typed_option(step, state, typed)
     if picked is not None:
@@ -447,7 +451,7 @@ def match_choice(choices: Sequence[Choice], typed: str) -> str:
 def check_text(raw: str, limits: Limits) -> str:
     """Free text as stored: NFC, trimmed, within the stated length limit."""
     text = nfc(raw).strip()
-    if not text:
+    if not text or is_blank(text):
         raise Invalid(say("chat/invalid_empty.j2", expect="text"))
     if len(text) > limits.max_text_chars:
         limit = limits.max_text_chars
@@ -460,8 +464,11 @@ def file_extension(name: str) -> str:
 
 
 def check_file(file: IncomingFile, limits: Limits) -> None:
-    """Type and size rules stated to the user before they send anything."""
+    """Type and size rules stated to the user before they send anything, then the content
+    (core.evidence): what the file holds must be what its extension says."""
     max_mb = limits.max_file_bytes / (1024 * 1024)
+    if file.failed:
+        raise Invalid(say("inbound/file_download_failed.j2", file_name=file.file_name))
     if file_extension(file.file_name) not in limits.file_types:
         raise Invalid(
             say(
@@ -476,6 +483,18 @@ def check_file(file: IncomingFile, limits: Limits) -> None:
             "chat/invalid_file_size.j2", file_name=file.file_name, size=file.size, max_mb=max_mb
         )
         raise Invalid(reason)
+    problem = content_problem(file.file_name, file.content)
+    if problem is not None:
+        raise Invalid(
+            say(
+                "inbound/file_content.j2",
+                reason=problem,
+                file_name=file.file_name,
+                extension=file_extension(file.file_name),
+                types=list(limits.file_types),
+                max_mb=max_mb,
+            )
+        )
 
 
 _NUMBER = re.compile(r"^([-+]?\d{1,12}(?:[.,]\d{1,6})?)\s*(%?)")
