@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from core.model import UserRole
@@ -146,11 +147,17 @@ def wait_seconds(result: Redeemed, now: datetime) -> int:
 
 
 def _throttle(session: Session, now: datetime) -> InviteThrottle:
+    """The global row, locked for this transaction (PostgreSQL: FOR UPDATE; SQLite has one
+    writer), so concurrent wrong codes are counted one after the other."""
     row = session.get(InviteThrottle, "global", with_for_update=True)
-    if row is None:
-        row = InviteThrottle(scope="global", failures=0, window_start=now, trips=0)
-        session.add(row)
-        session.flush()
+    if row is None:  # the migration inserts it; a schema made otherwise gets it here
+        try:
+            with session.begin_nested():
+                session.add(InviteThrottle(scope="global", failures=0, window_start=now, trips=0))
+        except IntegrityError:
+            pass  # another worker inserted it first
+        row = session.get(InviteThrottle, "global", with_for_update=True, populate_existing=True)
+        assert row is not None
     return row
 
 

@@ -26,6 +26,12 @@ def upgrade() -> None:
     sa.Column('tripped_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('scope')
     )
+    # The one row every wrong code updates (under a row lock): present from the start, so
+    # concurrent first failures never race to insert it.
+    op.execute(
+        "INSERT INTO chat_invite_throttle (scope, failures, window_start, trips) "
+        "VALUES ('global', 0, CURRENT_TIMESTAMP, 0)"
+    )
 
 
 def downgrade() -> None:

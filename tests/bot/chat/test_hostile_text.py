@@ -36,7 +36,7 @@ async def test_nul_in_a_first_name_links_the_account_on_both_databases(any_engin
         update = api.make_command(NEWCOMER, "start", code, first_name="Lan\x00\x07 Anh\u202e")
         sent = await bot.send(update, expect="Sở Tư pháp")
     assert "thử lại sau" not in texts(sent)
-    assert stored_bytes(engine, Contact.display_name) == "Lan Anh".encode()
+    assert stored_bytes(engine, Contact.display_name) == b"Lan Anh"
     assert cleaned(engine) == [{"display_name": 3}]
 
 
