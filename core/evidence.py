@@ -31,9 +31,10 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "docx": _ZIP,
     "xlsx": _ZIP,
     "zip": _ZIP,
-    "jpg": _JPEG,
-    "jpeg": _JPEG,
-    "png": _PNG,
+    # A photo saved with the other image extension is still a harmless photo: either is fine.
+    "jpg": _JPEG + _PNG,
+    "jpeg": _JPEG + _PNG,
+    "png": _PNG + _JPEG,
 }
 _OFFICE_PART = {"docx": "word/", "xlsx": "xl/"}
 

@@ -151,3 +151,43 @@ def test_damaged_utf16_and_binary_csv_get_a_message(tmp_path):
     binary.write_bytes(b"\x01\x00\x00\x00\x07\x00\x00\x00" * 200)
     with pytest.raises(ImportFileError, match="không phải tệp CSV"):
         read_plan(binary)
+
+
+def test_plan_import_stores_the_same_sanitised_text_on_both_databases(
+    any_engine, seed_dir, tmp_path
+):
+    from sqlalchemy import select as sa_select
+    from sqlmodel import Session
+
+    from storage.tables.shared import Task
+
+    rows = variant_rows(seed_dir)
+    output = rows[0].index("Sản phẩm")
+    title = rows[0].index("Nhiệm vụ")
+    leaf = [i for i, r in enumerate(rows) if i and r[output].strip() and r[output] != r[title]]
+    rows[leaf[0]][output] = "Rà\x07soát\u202e thủ\x1b tục\ufeff hành chính"
+    rows[leaf[1]][output] += "\x0b\x0c\x00"
+    path = write_csv(rows, tmp_path / "dieu-khien.csv")
+    env = {**os.environ, "PARBOT_DATABASE_URL": any_engine.url.render_as_string(False)}
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("parbot")),
+            "plan",
+            "import",
+            str(path),
+            "--code",
+            "X",
+            "--year",
+            "2024",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    with Session(any_engine) as session:
+        titles = session.execute(sa_select(Task.expected_output)).scalars().all()
+    assert "Ràsoát thủ tục hành chính" in titles
+    assert not any(c in t for t in titles for c in "\x00\x07\x0b\x0c\x1b\u202e\ufeff")
