@@ -280,6 +280,7 @@ def handle(flow: Flow, state: FlowState, ctx: Any, answer: Answer, now: datetime
         state.page = int(value)
         return Outcome(state, [], ask(flow, state, ctx), page_turned=True)
     if value_kind == "invalid":
+        _audit_refusal(ctx, step, answer, value)
         return Outcome(state, [value], ask(flow, state, ctx))
     if value_kind == "done":
         return _advance(flow, state, ctx, step, [])
@@ -310,8 +311,38 @@ def handle(flow: Flow, state: FlowState, ctx: Any, answer: Answer, now: datetime
                 state.data[step.store] = previous
                 raise
     except Invalid as exc:
+        _audit_refusal(ctx, step, answer, exc.reason)
         return Outcome(state, [exc.reason], ask(flow, state, ctx))
     return _advance(flow, state, ctx, step, [])
+
+
+# Refusals that say something about the input itself (a file's type or content, a download,
+# an answer made only of invisible characters), not a slip such as a date in the wrong form:
+# written to the audit log, so that an operator sees what was refused and why.
+_AUDITED = frozenset(
+    {
+        "chat/invalid_file_type.j2",
+        "chat/invalid_file_size.j2",
+        "inbound/file_content.j2",
+        "inbound/file_download_failed.j2",
+    }
+)
+
+
+def _audit_refusal(ctx: Any, step: Step, answer: Answer, reason: Text) -> None:
+    audit = getattr(ctx, "audit", None)
+    if audit is None:
+        return
+    invisible = reason.template == "chat/invalid_empty.j2" and answer.text.strip() != ""
+    if reason.template not in _AUDITED and not invisible:
+        return
+    detail: dict[str, Any] = {"step": step.name, "why": reason.template.rsplit("/", 1)[-1][:-3]}
+    if answer.file is not None:
+        detail["file_name"] = answer.file.file_name[:120]
+        detail["reason"] = str(reason.context.get("reason", ""))
+    if invisible:
+        detail["codepoints"] = [f"U+{ord(c):04X}" for c in answer.text[:16]]
+    audit("input_refused", step.name, "refused", **detail)
 
 
 def cancel(flow: Flow, state: FlowState, ctx: Any) -> Outcome:

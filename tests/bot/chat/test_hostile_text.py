@@ -8,6 +8,7 @@ import json
 from sqlmodel import Session, select
 
 from core.model import UserRole
+from storage.tables.chat import PendingUpload
 from storage.tables.shared import AuditLog, Contact, EvidenceFile, StatusReport
 from tests.bot.chat.test_robustness import skip_to_summary, start_report
 from tests.bot.chat.test_security import link, refusals
@@ -68,6 +69,14 @@ async def test_invisible_only_answers_count_as_empty(any_engine, fake_api):
         await bot.press(USER, "Gửi", expect="Số biên nhận")
     with Session(engine) as session:
         assert session.exec(select(StatusReport.result)).one() == "Có nội dung thật"
+    # every refusal is audited: invisible-only answers as refused, removed controls as cleaned
+    refused = [json.loads(r.detail) for r in refusals(engine, "input_refused")]
+    assert [r["codepoints"] for r in refused] == [
+        ["U+200C", "U+200D"],
+        ["U+2060"],
+        ["U+00AD", "U+0020", "U+3164"],
+    ]
+    assert cleaned(engine) == [{"text": 1}, {"text": 1}, {"text": 1}]  # U+202E, BOM, NUL
 
 
 async def test_nul_in_a_file_name_and_a_long_name_keep_their_extension(any_engine, fake_api):
@@ -130,9 +139,12 @@ async def test_an_executable_named_pdf_is_refused_naming_the_allowed_types(engin
         )
         await bot.send(api.make_document(USER, "ok.pdf", PDF, "application/pdf"), expect="Đã nhận")
     with Session(engine) as session:
-        from storage.tables.chat import PendingUpload
-
         assert [u.file_name for u in session.exec(select(PendingUpload))] == ["ok.pdf"]
+    audited = [json.loads(r.detail) for r in refusals(engine, "input_refused")]
+    assert [(a["file_name"], a["reason"]) for a in audited] == [
+        ("bien-ban.pdf", "mismatch"),
+        ("bao-cao.doc", "mismatch"),
+    ]
 
 
 async def test_a_failed_download_is_told_as_a_failed_download(engine, fake_api):
@@ -152,3 +164,5 @@ async def test_a_failed_download_is_told_as_a_failed_download(engine, fake_api):
             expect="Không tải được tệp",
         )
     assert "quá lớn" not in texts(sent) and "gửi lại" in texts(sent)
+    [audited] = [json.loads(r.detail) for r in refusals(engine, "input_refused")]
+    assert audited["why"] == "file_download_failed" and audited["file_name"] == "bien-ban.pdf"
