@@ -19,6 +19,47 @@ class Refusal:
     target: str = ""
 
 
+@dataclass(frozen=True)
+class Seat:
+    """Where a report reader sits, as storage reads it from the agency table: their agency,
+    the agencies under it (`Agency.parent_id`: a district's communes) and whether it is a
+    provincial body that directs the plan (see `storage.reports.seats`)."""
+
+    agency_code: str | None
+    below: tuple[str, ...] = ()
+    directs_plan: bool = False
+
+
+# Roles that read the whole plan wherever they sit: they run it (coordinators at Sở Nội vụ,
+# administrators on the server).
+_WHOLE_PLAN_ROLES = frozenset({UserRole.COORDINATOR, UserRole.ADMIN})
+
+
+def report_reach(role: UserRole | str | None, seat: Seat) -> tuple[str, ...] | None | Refusal:
+    """Which agencies' part of the compiled report (and their evidence) a reader may see.
+
+    None: the whole plan. A tuple: only those agencies. A `Refusal`: nothing.
+    - coordinators and admins: the whole plan;
+    - a leader of a provincial body that directs the plan (UBND tỉnh, Sở Nội vụ): the whole
+      plan; any other leader: their own agency and the agencies under it (a district leader
+      sees the district's communes, a commune leader only the commune);
+    - a focal point: their own agency only (what they report for);
+    - anyone else, or a leader or focal point linked to no agency: refused.
+    One rule for chat, files and the web dashboard: they all call this.
+    """
+    if role in _WHOLE_PLAN_ROLES:
+        return None
+    if role not in (UserRole.LEADER, UserRole.FOCAL):
+        return Refusal("role")
+    if not seat.agency_code:
+        return Refusal("no_agency")
+    if role == UserRole.LEADER:
+        if seat.directs_plan:
+            return None
+        return (seat.agency_code, *seat.below)
+    return (seat.agency_code,)
+
+
 def may_report(actor: Actor | None, agency_id: int | None, assigned: bool) -> Refusal | None:
     """Only a linked focal point reports, only for its own agency, only on assigned tasks."""
     target = f"agency:{agency_id}"

@@ -18,7 +18,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from core.text import clean, fold, nfc
+from core.evidence import content_problem
+from core.text import clean, fold, is_blank, nfc
 
 FINISH = "@finish"  # a `next` target: run the flow's finish()
 CANCEL = "@cancel"  # a `next` target: end the flow without finishing
@@ -66,12 +67,15 @@ class Option:
 
 @dataclass(frozen=True)
 class IncomingFile:
-    """A file or photo the user sent; `content` is None when it was too large to fetch."""
+    """A file or photo the user sent; `content` is None when it was too large to fetch, or
+    when fetching it failed (`failed`: the user is asked to send it again, not told it is
+    too large)."""
 
     file_name: str
     mime_type: str
     size: int
     content: bytes | None
+    failed: bool = False
 
 
 class AnswerKind(StrEnum):
@@ -276,6 +280,7 @@ def handle(flow: Flow, state: FlowState, ctx: Any, answer: Answer, now: datetime
         state.page = int(value)
         return Outcome(state, [], ask(flow, state, ctx), page_turned=True)
     if value_kind == "invalid":
+        _audit_refusal(ctx, step, answer, value)
         return Outcome(state, [value], ask(flow, state, ctx))
     if value_kind == "done":
         return _advance(flow, state, ctx, step, [])
@@ -306,8 +311,38 @@ def handle(flow: Flow, state: FlowState, ctx: Any, answer: Answer, now: datetime
                 state.data[step.store] = previous
                 raise
     except Invalid as exc:
+        _audit_refusal(ctx, step, answer, exc.reason)
         return Outcome(state, [exc.reason], ask(flow, state, ctx))
     return _advance(flow, state, ctx, step, [])
+
+
+# Refusals that say something about the input itself (a file's type or content, a download,
+# an answer made only of invisible characters), not a slip such as a date in the wrong form:
+# written to the audit log, so that an operator sees what was refused and why.
+_AUDITED = frozenset(
+    {
+        "chat/invalid_file_type.j2",
+        "chat/invalid_file_size.j2",
+        "inbound/file_content.j2",
+        "inbound/file_download_failed.j2",
+    }
+)
+
+
+def _audit_refusal(ctx: Any, step: Step, answer: Answer, reason: Text) -> None:
+    audit = getattr(ctx, "audit", None)
+    if audit is None:
+        return
+    invisible = reason.template == "chat/invalid_empty.j2" and answer.text.strip() != ""
+    if reason.template not in _AUDITED and not invisible:
+        return
+    detail: dict[str, Any] = {"step": step.name, "why": reason.template.rsplit("/", 1)[-1][:-3]}
+    if answer.file is not None:
+        detail["file_name"] = answer.file.file_name[:120]
+        detail["reason"] = str(reason.context.get("reason", ""))
+    if invisible:
+        detail["codepoints"] = [f"U+{ord(c):04X}" for c in answer.text[:16]]
+    audit("input_refused", step.name, "refused", **detail)
 
 
 def cancel(flow: Flow, state: FlowState, ctx: Any) -> Outcome:
@@ -360,7 +395,7 @@ def _resolve(step: Step, state: FlowState, answer: Answer) -> tuple[str, Any]:
             return "invalid", say("chat/invalid_file_here.j2", expect=str(step.expect))
         return "raw", answer
     typed = clean(answer.text)
-    if not typed:
+    if not typed or is_blank(typed):
         return "invalid", say("chat/invalid_empty.j2", expect=str(step.expect))
     picked = _typed_option(step, state, typed)
     if picked is not None:
@@ -447,7 +482,7 @@ def match_choice(choices: Sequence[Choice], typed: str) -> str:
 def check_text(raw: str, limits: Limits) -> str:
     """Free text as stored: NFC, trimmed, within the stated length limit."""
     text = nfc(raw).strip()
-    if not text:
+    if not text or is_blank(text):
         raise Invalid(say("chat/invalid_empty.j2", expect="text"))
     if len(text) > limits.max_text_chars:
         limit = limits.max_text_chars
@@ -460,8 +495,11 @@ def file_extension(name: str) -> str:
 
 
 def check_file(file: IncomingFile, limits: Limits) -> None:
-    """Type and size rules stated to the user before they send anything."""
+    """Type and size rules stated to the user before they send anything, then the content
+    (core.evidence): what the file holds must be what its extension says."""
     max_mb = limits.max_file_bytes / (1024 * 1024)
+    if file.failed:
+        raise Invalid(say("inbound/file_download_failed.j2", file_name=file.file_name))
     if file_extension(file.file_name) not in limits.file_types:
         raise Invalid(
             say(
@@ -476,6 +514,18 @@ def check_file(file: IncomingFile, limits: Limits) -> None:
             "chat/invalid_file_size.j2", file_name=file.file_name, size=file.size, max_mb=max_mb
         )
         raise Invalid(reason)
+    problem = content_problem(file.file_name, file.content)
+    if problem is not None:
+        raise Invalid(
+            say(
+                "inbound/file_content.j2",
+                reason=problem,
+                file_name=file.file_name,
+                extension=file_extension(file.file_name),
+                types=list(limits.file_types),
+                max_mb=max_mb,
+            )
+        )
 
 
 _NUMBER = re.compile(r"^([-+]?\d{1,12}(?:[.,]\d{1,6})?)\s*(%?)")

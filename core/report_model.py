@@ -5,9 +5,10 @@ JSON, zip) reads the same way — so their counts cannot drift apart.
 area, a kind of agency or one agency, as of a date); `core.evaluation.evaluate` turns it into
 a `CompiledReport`. Nothing here knows about databases or file formats.
 
-Who may see what is decided here too (`scope_for`), not in chat handlers: coordinators,
-leaders and admins see the whole plan, a focal point only their own agency's part, anyone
-else nothing.
+Who may see what is decided here too (`scope_for`, with the rule of `core.auth.report_reach`),
+not in chat handlers: coordinators, admins and leaders of the provincial bodies that direct
+the plan see the whole plan, other leaders their agency and the agencies under it, a focal
+point only their own agency's part, anyone else nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
-from core.model import UserRole
+from core.auth import Refusal, Seat, report_reach
 
 
 class Verdict(StrEnum):
@@ -121,7 +122,8 @@ class Scope:
     round_code: str | None = None
     area_code: str | None = None
     agency_kind: str | None = None
-    agency_code: str | None = None  # a focal point's own agency
+    agency_code: str | None = None  # a focal point's own agency (a leader's: names the report)
+    agency_codes: tuple[str, ...] = ()  # when set, only these agencies (a district + communes)
     as_of: date | None = None  # default: today in the configured time zone
 
 
@@ -243,24 +245,24 @@ class ReportRefused(Exception):
         self.reason = reason
 
 
-WHOLE_REPORT_ROLES = frozenset({UserRole.COORDINATOR, UserRole.LEADER, UserRole.ADMIN})
-
-
-def scope_for(role: str | None, agency_code: str | None, requested: Scope) -> Scope:
+def scope_for(role: str | None, seat: Seat | str | None, requested: Scope) -> Scope:
     """The scope a user may actually get for `requested`, or `ReportRefused`.
 
-    Coordinators, leaders and admins get what they asked for. A focal point always gets their
-    own agency's part, whatever agency they asked for: the agency filter is forced, never
-    trusted from the request. Unknown users (no role) and focal points with no agency are
-    refused.
+    `seat` is where the user sits (`core.auth.Seat`; a bare agency code means a seat with
+    nothing under it that directs nothing). The agency filter comes from the rule
+    (`core.auth.report_reach`), never from the request: a whole-plan reader gets what they
+    asked for; anyone else always gets their own agency's part (and, for a leader, the
+    agencies under it), whatever agency they asked for.
     """
-    if role in WHOLE_REPORT_ROLES:
+    if not isinstance(seat, Seat):
+        seat = Seat(seat)
+    reach = report_reach(role, seat)
+    if isinstance(reach, Refusal):
+        raise ReportRefused(reach.reason)
+    if reach is None:
         return requested
-    if role == UserRole.FOCAL:
-        if not agency_code:
-            raise ReportRefused("no_agency")
-        return replace(requested, agency_code=agency_code)
-    raise ReportRefused("role")
+    codes = reach if len(reach) > 1 else ()
+    return replace(requested, agency_code=seat.agency_code, agency_codes=codes)
 
 
 Progress = Callable[[str, int, int], None]

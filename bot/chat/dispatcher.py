@@ -43,6 +43,7 @@ from core.conversation import (
     Outcome,
     Text,
 )
+from core.inbound import clean_request
 from core.outgoing import Button, Outgoing
 from messages.render import environment as template_environment
 from messages.render import render
@@ -249,6 +250,7 @@ class Dispatcher:
                 response.messages.append(Outgoing(render("chat/error.j2")))
 
     def _handle(self, request: Request) -> Response:
+        request, cleaned = clean_request(request)  # the one text rule (core.text.sanitize)
         now = self.clock.now()
         with Session(self.engine, expire_on_commit=False) as session:
             if request.update_id is not None:
@@ -265,6 +267,8 @@ class Dispatcher:
             try:
                 actor = actor_for(session, request.channel, request.user_id)
                 ctx = Ctx(self, session, request, actor, now)
+                if cleaned:
+                    ctx.audit("input_cleaned", request.kind.value, "cleaned", removed=cleaned)
                 response = self._route(ctx)
                 self._persist(ctx)
                 after = ctx.actor  # handlers that link a user (/start CODE) update ctx.actor

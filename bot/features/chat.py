@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.features.invite_throttle import tell_coordinators
 from core.auth import invitable_roles, may_invite, may_report
 from core.commands import STAFF, PressedButton, Registry
 from core.conversation import Invalid
@@ -20,7 +21,7 @@ from core.model import UserRole
 from core.outgoing import Outgoing
 from core.text import fold
 from messages.render import render
-from storage.chat.invites import RedeemStatus, create_invite, redeem_invite
+from storage.chat.invites import RedeemStatus, create_invite, redeem_invite, wait_seconds
 from storage.chat.reports import SqlReportStore
 from storage.chat.state import ChatKey, actor_for, agency_by_code, find_agencies
 
@@ -71,6 +72,8 @@ def start(ctx: Any) -> Outgoing:
     result = redeem_invite(ctx.session, code[:64], key, request.display_name, ctx.now)
     ok = result.status is RedeemStatus.OK
     ctx.audit("invite_redeem", "invite", "ok" if ok else "refused", status=result.status.value)
+    if result.tripped is not None:  # too many wrong codes across accounts: coordinators told
+        tell_coordinators(ctx.session, ctx.now, result.tripped)
     if not ok:
         return Outgoing(
             render(
@@ -78,6 +81,7 @@ def start(ctx: Any) -> Outgoing:
                 status=result.status.value,
                 left=result.failures_left,
                 until=result.locked_until,
+                wait=wait_seconds(result, ctx.now),
             )
         )
     ctx.actor = actor_for(ctx.session, request.channel, request.user_id)

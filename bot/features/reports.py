@@ -3,8 +3,9 @@
 A short guided flow: "up to today" (one tap) or pick the plan, the reporting round, the area,
 the kind of agency (whole-report users only) and the "as of" date. Who sees what is decided in
 core (`core.report_model.scope_for`), checked when the command starts and again when the
-report is built: coordinators, leaders and admins get the whole report, a focal point only
-their own agency's part (whatever they picked), anyone else is refused and audited.
+report is built: coordinators, admins and leaders of the bodies that direct the plan get the
+whole report, other leaders their agency and the agencies under it, a focal point only their
+own agency's part (whatever they picked), anyone else is refused and audited.
 
 The files are written under `PARBOT_DATA_DIR/reports/` and sent as replies; folders older than
 a day are removed on the next request.
@@ -33,6 +34,7 @@ from messages.render import environment
 from messages.reports.build import MIME, Format, compile_report, file_name, write_output
 from messages.reports.summary import summary_text
 from storage.reports.query import ScopeError, letterhead
+from storage.reports.seats import seat_of
 from storage.tables.shared import Area, Plan, ReportingRound
 
 FLOW = "tonghop"
@@ -57,7 +59,10 @@ def _refusal(ctx: Any, reason: str) -> list[Outgoing]:
 
 def _allowed_scope(ctx: Any, requested: Scope) -> Scope:
     actor = ctx.actor
-    return scope_for(actor.role if actor else None, actor.agency_code if actor else None, requested)
+    if actor is None:
+        return scope_for(None, None, requested)
+    seat = seat_of(ctx.session, actor.agency_id, ctx.config.report_issuer)
+    return scope_for(actor.role, seat, requested)
 
 
 def start(ctx: Any) -> list[Outgoing]:

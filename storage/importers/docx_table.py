@@ -6,7 +6,6 @@ that (group rows) so cells are passed on as Word reports them.
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -15,15 +14,14 @@ from core.plan_table import map_header
 
 def read_rows(path: Path) -> Iterator[tuple[int, Sequence[str | None]]]:
     import docx
-    from docx.opc.exceptions import PackageNotFoundError
 
     from storage.importers import ImportFileError
+    from storage.importers.office import check_office_file
 
-    if not zipfile.is_zipfile(path):
-        raise ImportFileError(f"{path.name} không phải tệp Word (.docx) hợp lệ")
+    check_office_file(path, "Word (.docx)")  # before python-docx inflates anything
     try:
         document = docx.Document(str(path))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+    except Exception as exc:  # python-docx, lxml and zipfile raise many types when damaged
         raise ImportFileError(f"{path.name} không phải tệp Word (.docx) hợp lệ") from exc
     tables = list(document.tables)
     for table in tables:

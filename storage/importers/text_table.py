@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from storage.importers.encoding import decode_table, looks_binary
+
 
 def read_rows(path: Path) -> Iterator[tuple[int, Sequence[str | None]]]:
     from storage.importers import ImportFileError
 
     raw = path.read_bytes()
-    if b"\x00" in raw[:4096]:
-        raise ImportFileError(f"{path.name} không phải tệp văn bản")
     try:
-        text = raw.decode("utf-8-sig")
+        text = decode_table(raw)  # UTF-8 (BOM or not), UTF-16 "Unicode text", Windows-1258
     except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{path.name} không phải văn bản UTF-8") from exc
+        raise ImportFileError(f"{path.name} không phải tệp văn bản") from exc
+    if looks_binary(text):
+        raise ImportFileError(f"{path.name} không phải tệp văn bản")
     for number, line in enumerate(text.splitlines(), start=1):
         yield number, line.split("\t")

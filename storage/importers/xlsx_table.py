@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -13,19 +12,22 @@ def read_rows(path: Path) -> Iterator[tuple[int, Sequence[str | None]]]:
     import openpyxl
 
     from storage.importers import ImportFileError
+    from storage.importers.office import check_office_file
 
-    if not zipfile.is_zipfile(path):
-        raise ImportFileError(f"{path.name} không phải tệp Excel (.xlsx) hợp lệ")
+    check_office_file(path, "Excel (.xlsx)")  # before openpyxl inflates anything
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise ImportFileError(f"{path.name} không phải tệp Excel (.xlsx) hợp lệ") from exc
     try:
         for sheet in book.worksheets:
-            rows = [
-                (n, ["" if v is None else str(v) for v in values])
-                for n, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-            ]
+            try:
+                rows = [
+                    (n, ["" if v is None else str(v) for v in values])
+                    for n, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+                ]
+            except Exception as exc:  # a damaged sheet's XML: lxml, zipfile, ValueError…
+                raise ImportFileError(f"{path.name} không phải tệp Excel (.xlsx) hợp lệ") from exc
             if any(map_header(cells) is not None for _, cells in rows[:20]):
                 yield from rows
                 return

@@ -123,7 +123,9 @@ def _scope_clauses(
         if scope.agency_kind not in {k.value for k in AgencyKind}:
             raise ScopeError("kind", scope.agency_kind)
         clauses.append(Agency.kind == scope.agency_kind)  # type: ignore[arg-type]
-    if scope.agency_code:
+    if scope.agency_codes:  # a reader's reach (core.auth.report_reach): several agencies
+        clauses.append(Agency.code.in_(scope.agency_codes))  # type: ignore[attr-defined]
+    elif scope.agency_code:
         agency_id = session.execute(
             select(Agency.id).where(Agency.code == scope.agency_code)  # type: ignore[arg-type]
         ).scalar_one_or_none()

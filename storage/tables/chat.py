@@ -86,3 +86,16 @@ class PendingUpload(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class InviteThrottle(SQLModel, table=True):
+    """Wrong invite codes across all accounts (one row, scope "global"): many in a window
+    make the bot wait before it checks any code again, a wait that doubles at each trip."""
+
+    __tablename__ = "chat_invite_throttle"
+    scope: str = Field(primary_key=True, max_length=16)
+    failures: int = 0  # wrong codes since window_start
+    window_start: datetime = Field(default_factory=utcnow)
+    not_before: datetime | None = None  # no code is checked before this time
+    trips: int = 0  # consecutive trips: the next wait is BASE × 2^trips
+    tripped_at: datetime | None = None

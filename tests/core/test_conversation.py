@@ -112,7 +112,7 @@ def test_choice_pages_numbers_keys_and_the_whole_flow():
     out = fe.handle(flow, state, ctx, Answer.typed("12,5 triệu"), NOW)
     assert state.data["amount"] == 12.5 and state.step == "files"
     assert [o.value for o in out.ask.options] == [fe.SKIP]
-    pdf = IncomingFile("a.pdf", "application/pdf", 3, b"%PD")
+    pdf = IncomingFile("a.pdf", "application/pdf", 8, b"%PDF-1.7")
     out = fe.handle(flow, state, ctx, Answer(AnswerKind.FILE, file=pdf), NOW)
     assert out.say[0].template == "t/got.j2" and state.step == "files"
     assert [o.value for o in out.ask.options] == [fe.DONE]  # "Xong" replaces "Bỏ qua"

@@ -213,14 +213,16 @@ class TelegramAdapter:
             name, mime = f"anh-{photo.file_unique_id}.jpg", "image/jpeg"
             size, file_id = photo.file_size or 0, photo.file_id
         content: bytes | None = None
+        failed = False
         if size <= self.limits.max_file_bytes:
             try:
                 handle = await message.get_bot().get_file(file_id)
                 content = bytes(await handle.download_as_bytearray())
                 size = len(content)
             except tg.TelegramError as exc:
+                failed = True  # told as a failed download, not as a file too large
                 log.warning("file download failed error=%s", exc)
-        return IncomingFile(nfc(name), mime, size, content)
+        return IncomingFile(nfc(name), mime, size, content, failed)
 
     # -- replies
     async def reply(
