@@ -8,21 +8,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from core.auth import invitable_roles, may_invite, may_report
 from core.commands import STAFF, PressedButton, Registry
 from core.conversation import Invalid
+from core.evaluation import agency_tasks
 from core.flows.report import FLOW as REPORT
 from core.flows.report import ReportStore, build_report_flow, load_task
 from core.flows.roleplay import FLOW as ROLEPLAY
 from core.flows.roleplay import build_roleplay_flow
 from core.model import UserRole
 from core.outgoing import Outgoing
+from core.report_model import Scope, Verdict
 from core.text import fold
 from messages.render import render
+from messages.reports.build import compile_report
 from storage.chat.invites import RedeemStatus, create_invite, redeem_invite
 from storage.chat.reports import SqlReportStore
 from storage.chat.state import ChatKey, actor_for, agency_by_code, find_agencies
+from storage.reports.query import ScopeError
 
 TASKS_PER_PAGE = 10
 INVITE_DAYS = 7
@@ -106,18 +111,29 @@ def tasks(ctx: Any) -> Outgoing:
     return tasks_page(ctx, 0)
 
 
+def _tz(ctx: Any) -> ZoneInfo:
+    return getattr(ctx, "tz", None) or ZoneInfo("Asia/Ho_Chi_Minh")
+
+
 def tasks_page(ctx: Any, page: int) -> Outgoing:
+    """The agency's tasks judged by the report's own evaluation (`core.evaluation`), as of
+    today: the same words and numbers as /tonghop, overdue first."""
     if ctx.actor is None or ctx.actor.agency_id is None:
         return Outgoing(render("chat/tasks_no_agency.j2"))
-    items = store_of(ctx).tasks_for(ctx.actor.agency_id)
+    tz = _tz(ctx)
+    as_of = ctx.now.astimezone(tz).date()
+    try:
+        compiled = compile_report(
+            ctx.session, Scope(agency_code=ctx.actor.agency_code, as_of=as_of), tz, ctx.now
+        )
+    except ScopeError:
+        return Outgoing(render("chat/tasks_no_agency.j2"))
+    items = agency_tasks(compiled, ctx.actor.agency_id)
     pages = max(1, -(-len(items) // TASKS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = items[page * TASKS_PER_PAGE : (page + 1) * TASKS_PER_PAGE]
-    groups: list[dict[str, Any]] = []
-    for item in shown:
-        if not groups or groups[-1]["code"] != item.area_code:
-            groups.append({"code": item.area_code, "title": item.area_title, "tasks": []})
-        groups[-1]["tasks"].append(item)
+    lead = sum(1 for item in items if item.lead)
+    overdue = sum(1 for item in items if item.evaluation.verdict is Verdict.OVERDUE)
     row = []
     if page > 0:
         row.append(ctx.button(render("chat/button_prev.j2"), "tasks_page", {"page": page - 1}))
@@ -126,10 +142,14 @@ def tasks_page(ctx: Any, page: int) -> Outgoing:
     text = render(
         "chat/tasks.j2",
         agency=ctx.actor.agency_name,
-        groups=groups,
+        items=shown,
+        as_of=as_of,
         page=page + 1,
         pages=pages,
         total=len(items),
+        lead=lead,
+        coordinate=len(items) - lead,
+        overdue=overdue,
         focal=ctx.actor.role is UserRole.FOCAL,
     )
     return Outgoing(text, buttons=[row] if row else [])
