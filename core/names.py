@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from core.model import AgencyKind
+from core.model import AgencyKind, UserRole
 from core.text import fold
 
 # Leading words of agency names that say what kind of body it is, not which one.
@@ -92,3 +92,38 @@ def match_agency(typed: str, agencies: Iterable[NamedAgency], limit: int = 200) 
         if any(f"{head} {wanted}" in forms for head in _GENERIC_HEADS):
             return NameMatch(only.code, candidates)
     return NameMatch(None, candidates)
+
+
+# What people type for a role (folded), Vietnamese first; the stored values are accepted too.
+_ROLE_WORDS: dict[str, UserRole] = {
+    "dau moi": UserRole.FOCAL,
+    "daumoi": UserRole.FOCAL,
+    "focal": UserRole.FOCAL,
+    "dieu phoi": UserRole.COORDINATOR,
+    "dieu phoi vien": UserRole.COORDINATOR,
+    "dieuphoi": UserRole.COORDINATOR,
+    "coordinator": UserRole.COORDINATOR,
+    "lanh dao": UserRole.LEADER,
+    "lanhdao": UserRole.LEADER,
+    "leader": UserRole.LEADER,
+    "quan tri": UserRole.ADMIN,
+    "quan tri vien": UserRole.ADMIN,
+    "admin": UserRole.ADMIN,
+}
+
+
+def role_from_words(text: str) -> UserRole | None:
+    """ "đầu mối", "lãnh đạo", "focal" … → the role; None when it is none of them."""
+    return _ROLE_WORDS.get(fold(text))
+
+
+def split_role(text: str) -> tuple[str, UserRole | None, bool]:
+    """ "Sở Tư pháp đầu mối" → ("Sở Tư pháp", FOCAL, True): an agency followed by an optional
+    role. The flag says whether a role was written (False: the caller's default applies)."""
+    words = text.split()
+    for size in (3, 2, 1):
+        if len(words) > size:
+            role = role_from_words(" ".join(words[-size:]))
+            if role is not None:
+                return " ".join(words[:-size]), role, True
+    return text.strip(), None, False

@@ -21,8 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
 
-from bot.app import engine_from_settings
-from bot.cli.support import fail, get_engine, ready_engine
+from bot.cli.support import fail, ready_engine
 from bot.settings import Settings
 from core.clock import SystemClock
 from core.conversation import parse_date
@@ -221,7 +220,7 @@ def demo_seed(
 ) -> None:
     settings = Settings()
     try:
-        with transaction(engine_from_settings(settings)) as session:
+        with transaction(ready_engine(settings)) as session:
             summary = seed_demo(session, ZoneInfo(settings.timezone), plan, seed)
     except DemoError:
         fail(str(words().no_plan(plan)))
@@ -231,7 +230,7 @@ def demo_seed(
 
 @demo_app.command("clear", help=str(words().help_demo_clear()))
 def demo_clear() -> None:
-    with transaction(get_engine()) as session:
+    with transaction(ready_engine()) as session:
         removed = remove_demo(session)
     typer.echo(str(words().demo_cleared(removed)))
 

@@ -19,31 +19,20 @@ from core.flows.report import ReportStore, build_report_flow, load_task
 from core.flows.roleplay import FLOW as ROLEPLAY
 from core.flows.roleplay import build_roleplay_flow
 from core.model import UserRole
+from core.names import NameMatch, split_role
 from core.outgoing import Outgoing
 from core.report_model import Scope, Verdict
 from core.text import fold
 from messages.render import render
 from messages.reports.build import compile_report
+from storage.agency_names import resolve_agency
 from storage.chat.invites import RedeemStatus, create_invite, redeem_invite
 from storage.chat.reports import SqlReportStore
-from storage.chat.state import ChatKey, actor_for, agency_by_code, find_agencies
+from storage.chat.state import ChatKey, actor_for, agency_by_code
 from storage.reports.query import ScopeError
 
 TASKS_PER_PAGE = 10
 INVITE_DAYS = 7
-_ROLE_WORDS = {
-    "focal": UserRole.FOCAL,
-    "dau moi": UserRole.FOCAL,
-    "daumoi": UserRole.FOCAL,
-    "coordinator": UserRole.COORDINATOR,
-    "dieu phoi": UserRole.COORDINATOR,
-    "dieuphoi": UserRole.COORDINATOR,
-    "leader": UserRole.LEADER,
-    "lanh dao": UserRole.LEADER,
-    "lanhdao": UserRole.LEADER,
-    "admin": UserRole.ADMIN,
-    "quan tri": UserRole.ADMIN,
-}
 
 
 def store_of(ctx: Any) -> ReportStore:
@@ -206,20 +195,24 @@ def cancel(ctx: Any) -> list[Outgoing]:
 
 # -- /moi: invites from chat (coordinators and admins)
 def invite(ctx: Any) -> Outgoing:
-    words = ctx.request.text.split()
-    roles = invitable_roles(ctx.actor)
-    if not words:
-        return Outgoing(
-            render("chat/invite_usage.j2", roles=[r.value for r in roles], bad_agency=None)
-        )
-    agency = agency_by_code(ctx.session, words[0])
-    role = _ROLE_WORDS.get(fold(" ".join(words[1:])) or "focal")
-    if agency is None or role is None:
+    """/moi AGENCY [role]: the agency by code or name (an ambiguity is listed, never
+    guessed), the role in Vietnamese ("đầu mối", "lãnh đạo"…), focal point by default."""
+    roles = [r.value for r in invitable_roles(ctx.actor)]
+    typed = ctx.request.text.strip()
+    if not typed:
+        return Outgoing(render("chat/invite_usage.j2", roles=roles, typed=None, candidates=[]))
+    agency_text, role, _written = split_role(typed)
+    role = role or UserRole.FOCAL
+    match = resolve_agency(ctx.session, agency_text)
+    agency = agency_by_code(ctx.session, match.code) if match.code else None
+    if agency is None:
         return Outgoing(
             render(
                 "chat/invite_usage.j2",
-                roles=[r.value for r in roles],
-                bad_agency=words[0][:20] if agency is None else None,
+                roles=roles,
+                typed=agency_text[:60],
+                candidates=match.candidates[:8],
+                more=max(0, len(match.candidates) - 8),
             )
         )
     refusal = may_invite(ctx.actor, role)
@@ -248,8 +241,8 @@ class ConsoleDirectory:
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
 
-    def find_agencies(self, typed: str) -> list[tuple[str, str]]:
-        return find_agencies(self.ctx.session, typed)
+    def find_agencies(self, typed: str) -> NameMatch:
+        return resolve_agency(self.ctx.session, typed)
 
     def link(self, ctx: Any, agency_code: str, role: UserRole) -> None:
         agency = agency_by_code(ctx.session, agency_code)

@@ -77,3 +77,22 @@ def test_the_agency_view_and_the_coordinator_view_agree_on_its_overdue_count(dem
     text = summary_text(own)
     assert f"Sở Tư pháp chủ trì {own.task_tally.total} nhiệm vụ, phối hợp" in text
     assert "Lượt nhiệm vụ của cơ quan chủ trì" not in text
+
+
+async def test_invite_takes_names_lists_ambiguities_and_names_the_roles_in_vietnamese(
+    demo_engine, fake_api
+):
+    async with ChatBot(fake_api, demo_engine, FixedClock(NOW)) as bot:
+        await link(bot, demo_engine, USER, "SNV", UserRole.COORDINATOR)
+        usage = await bot.command(USER, "moi", expect="Bạn có thể mời các vai trò")
+        words = usage[-1].text
+        assert "đầu mối" in words and "lãnh đạo" in words
+        for english in ("focal", "leader", "coordinator", "admin"):
+            assert english not in words
+        created = await bot.command(USER, "moi", "Sở Tư pháp đầu mối", expect="Mã mời")
+        assert "Mã mời đầu mối cho Sở Tư pháp" in created[-1].text
+        leader = await bot.command(USER, "moi", "tư pháp lãnh đạo", expect="Mã mời")
+        assert "Mã mời lãnh đạo cho Sở Tư pháp" in leader[-1].text
+        unclear = await bot.command(USER, "moi", "UBND tỉnh", expect="chưa chỉ rõ")
+        assert "Văn phòng UBND tỉnh (mã VPUBND)" in unclear[-1].text
+        assert "Mã mời" not in unclear[-1].text
