@@ -97,7 +97,9 @@ def _guess_year(path: Path) -> int | None:
 
 @plan_app.command("import")
 def plan_import(
-    file: Path = typer.Argument(..., help="Tệp .docx, .xlsx, .csv hoặc .txt của phụ lục."),
+    file: Path = typer.Argument(
+        ..., metavar="TỆP", help="Tệp .docx, .xlsx, .csv hoặc .txt của phụ lục."
+    ),
     code: str | None = typer.Option(None, "--code", help="Mã kế hoạch, ví dụ PAR-2024."),
     year: int | None = typer.Option(None, "--year", help="Năm của kế hoạch."),
     title: str | None = typer.Option(None, "--title", help="Tên kế hoạch."),
@@ -171,7 +173,9 @@ def plan_rows(plan: model.Plan) -> list[dict]:
 
 @plan_app.command("show")
 def plan_show(
-    code: str | None = typer.Argument(None, help="Mã kế hoạch (mặc định: kế hoạch mới nhất)."),
+    code: str | None = typer.Argument(
+        None, metavar="[MÃ]", help="Mã kế hoạch (mặc định: kế hoạch mới nhất)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="In JSON, mỗi nhiệm vụ một đối tượng."),
 ) -> None:
     """Các nhiệm vụ của một kế hoạch."""
