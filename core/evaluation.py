@@ -20,9 +20,13 @@ The rules, applied to one agency on one task ("a pair") as of a date:
   deadline).
 
 Counting. A task is the responsibility of its lead agencies (cơ quan chủ trì): the task's
-verdict and every count are over lead pairs. Coordinating agencies' reports are shown and
-listed but not counted — unless the scope holds no lead of the task (e.g. a commune that
-only coordinates, viewing its own part), then the coordinating pairs in scope stand in.
+verdict and every count are over lead pairs, in every scope — so Sở Tư pháp's own view and
+the whole plan's view give Sở Tư pháp the same figures. Coordinating assignments (phối hợp)
+are counted apart and labelled as such: a task the scope only coordinates (e.g. a commune
+viewing its own part) gets a verdict over its coordinating pairs in scope, for display, and
+goes into `coordinated_tally`, never into the lead figures. (Before this rule, coordinating
+pairs stood in for missing leads inside the lead figures, and an agency's own view counted
+its coordinating tasks as overdue while the coordinator's view did not: 51 against 33.)
 
 A task's verdict over its responsible pairs: all done → done on time (done late if any was
 late); otherwise any overdue → overdue; otherwise any report → in progress; otherwise not
@@ -157,6 +161,7 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
 
     tasks_by_area: dict[int, list[TaskResult]] = defaultdict(list)
     agency_tally, task_tally = Tally(), Tally()
+    coordinated_tally, coordinating_tally = Tally(), Tally()
     by_kind: dict[str, Tally] = defaultdict(Tally)
     late: dict[int, list[Evaluation]] = defaultdict(list)
     for task in sorted(data.tasks, key=lambda t: t.position):
@@ -166,18 +171,23 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
         coordinators = [pair(task, due, a, False) for a in data.coordinators.get(task.id, [])]
         responsible = leads or coordinators
         tally = Tally()
-        counts = tally.counts
         for evaluation in responsible:
+            tally.add(evaluation.verdict, 1, evaluation.report is not None)
+        for evaluation in leads:
             verdict_ = evaluation.verdict
-            counts[verdict_] += 1
-            by_kind[kinds[evaluation.agency_id]].counts[verdict_] += 1
+            by_kind[kinds[evaluation.agency_id]].add(verdict_, 1, evaluation.report is not None)
             if verdict_ is _OVERDUE:
                 late[evaluation.agency_id].append(evaluation)
+        for evaluation in coordinators:
+            coordinating_tally.add(evaluation.verdict, 1, evaluation.report is not None)
         reported = sum(1 for e in leads + coordinators if e.report is not None)
         verdict = task_verdict(responsible)
-        task_tally.add(verdict)
-        for verdict_, n in tally.counts.items():
-            agency_tally.add(verdict_, n)
+        overdue_reported = any(e.verdict is _OVERDUE and e.report is not None for e in responsible)
+        if leads:
+            task_tally.add(verdict, 1, overdue_reported)
+            agency_tally.merge(tally)
+        else:
+            coordinated_tally.add(verdict, 1, overdue_reported)
         tasks_by_area[task.area_id].append(
             TaskResult(
                 task,
@@ -196,12 +206,27 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
         results = tasks_by_area.get(area.id)
         if not results:
             continue
-        area_tasks, area_pairs = Tally(), Tally()
+        area_tasks, area_pairs, area_coordinated, area_coordinating = (
+            Tally(),
+            Tally(),
+            Tally(),
+            Tally(),
+        )
         for result in results:
-            area_tasks.add(result.verdict)
-            for verdict_, n in result.tally.counts.items():
-                area_pairs.add(verdict_, n)
-        areas.append(AreaResult(area, results, area_tasks, area_pairs))
+            overdue_reported = any(
+                e.verdict is _OVERDUE and e.report is not None
+                for e in result.leads or result.coordinators
+            )
+            if result.leads:
+                area_tasks.add(result.verdict, 1, overdue_reported)
+                area_pairs.merge(result.tally)
+            else:
+                area_coordinated.add(result.verdict, 1, overdue_reported)
+            for evaluation in result.coordinators:
+                area_coordinating.add(evaluation.verdict, 1, evaluation.report is not None)
+        areas.append(
+            AreaResult(area, results, area_tasks, area_pairs, area_coordinated, area_coordinating)
+        )
 
     late_agencies = sorted(
         (
@@ -216,4 +241,60 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
         key=lambda la: (-la.overdue, -la.max_days, la.agency.code),
     )
     kinds = {kind: by_kind[kind] for kind in sorted(by_kind, key=kind_order)}
-    return CompiledReport(data, areas, task_tally, agency_tally, kinds, late_agencies)
+    return CompiledReport(
+        data,
+        areas,
+        task_tally,
+        agency_tally,
+        kinds,
+        late_agencies,
+        coordinated_tally,
+        coordinating_tally,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyTask:
+    """One task of one agency as `/nhiemvu` shows it: the agency's own pair, judged by the
+    same `evaluate` as every other view, and whether the agency leads or coordinates it."""
+
+    result: TaskResult
+    evaluation: Evaluation
+    as_of: date
+
+    @property
+    def lead(self) -> bool:
+        return self.evaluation.lead
+
+    @property
+    def days_left(self) -> int | None:
+        """Days from the "as of" date to the deadline (None: no deadline or already done)."""
+        deadline = self.evaluation.deadline
+        if deadline is None or self.evaluation.verdict in (_DONE_ON_TIME, _DONE_LATE):
+            return None
+        return (deadline - self.as_of).days
+
+
+def agency_tasks(report: CompiledReport, agency_id: int) -> list[AgencyTask]:
+    """The agency's tasks, most urgent first: overdue (longest first), then open tasks by
+    deadline (nearest first), then tasks without a deadline, then done ones; appendix order
+    within each."""
+    items: list[AgencyTask] = []
+    for result in report.tasks:
+        mine = next(
+            (e for e in result.leads + result.coordinators if e.agency_id == agency_id), None
+        )
+        if mine is not None:
+            items.append(AgencyTask(result, mine, report.data.as_of))
+
+    def rank(item: AgencyTask) -> tuple[int, int, int]:
+        e, position = item.evaluation, item.result.task.position
+        if e.verdict is _OVERDUE:
+            return (0, -e.days_overdue, position)
+        if e.verdict in (_DONE_ON_TIME, _DONE_LATE):
+            return (3, 0, position)
+        if e.deadline is None:
+            return (2, 0, position)
+        return (1, (e.deadline - report.data.as_of).days, position)
+
+    return sorted(items, key=rank)

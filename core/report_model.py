@@ -162,12 +162,29 @@ class ReportData:
 
 @dataclass(slots=True)
 class Tally:
-    """Counts per verdict; `total` is their sum."""
+    """Counts per verdict; `total` is their sum.
+
+    `overdue_reported` is the part of the overdue count that did report — progress, but not
+    "done" by the deadline — so a view can say why a task just reported «Đang thực hiện» is
+    counted overdue.
+    """
 
     counts: dict[Verdict, int] = field(default_factory=lambda: dict.fromkeys(VERDICTS, 0))
+    overdue_reported: int = 0
 
-    def add(self, verdict: Verdict, n: int = 1) -> None:
+    def add(self, verdict: Verdict, n: int = 1, reported: int = 0) -> None:
         self.counts[verdict] += n
+        if verdict is Verdict.OVERDUE:
+            self.overdue_reported += reported
+
+    def merge(self, other: Tally) -> None:
+        for verdict, n in other.counts.items():
+            self.counts[verdict] += n
+        self.overdue_reported += other.overdue_reported
+
+    @property
+    def overdue_unreported(self) -> int:
+        return self.counts[Verdict.OVERDUE] - self.overdue_reported
 
     @property
     def total(self) -> int:
@@ -197,22 +214,33 @@ class Evaluation:
 
 @dataclass
 class TaskResult:
+    """One task in scope. `led` says whether the scope holds a lead agency of it: only led
+    tasks are counted in the report's figures; a task the scope only coordinates is shown and
+    counted apart (`CompiledReport.coordinated_tally`), its verdict then over the coordinating
+    agencies in scope."""
+
     task: TaskInfo
     verdict: Verdict
     deadline: date | None
     leads: list[Evaluation]
     coordinators: list[Evaluation]
-    tally: Tally  # over lead agencies
+    tally: Tally  # over lead agencies (over coordinating ones when the scope leads none)
     reports: int  # agencies (lead or coordinating) with a report
     versions: int  # report versions, all agencies
+
+    @property
+    def led(self) -> bool:
+        return bool(self.leads)
 
 
 @dataclass
 class AreaResult:
     area: AreaInfo
     tasks: list[TaskResult]
-    task_tally: Tally  # tasks by task verdict
+    task_tally: Tally  # led tasks by task verdict
     agency_tally: Tally  # lead (task, agency) pairs by verdict
+    coordinated_tally: Tally = field(default_factory=Tally)  # tasks only coordinated in scope
+    coordinating_tally: Tally = field(default_factory=Tally)  # coordinating pairs by verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,12 +253,22 @@ class LateAgency:
 
 @dataclass
 class CompiledReport:
+    """The evaluation of one scope; every view reads its figures from here.
+
+    Lead and coordinating assignments are kept apart: `task_tally`, `agency_tally`, `by_kind`
+    and `late_agencies` count lead assignments only, so an agency's own view and the whole
+    plan's view give it the same figures; `coordinated_tally` counts the tasks the scope only
+    coordinates and `coordinating_tally` every coordinating (task, agency) pair in scope.
+    """
+
     data: ReportData
     areas: list[AreaResult]
     task_tally: Tally
     agency_tally: Tally
     by_kind: dict[str, Tally]
     late_agencies: list[LateAgency]
+    coordinated_tally: Tally = field(default_factory=Tally)
+    coordinating_tally: Tally = field(default_factory=Tally)
 
     @property
     def tasks(self) -> list[TaskResult]:

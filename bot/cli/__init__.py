@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import chat as cli_chat
-from bot.cli import plan as cli_plan
-from bot.cli import report as cli_report
-from bot.cli import schedule as cli_schedule
-from bot.cli import zalo as cli_zalo
+from bot.cli import vietnamese
 
-app = typer.Typer(no_args_is_help=True, help="parbot: kế hoạch cải thiện PAR INDEX trong chat.")
+vietnamese.install()  # before any help or error is written: Click's own words in Vietnamese
+
+from bot.cli import chat as cli_chat  # noqa: E402
+from bot.cli import plan as cli_plan  # noqa: E402
+from bot.cli import report as cli_report  # noqa: E402
+from bot.cli import schedule as cli_schedule  # noqa: E402
+from bot.cli import zalo as cli_zalo  # noqa: E402
+
+# no shell-completion options: their help is English and nobody here needs them
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="parbot: kế hoạch cải thiện PAR INDEX trong chat.",
+)
 cli_plan.register(app)
 # Feature command groups register here, one line each.
 cli_chat.register(app)

@@ -11,12 +11,13 @@ import typer
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.app import engine_from_settings
-from bot.cli.support import fail, get_engine
+from bot.cli.support import fail, ready_engine
 from bot.settings import Settings
 from core.clock import SystemClock
 from core.model import UserRole
+from core.names import role_from_words
 from messages.render import render
+from storage.agency_names import resolve_agency
 from storage.chat.invites import create_invite
 from storage.chat.state import agency_by_code
 from storage.db import transaction
@@ -77,9 +78,8 @@ def make_invite(
     settings = Settings()
     if channel not in CHANNELS:
         fail(render("zalo/cli_bad_channel.j2", channel=channel, channels=CHANNELS))
-    try:
-        wanted = UserRole(role.strip().lower())
-    except ValueError:
+    wanted = role_from_words(role)
+    if wanted is None:
         fail(render("chat/cli_bad_role.j2", role=role, roles=[r.value for r in UserRole]))
         return
     lifetime = parse_duration(expires)
@@ -88,12 +88,19 @@ def make_invite(
         return
     if agency_code is None and wanted is not UserRole.ADMIN:
         fail(render("chat/cli_agency_required.j2", role=wanted.value))
-    engine = engine_from_settings(settings)
+    engine = ready_engine(settings)
     now = SystemClock().now()
     with transaction(engine) as session:
-        agency = agency_by_code(session, agency_code) if agency_code else None
+        match = resolve_agency(session, agency_code) if agency_code else None
+        agency = agency_by_code(session, match.code) if match and match.code else None
         if agency_code and agency is None:
-            fail(render("chat/cli_bad_agency.j2", code=agency_code))
+            fail(
+                render(
+                    "chat/cli_bad_agency.j2",
+                    code=agency_code,
+                    candidates=match.candidates[:5] if match else [],
+                )
+            )
         code = create_invite(
             session, agency.id if agency else None, wanted, now + lifetime, created_by, now
         )
@@ -140,7 +147,7 @@ def admin_bootstrap(
     force: bool = typer.Option(False, "--force", help="Tạo thêm dù đã có quản trị viên."),
 ) -> None:
     """Tạo mã mời cho quản trị viên đầu tiên (chạy trên máy chủ)."""
-    engine = get_engine()
+    engine = ready_engine()
     with Session(engine) as session:
         admins = session.execute(
             select(Contact.id).where(Contact.role == UserRole.ADMIN.value, Contact.active)

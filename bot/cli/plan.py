@@ -5,21 +5,24 @@ from __future__ import annotations
 import json
 import re
 import sys
+from datetime import date
 from pathlib import Path
 
 import typer
 from sqlmodel import Session, select
 
-from bot.app import engine_from_settings
-from bot.cli.support import fail, get_engine
+from bot.cli.support import fail, get_engine, ready_engine
 from bot.settings import Settings
 from core import model
 from core.model import AssignmentRole
+from core.names import KIND_WORDS_SHOWN, kind_from_words
 from core.plan_table import PlanFormatError
+from messages.render import render
 from storage.agencies import AgencyFileError, import_agencies, import_groups
+from storage.agency_names import agency_count
 from storage.db import transaction
 from storage.importers import read_plan
-from storage.migrate import upgrade
+from storage.migrate import upgrade_reporting
 from storage.plans import (
     ImportSummary,
     PlanMeta,
@@ -39,8 +42,8 @@ agency_app = typer.Typer(no_args_is_help=True, help="Cơ quan, đơn vị.")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Tạo hoặc nâng cấp lược đồ cơ sở dữ liệu."""
-    upgrade(get_engine())
-    typer.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+    found = upgrade_reporting(get_engine())
+    typer.echo(render("cli/db_upgraded.j2", found=found.value))
 
 
 def print_summary(summary: ImportSummary) -> None:
@@ -69,16 +72,22 @@ def print_summary(summary: ImportSummary) -> None:
 def seed(folder: Path | None = typer.Option(None, help="Thư mục dữ liệu tỉnh.")) -> None:
     """Nạp cơ quan, kế hoạch 2024 và kỳ báo cáo từ thư mục dữ liệu (chạy lại không đổi gì)."""
     settings = Settings()
-    engine = engine_from_settings(settings)
+    engine = ready_engine(settings)
     try:
         result = load_seed(engine, folder or settings.seed_folder())
     except (PlanFormatError, AgencyFileError, OSError) as exc:
         fail(str(exc))
+    plan = result.plan
+    if not (result.agencies.created or plan.created_tasks or plan.removed_tasks):
+        # `make run` seeds on every start: a reload that changed nothing says so in one line
+        # (the import's notes, such as names not in the directory, were shown the first time)
+        typer.echo(render("cli/seed_unchanged.j2", plan=plan, rounds=result.rounds))
+        return
     typer.echo(
         f"Cơ quan: {result.agencies.created} mới, {result.agencies.updated} đã có. "
         f"Kỳ báo cáo: {result.rounds}."
     )
-    print_summary(result.plan)
+    print_summary(plan)
 
 
 def _guess_year(path: Path) -> int | None:
@@ -88,17 +97,21 @@ def _guess_year(path: Path) -> int | None:
 
 @plan_app.command("import")
 def plan_import(
-    file: Path = typer.Argument(..., help="Tệp .docx, .xlsx, .csv hoặc .txt của phụ lục."),
+    file: Path = typer.Argument(
+        ..., metavar="TỆP", help="Tệp .docx, .xlsx, .csv hoặc .txt của phụ lục."
+    ),
     code: str | None = typer.Option(None, "--code", help="Mã kế hoạch, ví dụ PAR-2024."),
     year: int | None = typer.Option(None, "--year", help="Năm của kế hoạch."),
     title: str | None = typer.Option(None, "--title", help="Tên kế hoạch."),
 ) -> None:
     """Nhập (hoặc cập nhật) một kế hoạch từ bảng phụ lục."""
     year = year or _guess_year(file)
-    engine = get_engine()
+    engine = ready_engine()
     try:
         draft = read_plan(file)
         with transaction(engine) as session:
+            if not agency_count(session):
+                fail(render("cli/no_agencies.j2"))
             existing = plan_by_code(session, code) if code else None
             year = year or (existing.year if existing else None)
             if year is None:
@@ -128,7 +141,7 @@ def plan_import(
 @plan_app.command("list")
 def plan_list() -> None:
     """Các kế hoạch đã nhập."""
-    with Session(get_engine()) as session:
+    with Session(ready_engine()) as session:
         plans = session.exec(select(Plan).order_by(Plan.year, Plan.code)).all()
         if not plans:
             typer.echo("Chưa có kế hoạch nào. Dùng: parbot plan import TỆP")
@@ -160,11 +173,13 @@ def plan_rows(plan: model.Plan) -> list[dict]:
 
 @plan_app.command("show")
 def plan_show(
-    code: str | None = typer.Argument(None, help="Mã kế hoạch (mặc định: kế hoạch mới nhất)."),
+    code: str | None = typer.Argument(
+        None, metavar="[MÃ]", help="Mã kế hoạch (mặc định: kế hoạch mới nhất)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="In JSON, mỗi nhiệm vụ một đối tượng."),
 ) -> None:
     """Các nhiệm vụ của một kế hoạch."""
-    with Session(get_engine()) as session:
+    with Session(ready_engine()) as session:
         plan = plan_by_code(session, code)
         if plan is None:
             fail(f"không có kế hoạch {code}" if code else "chưa có kế hoạch nào")
@@ -175,7 +190,8 @@ def plan_show(
         return
     typer.echo(f"{plan.code} — {plan.title}")
     for row in rows:
-        deadline = row["deadline"] or row["recurrence"] or "chờ xác định"
+        due = date.fromisoformat(row["deadline"]) if row["deadline"] else None
+        deadline = render("cli/plan_deadline.j2", due=due, recurrence=row["recurrence"])
         typer.echo(
             f"{row['ref']:<11} {deadline:<11} chủ trì: {len(row['lead']):>3}  "
             f"phối hợp: {len(row['coordinating']):>3}  {row['title'][:70]}"
@@ -185,13 +201,18 @@ def plan_show(
 @agency_app.command("list")
 def agency_list(
     as_json: bool = typer.Option(False, "--json", help="In JSON."),
-    kind: str | None = typer.Option(None, "--kind", help="Chỉ một loại cơ quan."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Chỉ một loại cơ quan: sở, huyện, xã, ngành dọc, sự nghiệp, khác."
+    ),
 ) -> None:
     """Danh sách cơ quan, đơn vị."""
-    with Session(get_engine()) as session:
+    wanted = kind_from_words(kind) if kind else None
+    if kind and wanted is None:
+        fail(render("cli/bad_kind.j2", value=kind, words=KIND_WORDS_SHOWN))
+    with Session(ready_engine()) as session:
         query = select(Agency).order_by(Agency.id)  # type: ignore[arg-type]
-        if kind:
-            query = query.where(Agency.kind == kind)
+        if wanted is not None:
+            query = query.where(Agency.kind == wanted.value)
         agencies = session.exec(query).all()
         parents = {a.id: a.code for a in session.exec(select(Agency))}
     rows = [
@@ -201,8 +222,11 @@ def agency_list(
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
+    if not rows:
+        fail(render("cli/no_agencies.j2", kind=kind or ""))
     for row in rows:
-        typer.echo(f"{row['code']:<14} {row['kind']:<12} {row['name']}")
+        label = render("cli/kind_label.j2", kind=row["kind"])
+        typer.echo(f"{row['code']:<14} {label:<26} {row['name']}")
 
 
 @agency_app.command("import")
@@ -211,7 +235,7 @@ def agency_import(
 ) -> None:
     """Thêm hoặc cập nhật cơ quan từ tệp CSV."""
     try:
-        with transaction(get_engine()) as session:
+        with transaction(ready_engine()) as session:
             summary = import_agencies(session, file)
     except (AgencyFileError, OSError, UnicodeDecodeError) as exc:
         fail(str(exc))
@@ -224,7 +248,7 @@ def agency_groups(
 ) -> None:
     """Nạp cụm từ chỉ nhóm cơ quan ("Các sở, ban, ngành") và loại cơ quan tương ứng."""
     try:
-        with transaction(get_engine()) as session:
+        with transaction(ready_engine()) as session:
             count = import_groups(session, file)
     except (AgencyFileError, OSError, UnicodeDecodeError, KeyError) as exc:
         fail(str(exc))

@@ -21,17 +21,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
 
-from bot.app import engine_from_settings
-from bot.cli.support import fail, get_engine
+from bot.cli.support import fail, ready_engine
 from bot.settings import Settings
 from core.clock import SystemClock
 from core.conversation import parse_date
+from core.names import KIND_WORDS_SHOWN, kind_from_words
 from core.report_model import Progress as ProgressFn
 from core.report_model import Scope
 from messages.render import environment
 from messages.reports.build import Format, compile_report, write_output
 from messages.reports.json_export import report_json
 from messages.reports.summary import markdown
+from storage.agency_names import resolve_agency
 from storage.db import transaction
 from storage.demo import DemoError, remove_demo, seed_demo
 from storage.plans import plan_by_code
@@ -46,13 +47,59 @@ def words() -> Any:
     return environment().get_template("report/cli.j2").module
 
 
-def parse_as_of(value: str | None) -> date | None:
+def parse_as_of(value: str | None, today: date) -> date | None:
+    """The evaluation date ("tính đến ngày …"): a real date, not after today."""
     if value is None:
         return None
     parsed = parse_date(value)
     if parsed is None:
         fail(str(words().bad_date(value)))
+    assert parsed is not None
+    if parsed > today:
+        fail(str(words().future_date(value, today)))
     return parsed
+
+
+def choose_format(fmt: str | None, out: Path | None) -> Format:
+    """-f when given, else the output file's extension; a mismatch of the two is refused
+    (a .docx name holding a workbook is worse than no file)."""
+    suffix = out.suffix.lower().lstrip(".") if out is not None else ""
+    from_name = Format(suffix) if suffix in {f.value for f in Format} else None
+    if fmt is None:
+        if from_name is not None:
+            return from_name
+        if out is not None:
+            fail(str(words().unknown_extension(out.name)))
+        return Format.XLSX
+    try:
+        chosen = Format(fmt.strip().lower())
+    except ValueError:
+        fail(str(words().bad_format(fmt)))
+        raise  # unreachable: fail() exits
+    if out is not None and from_name is not None and from_name is not chosen:
+        fail(str(words().format_mismatch(chosen.value, out.name)))
+    return chosen
+
+
+def parse_kind(value: str | None) -> str | None:
+    """`--kind sở`, `--kind "cấp xã"` or `--kind commune`."""
+    if value is None:
+        return None
+    kind = kind_from_words(value)
+    if kind is None:
+        fail(str(words().bad_kind(value, KIND_WORDS_SHOWN)))
+    assert kind is not None
+    return kind.value
+
+
+def agency_code_of(session: Any, typed: str | None) -> str | None:
+    """`--agency STP`, `--agency 'tư pháp'`: one agency, or a clear error listing candidates."""
+    if typed is None:
+        return None
+    match = resolve_agency(session, typed)
+    if match.code is None:
+        fail(str(words().agency_unclear(typed, match.candidates[:5], len(match.candidates))))
+    return match.code
 
 
 @contextmanager
@@ -94,7 +141,7 @@ def _report_count(session: Any, plan_code: str | None) -> int:
 
 
 def report(
-    fmt: str = typer.Option("xlsx", "--format", "-f", help=str(words().help_format())),
+    fmt: str | None = typer.Option(None, "--format", "-f", help=str(words().help_format())),
     out: Path | None = typer.Option(None, "--out", "-o", help=str(words().help_out())),
     plan: str | None = typer.Option(None, "--plan", help=str(words().help_plan())),
     round_code: str | None = typer.Option(None, "--round", help=str(words().help_round())),
@@ -104,26 +151,24 @@ def report(
     agency: str | None = typer.Option(None, "--agency", help=str(words().help_agency())),
 ) -> None:
     """Xuất báo cáo tổng hợp (xlsx, docx, png, md, json, zip)."""
-    try:
-        chosen = Format(fmt.strip().lower())
-    except ValueError:
-        fail(str(words().bad_format(fmt)))
-        return
+    chosen = choose_format(fmt, out)
     if out is None and chosen not in (Format.MD, Format.JSON):
         fail(str(words().need_out(chosen.value)))
     settings = Settings()
     tz = ZoneInfo(settings.timezone)
-    scope = Scope(
-        plan_code=plan,
-        round_code=round_code,
-        area_code=area,
-        agency_kind=kind,
-        agency_code=agency,
-        as_of=parse_as_of(as_of),
-    )
-    engine = engine_from_settings(settings)
     now = SystemClock().now()
+    today = now.astimezone(tz).date()
+    engine = ready_engine(settings)
     with transaction(engine) as session:
+        scope = Scope(
+            plan_code=plan,
+            round_code=round_code,
+            area_code=area,
+            agency_kind=parse_kind(kind),
+            agency_code=agency_code_of(session, agency),
+            # explicit, shown in every view, the same for all of them: today unless asked
+            as_of=parse_as_of(as_of, today) or today,
+        )
         large = _report_count(session, plan) >= LARGE
         with progress_bar(large) as step:
             try:
@@ -175,7 +220,7 @@ def demo_seed(
 ) -> None:
     settings = Settings()
     try:
-        with transaction(engine_from_settings(settings)) as session:
+        with transaction(ready_engine(settings)) as session:
             summary = seed_demo(session, ZoneInfo(settings.timezone), plan, seed)
     except DemoError:
         fail(str(words().no_plan(plan)))
@@ -185,7 +230,7 @@ def demo_seed(
 
 @demo_app.command("clear", help=str(words().help_demo_clear()))
 def demo_clear() -> None:
-    with transaction(get_engine()) as session:
+    with transaction(ready_engine()) as session:
         removed = remove_demo(session)
     typer.echo(str(words().demo_cleared(removed)))
 

@@ -22,8 +22,8 @@ import typer
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.app import configure_logging, engine_from_settings
-from bot.cli.support import fail, get_engine
+from bot.app import configure_logging
+from bot.cli.support import fail, ready_engine
 from bot.settings import Settings
 from core.clock import SystemClock
 from core.conversation import parse_date
@@ -71,7 +71,7 @@ def calendar_list(
     year = year or date.today().year
     if not 1990 <= year <= 2100:
         fail(f"năm không hợp lệ: {year}")
-    with Session(get_engine()) as session:
+    with Session(ready_engine()) as session:
         days = list_days(session, year)
     typer.echo(render("rounds/cli_calendar.j2", year=year, days=days))
 
@@ -82,7 +82,7 @@ def _set_days(first: date, last: date, kind: str, note: str) -> list[date]:
     if (last - first).days >= MAX_RANGE:
         fail(f"khoảng ngày quá dài (tối đa {MAX_RANGE} ngày)")
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    with transaction(get_engine()) as session:
+    with transaction(ready_engine()) as session:
         for day in days:
             set_day(session, day, kind, note, "cli")
     return days
@@ -115,7 +115,7 @@ def calendar_add_workday(
 def calendar_remove(day: str = typer.Argument(..., help="Ngày cần bỏ quyết định.")) -> None:
     """Bỏ quyết định của quản trị về một ngày (trở lại theo thư viện ngày lễ)."""
     target = parse_day(day)
-    with transaction(get_engine()) as session:
+    with transaction(ready_engine()) as session:
         removed = remove_day(session, target)
     if not removed:
         fail(f"không có quyết định nào cho ngày {target:%d/%m/%Y}")
@@ -128,7 +128,7 @@ def round_list(
     all_: bool = typer.Option(False, "--all", help="Cả kỳ đã đóng."),
 ) -> None:
     """Các kỳ báo cáo."""
-    with Session(get_engine()) as session:
+    with Session(ready_engine()) as session:
         rows = list_rounds(session, None if all_ else OPEN)
         counts = {r.id: len(audience_agency_ids(session, r)) for r in rows}
     typer.echo(render("rounds/cli_list.j2", rounds=rows, counts=counts))
@@ -166,7 +166,7 @@ def round_create(
             tasks=task_list,
             roles=tuple(r.lower() for r in _codes(roles)) or ("lead",),
         )
-        with transaction(get_engine()) as session:
+        with transaction(ready_engine()) as session:
             row = create_round(
                 session,
                 title=title,
@@ -186,7 +186,7 @@ def round_create(
 @round_app.command("show")
 def round_show(code: str = typer.Argument(..., help="Mã kỳ báo cáo.")) -> None:
     """Chi tiết một kỳ báo cáo."""
-    with Session(get_engine()) as session:
+    with Session(ready_engine()) as session:
         row = get_round(session, code)
         if row is None:
             fail(f"không có kỳ báo cáo {code}")
@@ -204,7 +204,7 @@ def round_set_deadline(
     """Đổi hạn của một kỳ báo cáo (lịch nhắc tính lại theo hạn mới)."""
     day = parse_day(deadline)
     try:
-        with transaction(get_engine()) as session:
+        with transaction(ready_engine()) as session:
             row = set_deadline(session, code, day)
     except RoundError as exc:
         fail(str(exc))
@@ -213,7 +213,7 @@ def round_set_deadline(
 
 def _status(code: str, status: str) -> None:
     try:
-        with transaction(get_engine()) as session:
+        with transaction(ready_engine()) as session:
             row = set_status(session, code, status)
     except RoundError as exc:
         fail(str(exc))
@@ -240,7 +240,7 @@ def round_task_date(
     """Đặt hạn cho nhiệm vụ có tiến độ "theo kế hoạch của cấp trên" (cần điều phối viên)."""
     day = parse_day(due)
     try:
-        with transaction(get_engine()) as session:
+        with transaction(ready_engine()) as session:
             task = set_task_date(session, ref.strip(), day)
     except RoundError as exc:
         fail(str(exc))
@@ -253,7 +253,7 @@ def outbox_status(
     failed: int = typer.Option(10, help="Số dòng lỗi gần nhất được liệt kê."),
 ) -> None:
     """Tình trạng hàng đợi: số tin theo trạng thái, lý do lỗi, các tin chưa chắc đã gửi."""
-    with Session(get_engine()) as session:
+    with Session(ready_engine()) as session:
         counts = outbox_repo.status_counts(session)
         kinds = dict(
             session.exec(
@@ -280,7 +280,7 @@ def outbox_status(
 @outbox_app.command("retry")
 def outbox_retry(ids: list[int] = typer.Argument(..., help="Số thứ tự (id) các tin lỗi.")) -> None:
     """Gửi lại các tin đã lỗi (ví dụ tin "không chắc đã gửi" sau khi đã kiểm tra với người nhận)."""
-    with transaction(get_engine()) as session:
+    with transaction(ready_engine()) as session:
         count = outbox_repo.retry_failed(session, ids, SystemClock().now())
     if count == 0:
         fail("không có tin lỗi nào với các id này")
@@ -299,7 +299,7 @@ def outbox_deliver(
     """Chạy bộ gửi tin (không cần `parbot run`): gửi các tin đến hạn trong hàng đợi."""
     settings = Settings()
     configure_logging(settings)
-    engine = engine_from_settings(settings)
+    engine = ready_engine(settings)
     if settings.telegram_bot_token is None:
         fail("cần TELEGRAM_BOT_TOKEN để gửi qua Telegram")
     from bot.features.scheduling import delivery_channels, scheduling_from

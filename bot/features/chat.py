@@ -8,38 +8,32 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.features.invite_throttle import tell_coordinators
 from core.auth import invitable_roles, may_invite, may_report
 from core.commands import STAFF, PressedButton, Registry
 from core.conversation import Invalid
+from core.evaluation import agency_tasks
 from core.flows.report import FLOW as REPORT
 from core.flows.report import ReportStore, build_report_flow, load_task
 from core.flows.roleplay import FLOW as ROLEPLAY
 from core.flows.roleplay import build_roleplay_flow
 from core.model import UserRole
+from core.names import NameMatch, split_role
 from core.outgoing import Outgoing
+from core.report_model import Scope, Verdict
 from core.text import fold
 from messages.render import render
+from messages.reports.build import compile_report
+from storage.agency_names import resolve_agency
 from storage.chat.invites import RedeemStatus, create_invite, redeem_invite, wait_seconds
 from storage.chat.reports import SqlReportStore
-from storage.chat.state import ChatKey, actor_for, agency_by_code, find_agencies
+from storage.chat.state import ChatKey, actor_for, agency_by_code
+from storage.reports.query import ScopeError
 
 TASKS_PER_PAGE = 10
 INVITE_DAYS = 7
-_ROLE_WORDS = {
-    "focal": UserRole.FOCAL,
-    "dau moi": UserRole.FOCAL,
-    "daumoi": UserRole.FOCAL,
-    "coordinator": UserRole.COORDINATOR,
-    "dieu phoi": UserRole.COORDINATOR,
-    "dieuphoi": UserRole.COORDINATOR,
-    "leader": UserRole.LEADER,
-    "lanh dao": UserRole.LEADER,
-    "lanhdao": UserRole.LEADER,
-    "admin": UserRole.ADMIN,
-    "quan tri": UserRole.ADMIN,
-}
 
 
 def store_of(ctx: Any) -> ReportStore:
@@ -110,18 +104,29 @@ def tasks(ctx: Any) -> Outgoing:
     return tasks_page(ctx, 0)
 
 
+def _tz(ctx: Any) -> ZoneInfo:
+    return getattr(ctx, "tz", None) or ZoneInfo("Asia/Ho_Chi_Minh")
+
+
 def tasks_page(ctx: Any, page: int) -> Outgoing:
+    """The agency's tasks judged by the report's own evaluation (`core.evaluation`), as of
+    today: the same words and numbers as /tonghop, overdue first."""
     if ctx.actor is None or ctx.actor.agency_id is None:
         return Outgoing(render("chat/tasks_no_agency.j2"))
-    items = store_of(ctx).tasks_for(ctx.actor.agency_id)
+    tz = _tz(ctx)
+    as_of = ctx.now.astimezone(tz).date()
+    try:
+        compiled = compile_report(
+            ctx.session, Scope(agency_code=ctx.actor.agency_code, as_of=as_of), tz, ctx.now
+        )
+    except ScopeError:
+        return Outgoing(render("chat/tasks_no_agency.j2"))
+    items = agency_tasks(compiled, ctx.actor.agency_id)
     pages = max(1, -(-len(items) // TASKS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = items[page * TASKS_PER_PAGE : (page + 1) * TASKS_PER_PAGE]
-    groups: list[dict[str, Any]] = []
-    for item in shown:
-        if not groups or groups[-1]["code"] != item.area_code:
-            groups.append({"code": item.area_code, "title": item.area_title, "tasks": []})
-        groups[-1]["tasks"].append(item)
+    lead = sum(1 for item in items if item.lead)
+    overdue = sum(1 for item in items if item.evaluation.verdict is Verdict.OVERDUE)
     row = []
     if page > 0:
         row.append(ctx.button(render("chat/button_prev.j2"), "tasks_page", {"page": page - 1}))
@@ -130,10 +135,14 @@ def tasks_page(ctx: Any, page: int) -> Outgoing:
     text = render(
         "chat/tasks.j2",
         agency=ctx.actor.agency_name,
-        groups=groups,
+        items=shown,
+        as_of=as_of,
         page=page + 1,
         pages=pages,
         total=len(items),
+        lead=lead,
+        coordinate=len(items) - lead,
+        overdue=overdue,
         focal=ctx.actor.role is UserRole.FOCAL,
     )
     return Outgoing(text, buttons=[row] if row else [])
@@ -190,20 +199,24 @@ def cancel(ctx: Any) -> list[Outgoing]:
 
 # -- /moi: invites from chat (coordinators and admins)
 def invite(ctx: Any) -> Outgoing:
-    words = ctx.request.text.split()
-    roles = invitable_roles(ctx.actor)
-    if not words:
-        return Outgoing(
-            render("chat/invite_usage.j2", roles=[r.value for r in roles], bad_agency=None)
-        )
-    agency = agency_by_code(ctx.session, words[0])
-    role = _ROLE_WORDS.get(fold(" ".join(words[1:])) or "focal")
-    if agency is None or role is None:
+    """/moi AGENCY [role]: the agency by code or name (an ambiguity is listed, never
+    guessed), the role in Vietnamese ("đầu mối", "lãnh đạo"…), focal point by default."""
+    roles = [r.value for r in invitable_roles(ctx.actor)]
+    typed = ctx.request.text.strip()
+    if not typed:
+        return Outgoing(render("chat/invite_usage.j2", roles=roles, typed=None, candidates=[]))
+    agency_text, role, _written = split_role(typed)
+    role = role or UserRole.FOCAL
+    match = resolve_agency(ctx.session, agency_text)
+    agency = agency_by_code(ctx.session, match.code) if match.code else None
+    if agency is None:
         return Outgoing(
             render(
                 "chat/invite_usage.j2",
-                roles=[r.value for r in roles],
-                bad_agency=words[0][:20] if agency is None else None,
+                roles=roles,
+                typed=agency_text[:60],
+                candidates=match.candidates[:8],
+                more=max(0, len(match.candidates) - 8),
             )
         )
     refusal = may_invite(ctx.actor, role)
@@ -232,8 +245,8 @@ class ConsoleDirectory:
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
 
-    def find_agencies(self, typed: str) -> list[tuple[str, str]]:
-        return find_agencies(self.ctx.session, typed)
+    def find_agencies(self, typed: str) -> NameMatch:
+        return resolve_agency(self.ctx.session, typed)
 
     def link(self, ctx: Any, agency_code: str, role: UserRole) -> None:
         agency = agency_by_code(ctx.session, agency_code)

@@ -81,6 +81,8 @@ class Saved:
     round_code: str | None
     round_title: str | None
     files: int
+    round_deadline: date | None = None
+    late: bool = False  # filed after the round's deadline (local date): "nộp muộn"
 
 
 class ReportStore(Protocol):
@@ -153,7 +155,13 @@ def build_report_flow(store_of: StoreOf) -> Flow:
         if len(data.get("files") or []) >= 10:
             raise Invalid(say("chat/report_too_many_files.j2", limit=10))
         ref = store_of(ctx).keep_upload(ctx, data["_instance"], file)
-        return {"upload_id": ref.upload_id, "name": ref.file_name, "size": ref.size}
+        same = next((f for f in data.get("files") or [] if f["upload_id"] == ref.upload_id), None)
+        if same is not None:
+            # the same bytes again: named as sent, not added twice (review and receipt agree)
+            raise Invalid(
+                say("chat/report_file_duplicate.j2", sent=file.file_name, same_as=same["name"])
+            )
+        return {"upload_id": ref.upload_id, "name": file.file_name[:255], "size": ref.size}
 
     def received(ctx: Any, data: dict[str, Any]) -> Text:
         files = data.get("files") or []
@@ -171,15 +179,33 @@ def build_report_flow(store_of: StoreOf) -> Flow:
     def summary(ctx: Any, data: dict[str, Any]) -> Text:
         figure = data.get("figure")
         target = primary_target(data.get("expected_output") or "")
+        reached = meets(target, figure) if target and figure else None
         return say(
             "chat/report_summary.j2",
             d=data,
             files=data.get("files") or [],
-            reached=meets(target, figure) if target and figure else None,
+            reached=reached,
+            # «Hoàn thành» with a figure below the target: asked to confirm, not refused
+            disagree=data.get("status") == ReportStatus.DONE.value and reached is False,
         )
 
+    def summary_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
+        choices = [
+            Choice("send", say("chat/button_send.j2")),
+            Choice("edit", say("chat/button_edit.j2")),
+        ]
+        if data.get("files"):
+            choices.append(Choice("drop", say("chat/button_drop_file.j2")))
+        return [*choices, Choice("cancel", say("chat/button_cancel.j2"))]
+
     def after_summary(data: dict[str, Any]) -> str:
-        return {"send": FINISH, "edit": "edit", "cancel": CANCEL}[data["confirm"]]
+        return {"send": FINISH, "edit": "edit", "drop": "drop", "cancel": CANCEL}[data["confirm"]]
+
+    def drop_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
+        return [Choice(str(f["upload_id"]), _short(f["name"])) for f in data.get("files") or []]
+
+    def dropped(ctx: Any, data: dict[str, Any]) -> None:
+        data["files"] = [f for f in data.get("files") or [] if str(f["upload_id"]) != data["drop"]]
 
     def edit_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
         fields = [f for f in EDITABLE if f != "figure" or data.get("target_kind")]
@@ -268,13 +294,18 @@ def build_report_flow(store_of: StoreOf) -> Flow:
                 summary,
                 Expect.CHOICE,
                 key="confirm",
-                choices=lambda ctx, d: [
-                    Choice("send", say("chat/button_send.j2")),
-                    Choice("edit", say("chat/button_edit.j2")),
-                    Choice("cancel", say("chat/button_cancel.j2")),
-                ],
+                choices=summary_choices,
                 next=after_summary,
-                columns=3,
+                columns=2,
+            ),
+            Step(
+                "drop",
+                lambda ctx, d: say("chat/report_ask_drop.j2", files=d.get("files") or []),
+                Expect.CHOICE,
+                choices=drop_choices,
+                after=dropped,
+                next="summary",
+                when=lambda d: False,  # reached only from the summary's "Bỏ tệp"
             ),
             Step(
                 "edit",

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from core.conversation import FINISH, Choice, Expect, Flow, Invalid, Step, say
 from core.model import UserRole
+from core.names import NameMatch
 
 FLOW = "roleplay"
 ROLES = (UserRole.FOCAL, UserRole.COORDINATOR, UserRole.LEADER)
@@ -19,8 +20,9 @@ MAX_MATCHES = 24
 
 
 class Directory(Protocol):
-    def find_agencies(self, typed: str) -> list[tuple[str, str]]:
-        """(code, name) of agencies matching what was typed, best first."""
+    def find_agencies(self, typed: str) -> NameMatch:
+        """The agency the typed text names (`code`), or the candidates it might mean, best
+        first (`core.names.match_agency`: an ambiguity is listed, never guessed)."""
         ...
 
     def link(self, ctx: Any, agency_code: str, role: UserRole) -> None: ...
@@ -31,7 +33,9 @@ def build_roleplay_flow(directory_of: Callable[[Any], Directory]) -> Flow:
         return [Choice(r.value, say("chat/role_label.j2", role=r.value)) for r in ROLES]
 
     def search(ctx: Any, data: dict[str, Any], answer: Any) -> str:
-        matches = directory_of(ctx).find_agencies(answer.text)
+        found = directory_of(ctx).find_agencies(answer.text)
+        matches = found.candidates
+        data["exact"] = found.code
         if not matches:
             raise Invalid(say("chat/roleplay_no_agency.j2", typed=answer.text[:80]))
         if len(matches) > MAX_MATCHES:
@@ -43,9 +47,8 @@ def build_roleplay_flow(directory_of: Callable[[Any], Directory]) -> Flow:
         return [Choice(code, f"{name} ({code})", (code,)) for code, name in data["candidates"]]
 
     def after_search(data: dict[str, Any]) -> str:
-        candidates = data.get("candidates") or []
-        if len(candidates) == 1:
-            data["agency"] = candidates[0][0]
+        if data.get("exact"):
+            data["agency"] = data["exact"]
             return FINISH
         return "agency"
 

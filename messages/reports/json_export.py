@@ -1,9 +1,13 @@
 """`parbot report --format json`: the compiled numbers for other programs.
 
 Keys are English and stable; verdicts are the `core.report_model.Verdict` values. Per task:
-`ref`, `verdict`, `status` (lead agencies counted per verdict), `reports` (agencies that
-reported, lead or coordinating) and `versions` (report versions). `generated_at` is the only
-value that changes when the same data is compiled twice.
+`ref`, `led` (the scope holds a lead agency of it: only led tasks are in `totals.tasks`),
+`verdict`, `status` (lead agencies counted per verdict; coordinating ones when not led),
+`reports` (agencies that reported, lead or coordinating) and `versions` (report versions).
+Lead and coordinating figures are apart: `totals.tasks` / `totals.lead_pairs` against
+`totals.coordinated_tasks` / `totals.coordinating_pairs`. Each tally's `overdue_reported` is
+the part of `overdue` that did report progress. `generated_at` is the only value that changes
+when the same data is compiled twice.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from core.report_model import CompiledReport, Tally
 
 
 def _tally(tally: Tally) -> dict[str, Any]:
-    return {"total": tally.total, **tally.as_dict()}
+    return {"total": tally.total, **tally.as_dict(), "overdue_reported": tally.overdue_reported}
 
 
 def report_dict(report: CompiledReport) -> dict[str, Any]:
@@ -35,13 +39,20 @@ def report_dict(report: CompiledReport) -> dict[str, Any]:
         },
         "as_of": data.as_of.isoformat(),
         "generated_at": data.generated_at.isoformat(),
-        "totals": {"tasks": _tally(report.task_tally), "lead_pairs": _tally(report.agency_tally)},
+        "totals": {
+            "tasks": _tally(report.task_tally),
+            "lead_pairs": _tally(report.agency_tally),
+            "coordinated_tasks": _tally(report.coordinated_tally),
+            "coordinating_pairs": _tally(report.coordinating_tally),
+        },
         "areas": [
             {
                 "code": area.area.code,
                 "title": area.area.title,
                 "tasks": _tally(area.task_tally),
                 "lead_pairs": _tally(area.agency_tally),
+                "coordinated_tasks": _tally(area.coordinated_tally),
+                "coordinating_pairs": _tally(area.coordinating_tally),
             }
             for area in report.areas
         ],
@@ -51,6 +62,7 @@ def report_dict(report: CompiledReport) -> dict[str, Any]:
                 "ref": result.task.ref,
                 "area": area.area.code,
                 "deadline": result.deadline.isoformat() if result.deadline else None,
+                "led": result.led,
                 "verdict": result.verdict.value,
                 "status": result.tally.as_dict(),
                 "reports": result.reports,

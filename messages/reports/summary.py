@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core.report_model import CompiledReport
 from messages.render import render
 from messages.reports.labels import kind_label
@@ -25,17 +27,35 @@ def scope_text(report: CompiledReport) -> str:
     )
 
 
+def scope_agency(report: CompiledReport) -> str:
+    """The agency's name when the report is one agency's own part, else ""."""
+    code = report.data.scope.agency_code
+    if not code:
+        return ""
+    agency = next((a for a in report.data.agencies.values() if a.code == code), None)
+    return agency.name if agency else code
+
+
+def summary_model(report: CompiledReport, late_shown: int = LATE_SHOWN) -> dict[str, Any]:
+    """What the chat summary shows, straight from the evaluation (the property test reads
+    it): lead figures, coordinating figures apart, areas, the most overdue agencies."""
+    return {
+        "plan": report.data.plan,
+        "agency": scope_agency(report),
+        "tasks": report.task_tally,
+        "coordinated": report.coordinated_tally,
+        "pairs": report.agency_tally,
+        "coordinating": report.coordinating_tally,
+        "areas": report.areas,
+        "late": report.late_agencies[:late_shown],
+        "late_more": max(0, len(report.late_agencies) - late_shown),
+    }
+
+
 def summary_text(report: CompiledReport, late_shown: int = LATE_SHOWN) -> str:
     """Per area: tasks, done, in progress, not reported, overdue; the most overdue agencies."""
     return render(
-        "report/summary.j2",
-        plan=report.data.plan,
-        scope=scope_text(report),
-        tasks=report.task_tally,
-        pairs=report.agency_tally,
-        areas=report.areas,
-        late=report.late_agencies[:late_shown],
-        late_more=max(0, len(report.late_agencies) - late_shown),
+        "report/summary.j2", scope=scope_text(report), **summary_model(report, late_shown)
     )
 
 

@@ -70,6 +70,7 @@ _OPEN_ROUNDS = (
         ReportingRound.plan_id,
         ReportingRound.opens_on,
         ReportingRound.audience,
+        ReportingRound.deadline,
     )
     .where(ReportingRound.status == "open")
     .order_by(ReportingRound.deadline, ReportingRound.id)
@@ -273,4 +274,6 @@ class SqlReportStore:
             round_code=round_.code if round_ else None,
             round_title=round_.title if round_ else None,
             files=files,
+            round_deadline=round_.deadline if round_ else None,
+            late=round_ is not None and now.astimezone(self.tz).date() > round_.deadline,
         )

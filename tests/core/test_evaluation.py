@@ -174,7 +174,7 @@ def test_task_verdict_over_its_lead_agencies():
     assert task_verdict([]) is Verdict.NOT_REPORTED
 
 
-def test_counts_are_over_leads_coordinators_stand_in_only_without_leads():
+def test_lead_figures_count_leads_only_and_coordinating_tasks_are_counted_apart():
     as_of = date(2025, 1, 15)
     tasks = [_task(1, DEADLINE), _task(2, DEADLINE, area=2)]
     reports = [
@@ -197,17 +197,57 @@ def test_counts_are_over_leads_coordinators_stand_in_only_without_leads():
     assert first.tally.counts[Verdict.OVERDUE] == 1  # agency 2: nothing, deadline passed
     assert first.reports == 2 and first.versions == 2
     assert first.verdict is Verdict.OVERDUE
-    assert second.leads == [] and second.tally.total == 1  # the coordinator stands in
+    # task 2 has no lead in scope: shown with its coordinator's verdict, counted apart
+    assert second.leads == [] and not second.led and second.tally.total == 1
     assert second.verdict is Verdict.OVERDUE
-    assert report.task_tally.total == 2
-    assert report.agency_tally.total == 3
+    assert report.task_tally.total == 1 and report.agency_tally.total == 2
+    assert report.coordinated_tally.total == 1
+    assert report.coordinated_tally.counts[Verdict.OVERDUE] == 1
+    assert report.coordinated_tally.overdue_reported == 1  # it reported «Đang thực hiện»
+    assert report.coordinating_tally.total == 2  # agency 3 on tasks 1 and 2
     assert sum(t.total for t in report.by_kind.values()) == report.agency_tally.total
-    assert set(report.by_kind) == {"department", "district", "commune"}
+    assert set(report.by_kind) == {"department", "district"}
     assert [a.area.code for a in report.areas] == ["I", "II"]
+    assert report.areas[1].task_tally.total == 0 and report.areas[1].coordinated_tally.total == 1
     late = {item.agency.code: item for item in report.late_agencies}
-    assert set(late) == {"A2", "A3"}
-    assert late["A2"].not_reported == 1 and late["A3"].not_reported == 0
+    assert set(late) == {"A2"}  # a coordinating agency is never "late" in the lead figures
+    assert late["A2"].not_reported == 1
     assert late["A2"].max_days == (as_of - DEADLINE).days
+
+
+def test_an_agency_view_and_the_whole_view_give_it_the_same_overdue_count():
+    """Issue 9: Sở Tư pháp's own /tonghop said 51 overdue, the coordinator's 33 — the own
+    view counted the tasks it only coordinates."""
+    as_of = date(2025, 1, 15)
+    tasks = [_task(1, DEADLINE), _task(2, DEADLINE), _task(3, DEADLINE)]
+    leads, coordinators = {1: [1], 2: [2], 3: [2]}, {2: [1], 3: [1]}
+    whole = evaluate(_data(tasks, leads, coordinators, [], as_of), TZ)
+    own_data = _data(tasks, {1: [1]}, {2: [1], 3: [1]}, [], as_of)  # what the scope loads
+    own = evaluate(own_data, TZ)
+    in_whole = next(a for a in whole.late_agencies if a.agency.id == 1)
+    in_own = next(a for a in own.late_agencies if a.agency.id == 1)
+    assert in_whole.overdue == in_own.overdue == 1
+    assert own.task_tally.total == 1 and own.coordinated_tally.total == 2
+
+
+def test_a_task_reported_in_progress_past_its_deadline_is_overdue_and_says_why():
+    report = evaluate(
+        _data(
+            [_task(1, DEADLINE)],
+            {1: [1]},
+            {},
+            [rep("in_progress", at(date(2025, 1, 2)))],
+            date(2025, 1, 3),
+        ),
+        TZ,
+    )
+    assert report.task_tally.counts[Verdict.OVERDUE] == 1
+    assert report.task_tally.overdue_reported == 1 and report.agency_tally.overdue_reported == 1
+    from messages.reports.summary import summary_text
+
+    assert "có 1 nhiệm vụ đã báo cáo tiến độ nhưng chưa hoàn thành khi hết hạn" in summary_text(
+        report
+    )
 
 
 @pytest.mark.parametrize("role", [UserRole.COORDINATOR, UserRole.ADMIN])

@@ -62,7 +62,8 @@ def test_invite_create_prints_code_and_deep_link(any_engine):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--agency", "KHONGCO"], "không có cơ quan mã"),
+        (["--agency", "KHONGCO"], "không có cơ quan nào khớp “KHONGCO”"),
+        (["--agency", "UBND tỉnh"], "chưa chỉ rõ một cơ quan; có thể là: Văn phòng UBND tỉnh"),
         (["--agency", "STP", "--role", "boss"], "vai trò “boss” không hợp lệ"),
         (["--agency", "STP", "--expires", "mai"], "thời hạn “mai” không hợp lệ"),
         (["--agency", "STP", "--expires", "400d"], "tối đa 90d"),
@@ -73,6 +74,15 @@ def test_bad_invite_requests_are_refused_and_change_nothing(any_engine, args, me
     assert result.exit_code == 2
     assert message in result.stderr and result.stderr.startswith("Lỗi:")
     assert invites(any_engine) == []
+
+
+def test_invites_take_agency_names_and_vietnamese_roles(any_engine):
+    result = run(
+        any_engine, "invite", "create", "--agency", "tư pháp", "--role", "lãnh đạo", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    (invite,) = invites(any_engine)
+    assert invite.role == "leader"
 
 
 def test_admin_bootstrap_once_unless_forced(any_engine):

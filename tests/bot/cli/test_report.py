@@ -115,7 +115,11 @@ def test_progress_bar_on_large_data(demo_engine, tmp_path, monkeypatch):
         (["-f", "json", "--plan", "KHONG-CO"], 'không có kế hoạch mã "KHONG-CO"'),
         (["-f", "json", "--area", "IX"], 'không có lĩnh vực "IX"'),
         (["-f", "json", "--kind", "tinh"], 'loại cơ quan không hợp lệ "tinh"'),
-        (["-f", "xlsx", "-o", "out.xlsx", "--agency", "KHONG-CO"], "không có cơ quan mã"),
+        (["-o", "out.xlsx", "--agency", "KHONG-CO"], 'không có cơ quan nào khớp "KHONG-CO"'),
+        (["-o", "out.docx", "-f", "xlsx"], "-f xlsx không khớp với tên tệp"),
+        (["-o", "out.pdf"], 'không biết định dạng của tệp "out.pdf"'),
+        (["-f", "json", "--as-of", "31/12/2999"], "ở sau hôm nay"),
+        (["-f", "json", "--agency", "UBND tỉnh"], "Văn phòng UBND tỉnh (VPUBND)"),
     ],
 )
 def test_errors_are_vietnamese_exit_2_and_change_nothing(demo_engine, tmp_path, args, message):
@@ -141,3 +145,37 @@ def test_demo_seed_and_clear(engine, tmp_path):
     cleared = runner.invoke(app, ["demo", "clear"], env=env(engine, tmp_path))
     assert cleared.exit_code == 0 and cleared.stdout.startswith("Đã xóa ")
     assert fingerprint(engine)[0] == 0
+
+
+def test_the_format_comes_from_the_file_name(demo_engine, tmp_path):
+    out = tmp_path / "x.docx"
+    result = runner.invoke(app, ["report", "-o", str(out)], env=env(demo_engine, tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("Đã ghi docx:")
+    from docx import Document
+
+    assert Document(str(out)).paragraphs  # a real Word file, not a workbook under its name
+
+
+def test_agency_and_kind_by_vietnamese_name(demo_engine, tmp_path):
+    by_name = runner.invoke(
+        app,
+        ["report", "-f", "json", "--as-of", "31/03/2025", "--agency", "tư pháp", "--kind", "sở"],
+        env=env(demo_engine, tmp_path),
+    )
+    assert by_name.exit_code == 0, by_name.stderr
+    payload = json.loads(by_name.stdout)
+    assert payload["scope"] == {"area": None, "kind": "department", "agency": "STP"}
+    assert payload["as_of"] == "2025-03-31"
+
+
+def test_the_evaluation_date_is_explicit_and_today_by_default(demo_engine, tmp_path):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    result = runner.invoke(app, ["report", "-f", "json"], env=env(demo_engine, tmp_path))
+    assert result.exit_code == 0, result.stderr
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
+    assert json.loads(result.stdout)["as_of"] == today
+    md = runner.invoke(app, ["report", "-f", "md"], env=env(demo_engine, tmp_path))
+    assert "Tính đến ngày " in md.stdout
