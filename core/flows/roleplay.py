@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from core.commands import ChatContext
 from core.conversation import FINISH, Choice, Expect, Flow, Invalid, Step, say
 from core.model import UserRole
 
@@ -23,14 +24,14 @@ class Directory(Protocol):
         """(code, name) of agencies matching what was typed, best first."""
         ...
 
-    def link(self, ctx: Any, agency_code: str, role: UserRole) -> None: ...
+    def link(self, ctx: ChatContext, agency_code: str, role: UserRole) -> None: ...
 
 
 def build_roleplay_flow(directory_of: Callable[[Any], Directory]) -> Flow:
-    def role_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
+    def role_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         return [Choice(r.value, say("chat/role_label.j2", role=r.value)) for r in ROLES]
 
-    def search(ctx: Any, data: dict[str, Any], answer: Any) -> str:
+    def search(ctx: ChatContext, data: dict[str, Any], answer: Any) -> str:
         matches = directory_of(ctx).find_agencies(answer.text)
         if not matches:
             raise Invalid(say("chat/roleplay_no_agency.j2", typed=answer.text[:80]))
@@ -39,7 +40,7 @@ def build_roleplay_flow(directory_of: Callable[[Any], Directory]) -> Flow:
         data["candidates"] = [list(m) for m in matches]
         return str(answer.text)
 
-    def pick_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
+    def pick_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         return [Choice(code, f"{name} ({code})", (code,)) for code, name in data["candidates"]]
 
     def after_search(data: dict[str, Any]) -> str:
@@ -49,7 +50,7 @@ def build_roleplay_flow(directory_of: Callable[[Any], Directory]) -> Flow:
             return FINISH
         return "agency"
 
-    def finish(ctx: Any, data: dict[str, Any]) -> Any:
+    def finish(ctx: ChatContext, data: dict[str, Any]) -> Any:
         role = UserRole(data["role"])
         directory_of(ctx).link(ctx, data["agency"], role)
         name = next((n for c, n in data["candidates"] if c == data["agency"]), data["agency"])

@@ -19,12 +19,12 @@ class SqlReportScopes:
 
     def plans(self) -> list[ScopeChoice]:
         rows = self.session.execute(
-            select(Plan.code, Plan.title).order_by(col(Plan.year).desc(), col(Plan.code))
+            select(col(Plan.code), col(Plan.title)).order_by(col(Plan.year).desc(), col(Plan.code))
         ).all()
         return [ScopeChoice(code, title) for code, title in rows]
 
     def _plan_id(self, plan_code: str | None) -> int | None:
-        query = select(Plan.id)
+        query = select(col(Plan.id))
         if plan_code:
             query = query.where(col(Plan.code) == plan_code)
         else:
@@ -33,7 +33,7 @@ class SqlReportScopes:
 
     def rounds(self, plan_code: str | None) -> list[ScopeChoice]:
         rows = self.session.execute(
-            select(ReportingRound.code, ReportingRound.title)
+            select(col(ReportingRound.code), col(ReportingRound.title))
             .where(col(ReportingRound.plan_id) == self._plan_id(plan_code))
             .order_by(col(ReportingRound.deadline), col(ReportingRound.code))
         ).all()
@@ -41,7 +41,7 @@ class SqlReportScopes:
 
     def areas(self, plan_code: str | None) -> list[ScopeChoice]:
         rows = self.session.execute(
-            select(Area.code, Area.title)
+            select(col(Area.code), col(Area.title))
             .where(col(Area.plan_id) == self._plan_id(plan_code))
             .order_by(col(Area.position))
         ).all()
