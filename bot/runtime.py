@@ -159,9 +159,9 @@ def prepare_database(settings: Settings, engine: Engine, seed_if_empty: bool) ->
 
 async def run_console(runtime: Runtime, stdin: TextIO, stdout: TextIO) -> int:
     from bot.channels.console.app import ConsoleChat
-    from bot.channels.console.channel import ConsoleChannel
+    from bot.channels.console.channel import ConsoleChannel, demo_recipient_label
 
-    runtime.channels["console"] = ConsoleChannel(stdout)
+    runtime.channels["console"] = ConsoleChannel(stdout, demo_recipient_label(runtime.engine))
     chat = ConsoleChat(runtime.dispatcher, stdout, echo=not stdin.isatty())
     tasks = start_background(runtime)
     try:
