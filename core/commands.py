@@ -135,6 +135,10 @@ class ChatContext(Protocol):
         """messages.render: every user-facing word is a template."""
         ...
 
+    def invite_link(self, code: str) -> str | None:
+        """A link that redeems an invite code on this channel; None: type `/start CODE`."""
+        ...
+
     def audit(self, action: str, target: str = "", outcome: str = "ok", **detail: Any) -> None:
         """Add an audit_log row in this update's transaction."""
         ...

@@ -53,11 +53,6 @@ def description(name: str) -> str:
     return render("chat/command_description.j2", command=name)
 
 
-def invite_link(ctx: ChatContext, code: str) -> str | None:
-    username = getattr(getattr(ctx, "dispatcher", None), "bot_username", None)
-    return f"https://t.me/{username}?start={code}" if username else None
-
-
 # -- /start, /help
 def start(ctx: ChatContext) -> Outgoing:
     code = ctx.request.text.strip().split()[0] if ctx.request.text.strip() else ""
@@ -216,7 +211,7 @@ def invite(ctx: ChatContext) -> Outgoing:
         render(
             "chat/invite_created.j2",
             code=code,
-            link=invite_link(ctx, code),
+            link=ctx.invite_link(code),
             agency=agency.name,
             role=role.value,
             expires=expires,

@@ -73,6 +73,9 @@ class FakeContext:
     def render(self, template: str, **context: Any) -> str:
         return render(template, **context)
 
+    def invite_link(self, code: str) -> str | None:
+        return None
+
     def audit(self, action: str, target: str = "", outcome: str = "ok", **detail: Any) -> None:
         self.audits.append({"action": action, "target": target, "outcome": outcome, **detail})
 

@@ -91,7 +91,7 @@ def test_after_demo_seed_a_broadcast_is_previewed_delivered_and_tallied(engine, 
     for contact in reachable:  # each delivery printed under its recipient's name
         assert f"📨 Tin gửi tới {contact.display_name} — đầu mối thử của" in out
     assert out.count(f"📢 Nhắc nhở từ Người dùng thử:\n\n{text}") >= len(REACHABLE)
-    assert "Sở Tư pháp:" in out  # the header names the agency
+    assert "đầu mối thử của Sở Tư pháp (hiện ra đây để bạn xem):" in out  # names the agency
     assert "✅ Đã gửi xong" in out and f"{len(REACHABLE)}/{len(REACHABLE)}" in out
     with Session(engine) as session:
         broadcast = session.exec(select(Broadcast)).one()
