@@ -38,7 +38,7 @@ def link_demo_recipients(session: Session) -> list[DemoRecipient]:
     """Make the demo focal points of REACHABLE agencies active; those linked, in that order."""
     wanted = [f"{DEMO_USER_PREFIX}{code}" for code in REACHABLE]
     rows = session.execute(
-        select(Contact, Agency.name)
+        select(Contact, col(Agency.name))
         .join(Agency, col(Agency.id) == Contact.agency_id)
         .where(col(Contact.user_id).in_(wanted), col(Contact.channel) == DEMO_CHANNEL)
     ).all()
@@ -68,7 +68,7 @@ def demo_recipient(session: Session, chat_id: str) -> DemoRecipient | None:
     if not chat_id.startswith(DEMO_USER_PREFIX):
         return None
     row = session.execute(
-        select(Contact.display_name, Agency.name)
+        select(col(Contact.display_name), col(Agency.name))
         .join(Agency, col(Agency.id) == Contact.agency_id)
         .where(col(Contact.channel) == DEMO_CHANNEL, col(Contact.chat_id) == chat_id)
     ).first()
