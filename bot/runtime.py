@@ -27,6 +27,7 @@ from sqlmodel import Session
 from bot.app import configure_logging, engine_from_settings
 from bot.chat.dispatcher import Dispatcher
 from bot.settings import Settings
+from core.calendar import SendWindow
 from core.channel import Channel
 from core.clock import Clock, SystemClock
 from core.commands import ChatConfig, Registry
@@ -87,6 +88,10 @@ def chat_config(settings: Settings) -> ChatConfig:
         report_issuer=settings.report_issuer,
         report_place=settings.report_place,
         report_signer=settings.report_signer,
+        send_window=SendWindow(
+            settings.send_window_start, settings.send_window_end, settings.timezone
+        ),
+        digest_time=settings.digest_time,
     )
 
 
@@ -154,9 +159,9 @@ def prepare_database(settings: Settings, engine: Engine, seed_if_empty: bool) ->
 
 async def run_console(runtime: Runtime, stdin: TextIO, stdout: TextIO) -> int:
     from bot.channels.console.app import ConsoleChat
-    from bot.channels.console.channel import ConsoleChannel
+    from bot.channels.console.channel import ConsoleChannel, demo_recipient_label
 
-    runtime.channels["console"] = ConsoleChannel(stdout)
+    runtime.channels["console"] = ConsoleChannel(stdout, demo_recipient_label(runtime.engine))
     chat = ConsoleChat(runtime.dispatcher, stdout, echo=not stdin.isatty())
     tasks = start_background(runtime)
     try:

@@ -24,6 +24,16 @@ class AudienceKind(StrEnum):
     PICKED = "picked"  # hand-picked agencies (value: agency codes)
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """One chat account a broadcast goes to: an active focal point of an audience agency."""
+
+    contact_id: int
+    channel: str
+    chat_id: str
+    agency_id: int | None
+
+
 NEEDS_VALUE = {AudienceKind.NOT_REPORTED, AudienceKind.AREA, AudienceKind.KIND, AudienceKind.PICKED}
 
 

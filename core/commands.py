@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from core.calendar import SendWindow
 from core.conversation import Flow, IncomingFile, Limits
 from core.model import UserRole
 from core.outgoing import Button, Outgoing
@@ -57,6 +58,8 @@ class ChatConfig:
     report_place: str | None = None  # place in the report's date line; None: the plan's issuer
     report_signer: str = ""
     web_url: str | None = None  # public base of the web companion; None: no web server
+    send_window: SendWindow = field(default_factory=SendWindow)  # broadcasts wait for it
+    digest_time: time = time(7, 30)  # when the daily digest goes out (shown by /caidat)
 
 
 class InputKind(StrEnum):
@@ -107,6 +110,7 @@ class ChatContext(Protocol):
     limits: Limits
     config: ChatConfig
     registry: Registry  # e.g. registry.menu(role, channel) for a help text
+    cache: dict[str, Any]  # per-update memo: ports built once per update (see store_of)
 
     @property
     def flow_name(self) -> str | None:
@@ -129,6 +133,10 @@ class ChatContext(Protocol):
 
     def render(self, template: str, **context: Any) -> str:
         """messages.render: every user-facing word is a template."""
+        ...
+
+    def invite_link(self, code: str) -> str | None:
+        """A link that redeems an invite code on this channel; None: type `/start CODE`."""
         ...
 
     def audit(self, action: str, target: str = "", outcome: str = "ok", **detail: Any) -> None:

@@ -145,6 +145,10 @@ class Ctx:
     def render(self, template: str, **context: Any) -> str:
         return render(template, **context)
 
+    def invite_link(self, code: str) -> str | None:
+        username = self.dispatcher.bot_username  # known once the Telegram adapter ran getMe
+        return f"https://t.me/{username}?start={code}" if username else None
+
     def after_commit(self, job: Callable[[Session], Sequence[Outgoing]]) -> None:
         self.deferred.append(job)
 

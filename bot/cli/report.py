@@ -28,13 +28,14 @@ from core.conversation import parse_date
 from core.names import KIND_WORDS_SHOWN, kind_from_words
 from core.report_model import Progress as ProgressFn
 from core.report_model import Scope
-from messages.render import environment
+from messages.render import environment, render
 from messages.reports.build import Format, compile_report, write_output
 from messages.reports.json_export import report_json
 from messages.reports.summary import markdown
 from storage.agency_names import resolve_agency
 from storage.db import transaction
 from storage.demo import DemoError, remove_demo, seed_demo
+from storage.demo_recipients import link_demo_recipients, unlink_demo_recipients
 from storage.plans import plan_by_code
 from storage.reports.query import ScopeError, letterhead
 from storage.tables.shared import StatusReport, Task
@@ -222,16 +223,19 @@ def demo_seed(
     try:
         with transaction(ready_engine(settings)) as session:
             summary = seed_demo(session, ZoneInfo(settings.timezone), plan, seed)
+            reachable = link_demo_recipients(session)  # so /nhacnho can be tried on the console
     except DemoError:
         fail(str(words().no_plan(plan)))
         return
     typer.echo(str(words().demo_done(summary)))
+    typer.echo(render("demo/recipients.j2", recipients=reachable))
 
 
 @demo_app.command("clear", help=str(words().help_demo_clear()))
 def demo_clear() -> None:
     with transaction(ready_engine()) as session:
         removed = remove_demo(session)
+        unlink_demo_recipients(session)
     typer.echo(str(words().demo_cleared(removed)))
 
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.features.invite_throttle import tell_coordinators
 from core.auth import invitable_roles, may_invite, may_report
-from core.commands import STAFF, PressedButton, Registry
+from core.commands import STAFF, ChatContext, PressedButton, Registry
 from core.conversation import Invalid
 from core.evaluation import agency_tasks
 from core.flows.report import FLOW as REPORT
@@ -36,11 +35,11 @@ TASKS_PER_PAGE = 10
 INVITE_DAYS = 7
 
 
-def store_of(ctx: Any) -> ReportStore:
+def store_of(ctx: ChatContext) -> ReportStore:
     """One store per update (it caches the agency's task list between prompt and choices)."""
     store = ctx.cache.get("reports")
     if store is None:
-        store = ctx.cache["reports"] = SqlReportStore(ctx.session, getattr(ctx, "tz", None))
+        store = ctx.cache["reports"] = SqlReportStore(ctx.session, ctx.config.timezone)
     return store
 
 
@@ -48,13 +47,8 @@ def description(name: str) -> str:
     return render("chat/command_description.j2", command=name)
 
 
-def invite_link(ctx: Any, code: str) -> str | None:
-    username = getattr(getattr(ctx, "dispatcher", None), "bot_username", None)
-    return f"https://t.me/{username}?start={code}" if username else None
-
-
 # -- /start, /help
-def start(ctx: Any) -> Outgoing:
+def start(ctx: ChatContext) -> Outgoing:
     code = ctx.request.text.strip().split()[0] if ctx.request.text.strip() else ""
     if not code:
         if ctx.actor is None:
@@ -82,7 +76,7 @@ def start(ctx: Any) -> Outgoing:
     return Outgoing(render("chat/start_linked.j2", actor=ctx.actor, commands=_menu(ctx)))
 
 
-def help_(ctx: Any) -> Outgoing:
+def help_(ctx: ChatContext) -> Outgoing:
     return Outgoing(
         render(
             "chat/help.j2",
@@ -94,26 +88,22 @@ def help_(ctx: Any) -> Outgoing:
     )
 
 
-def _menu(ctx: Any) -> list[Any]:
+def _menu(ctx: ChatContext) -> list[Any]:
     role = ctx.actor.role if ctx.actor else None
     return ctx.registry.menu(role, ctx.request.channel)
 
 
 # -- /nhiemvu
-def tasks(ctx: Any) -> Outgoing:
+def tasks(ctx: ChatContext) -> Outgoing:
     return tasks_page(ctx, 0)
 
 
-def _tz(ctx: Any) -> ZoneInfo:
-    return getattr(ctx, "tz", None) or ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def tasks_page(ctx: Any, page: int) -> Outgoing:
+def tasks_page(ctx: ChatContext, page: int) -> Outgoing:
     """The agency's tasks judged by the report's own evaluation (`core.evaluation`), as of
     today: the same words and numbers as /tonghop, overdue first."""
     if ctx.actor is None or ctx.actor.agency_id is None:
         return Outgoing(render("chat/tasks_no_agency.j2"))
-    tz = _tz(ctx)
+    tz = ctx.config.timezone
     as_of = ctx.now.astimezone(tz).date()
     try:
         compiled = compile_report(
@@ -148,24 +138,26 @@ def tasks_page(ctx: Any, page: int) -> Outgoing:
     return Outgoing(text, buttons=[row] if row else [])
 
 
-def tasks_button(ctx: Any, pressed: PressedButton) -> Outgoing:
+def tasks_button(ctx: ChatContext, pressed: PressedButton) -> Outgoing:
     return tasks_page(ctx, int(pressed.args.get("page", 0)))
 
 
 # -- /baocao and the reminder's "Báo cáo ngay"
-def report(ctx: Any) -> list[Outgoing]:
+def report(ctx: ChatContext) -> list[Outgoing]:
     ref = ctx.request.text.strip()
     if not ref:
         return ctx.start_flow(REPORT)
     store = store_of(ctx)
     wanted = fold(ref)
-    match = next((t for t in store.tasks_for(ctx.actor.agency_id) if fold(t.ref) == wanted), None)
+    agency_id = ctx.actor.agency_id if ctx.actor else None
+    items = store.tasks_for(agency_id) if agency_id is not None else []
+    match = next((t for t in items if fold(t.ref) == wanted), None)
     if match is None:
         return [Outgoing(render("chat/report_unknown_ref.j2", ref=ref[:40]))]
     return _report_at_status(ctx, store, match.task_id)
 
 
-def report_task(ctx: Any, pressed: PressedButton) -> list[Outgoing]:
+def report_task(ctx: ChatContext, pressed: PressedButton) -> list[Outgoing]:
     """A reminder's button: straight to the status step of the named task, if allowed."""
     try:
         task_id, agency_id = int(pressed.args["task_id"]), int(pressed.args["agency_id"])
@@ -182,7 +174,7 @@ def report_task(ctx: Any, pressed: PressedButton) -> list[Outgoing]:
     return _report_at_status(ctx, store, task_id)
 
 
-def _report_at_status(ctx: Any, store: ReportStore, task_id: int) -> list[Outgoing]:
+def _report_at_status(ctx: ChatContext, store: ReportStore, task_id: int) -> list[Outgoing]:
     data: dict[str, Any] = {}
     try:
         load_task(ctx, data, store, task_id)
@@ -193,14 +185,15 @@ def _report_at_status(ctx: Any, store: ReportStore, task_id: int) -> list[Outgoi
 
 
 # -- /huy
-def cancel(ctx: Any) -> list[Outgoing]:
+def cancel(ctx: ChatContext) -> list[Outgoing]:
     return ctx.cancel_flow() or [Outgoing(render("chat/nothing_to_cancel.j2"))]
 
 
 # -- /moi: invites from chat (coordinators and admins)
-def invite(ctx: Any) -> Outgoing:
+def invite(ctx: ChatContext) -> Outgoing:
     """/moi AGENCY [role]: the agency by code or name (an ambiguity is listed, never
     guessed), the role in Vietnamese ("đầu mối", "lãnh đạo"…), focal point by default."""
+    assert ctx.actor is not None  # /moi is for staff only
     roles = [r.value for r in invitable_roles(ctx.actor)]
     typed = ctx.request.text.strip()
     if not typed:
@@ -230,7 +223,7 @@ def invite(ctx: Any) -> Outgoing:
         render(
             "chat/invite_created.j2",
             code=code,
-            link=invite_link(ctx, code),
+            link=ctx.invite_link(code),
             agency=agency.name,
             role=role.value,
             expires=expires,
@@ -242,13 +235,13 @@ def invite(ctx: Any) -> Outgoing:
 class ConsoleDirectory:
     """`core.flows.roleplay.Directory`: search agencies, link through a one-time invite."""
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: ChatContext) -> None:
         self.ctx = ctx
 
     def find_agencies(self, typed: str) -> NameMatch:
         return resolve_agency(self.ctx.session, typed)
 
-    def link(self, ctx: Any, agency_code: str, role: UserRole) -> None:
+    def link(self, ctx: ChatContext, agency_code: str, role: UserRole) -> None:
         agency = agency_by_code(ctx.session, agency_code)
         assert agency is not None
         code = create_invite(
@@ -263,7 +256,7 @@ class ConsoleDirectory:
         ctx.actor = actor_for(ctx.session, request.channel, request.user_id)
 
 
-def roleplay(ctx: Any) -> list[Outgoing]:
+def roleplay(ctx: ChatContext) -> list[Outgoing]:
     return ctx.start_flow(ROLEPLAY)
 
 

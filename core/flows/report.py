@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from core.auth import may_report
+from core.commands import ChatContext
 from core.conversation import (
     CANCEL,
     FINISH,
@@ -92,7 +93,7 @@ class ReportStore(Protocol):
         """The task if `agency_id` is assigned it (lead or coordinating), else None."""
         ...
 
-    def keep_upload(self, ctx: Any, instance: str, file: IncomingFile) -> UploadRef: ...
+    def keep_upload(self, ctx: ChatContext, instance: str, file: IncomingFile) -> UploadRef: ...
 
     def drop_uploads(self, instance: str) -> None: ...
 
@@ -107,7 +108,7 @@ def _short(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1].rstrip() + "…"
 
 
-def load_task(ctx: Any, data: dict[str, Any], store: ReportStore, task_id: int) -> None:
+def load_task(ctx: ChatContext, data: dict[str, Any], store: ReportStore, task_id: int) -> None:
     """Check the reporter may report on `task_id` and keep what later steps show about it."""
     agency_id = ctx.actor.agency_id if ctx.actor else None
     item = store.task(agency_id, task_id) if agency_id is not None else None
@@ -132,24 +133,28 @@ def load_task(ctx: Any, data: dict[str, Any], store: ReportStore, task_id: int) 
 def build_report_flow(store_of: StoreOf) -> Flow:
     """The report flow, wired to a store factory (storage, or a fake in unit tests)."""
 
-    def task_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
-        items = store_of(ctx).tasks_for(ctx.actor.agency_id) if ctx.actor else []
+    def own_tasks(ctx: ChatContext) -> list[TaskItem]:
+        agency_id = ctx.actor.agency_id if ctx.actor else None
+        return store_of(ctx).tasks_for(agency_id) if agency_id is not None else []
+
+    def task_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
+        items = own_tasks(ctx)
         return [Choice(str(t.task_id), _short(f"{t.ref} · {t.title}"), (t.ref,)) for t in items]
 
-    def ask_task(ctx: Any, data: dict[str, Any]) -> Text:
-        count = len(store_of(ctx).tasks_for(ctx.actor.agency_id)) if ctx.actor else 0
-        return say("chat/report_ask_task.j2", agency=ctx.actor.agency_name, count=count)
+    def ask_task(ctx: ChatContext, data: dict[str, Any]) -> Text:
+        agency = ctx.actor.agency_name if ctx.actor else ""
+        return say("chat/report_ask_task.j2", agency=agency, count=len(own_tasks(ctx)))
 
-    def chose_task(ctx: Any, data: dict[str, Any]) -> None:
+    def chose_task(ctx: ChatContext, data: dict[str, Any]) -> None:
         load_task(ctx, data, store_of(ctx), int(data["task"]))
 
-    def status_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
+    def status_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         return [Choice(s.value, say("chat/status_label.j2", status=s.value)) for s in STATUSES]
 
-    def figure(ctx: Any, data: dict[str, Any], answer: Any) -> str:
+    def figure(ctx: ChatContext, data: dict[str, Any], answer: Any) -> str:
         return parse_figure(data["target_kind"], answer.text)
 
-    def keep_file(ctx: Any, data: dict[str, Any], answer: Any) -> dict[str, Any]:
+    def keep_file(ctx: ChatContext, data: dict[str, Any], answer: Any) -> dict[str, Any]:
         file: IncomingFile = answer.file
         check_file(file, ctx.limits)
         if len(data.get("files") or []) >= 10:
@@ -163,11 +168,11 @@ def build_report_flow(store_of: StoreOf) -> Flow:
             )
         return {"upload_id": ref.upload_id, "name": file.file_name[:255], "size": ref.size}
 
-    def received(ctx: Any, data: dict[str, Any]) -> Text:
+    def received(ctx: ChatContext, data: dict[str, Any]) -> Text:
         files = data.get("files") or []
         return say("chat/report_file_received.j2", file=files[-1], count=len(files))
 
-    def ask_files(ctx: Any, data: dict[str, Any]) -> Text:
+    def ask_files(ctx: ChatContext, data: dict[str, Any]) -> Text:
         limits = ctx.limits
         return say(
             "chat/report_ask_files.j2",
@@ -176,7 +181,7 @@ def build_report_flow(store_of: StoreOf) -> Flow:
             max_mb=limits.max_file_bytes / (1024 * 1024),
         )
 
-    def summary(ctx: Any, data: dict[str, Any]) -> Text:
+    def summary(ctx: ChatContext, data: dict[str, Any]) -> Text:
         figure = data.get("figure")
         target = primary_target(data.get("expected_output") or "")
         reached = meets(target, figure) if target and figure else None
@@ -207,7 +212,7 @@ def build_report_flow(store_of: StoreOf) -> Flow:
     def dropped(ctx: Any, data: dict[str, Any]) -> None:
         data["files"] = [f for f in data.get("files") or [] if str(f["upload_id"]) != data["drop"]]
 
-    def edit_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
+    def edit_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         fields = [f for f in EDITABLE if f != "figure" or data.get("target_kind")]
         return [Choice(f, say("chat/report_field_label.j2", field=f)) for f in fields]
 
@@ -215,7 +220,7 @@ def build_report_flow(store_of: StoreOf) -> Flow:
         data["_return"] = "summary"
         return str(data["edit"])
 
-    def finish(ctx: Any, data: dict[str, Any]) -> Any:
+    def finish(ctx: ChatContext, data: dict[str, Any]) -> Any:
         store = store_of(ctx)
         agency_id = ctx.actor.agency_id if ctx.actor else None
         assigned = agency_id is not None and store.task(agency_id, data["task_id"]) is not None
@@ -224,6 +229,7 @@ def build_report_flow(store_of: StoreOf) -> Flow:
             ctx.audit("report_submit", f"task:{data['task_id']}", "refused", reason=refusal.reason)
             store.drop_uploads(data["_instance"])
             return say("chat/report_refused.j2", reason=refusal.reason)
+        assert ctx.actor is not None and agency_id is not None  # may_report refuses otherwise
         draft = ReportDraft(
             agency_id=agency_id,
             task_id=data["task_id"],
@@ -244,7 +250,7 @@ def build_report_flow(store_of: StoreOf) -> Flow:
         )
         return say("chat/report_saved.j2", saved=saved, d=data, at=ctx.now)
 
-    def cancelled(ctx: Any, data: dict[str, Any]) -> None:
+    def cancelled(ctx: ChatContext, data: dict[str, Any]) -> None:
         store_of(ctx).drop_uploads(data["_instance"])
 
     step_skip, no_figure = say("chat/button_skip.j2"), say("chat/button_no_figure.j2")

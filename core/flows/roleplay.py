@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from core.commands import ChatContext
 from core.conversation import FINISH, Choice, Expect, Flow, Invalid, Step, say
 from core.model import UserRole
 from core.names import NameMatch
@@ -25,14 +26,14 @@ class Directory(Protocol):
         first (`core.names.match_agency`: an ambiguity is listed, never guessed)."""
         ...
 
-    def link(self, ctx: Any, agency_code: str, role: UserRole) -> None: ...
+    def link(self, ctx: ChatContext, agency_code: str, role: UserRole) -> None: ...
 
 
 def build_roleplay_flow(directory_of: Callable[[Any], Directory]) -> Flow:
-    def role_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
+    def role_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         return [Choice(r.value, say("chat/role_label.j2", role=r.value)) for r in ROLES]
 
-    def search(ctx: Any, data: dict[str, Any], answer: Any) -> str:
+    def search(ctx: ChatContext, data: dict[str, Any], answer: Any) -> str:
         found = directory_of(ctx).find_agencies(answer.text)
         matches = found.candidates
         data["exact"] = found.code
@@ -43,7 +44,7 @@ def build_roleplay_flow(directory_of: Callable[[Any], Directory]) -> Flow:
         data["candidates"] = [list(m) for m in matches]
         return str(answer.text)
 
-    def pick_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
+    def pick_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         return [Choice(code, f"{name} ({code})", (code,)) for code, name in data["candidates"]]
 
     def after_search(data: dict[str, Any]) -> str:
@@ -52,7 +53,7 @@ def build_roleplay_flow(directory_of: Callable[[Any], Directory]) -> Flow:
             return FINISH
         return "agency"
 
-    def finish(ctx: Any, data: dict[str, Any]) -> Any:
+    def finish(ctx: ChatContext, data: dict[str, Any]) -> Any:
         role = UserRole(data["role"])
         directory_of(ctx).link(ctx, data["agency"], role)
         name = next((n for c, n in data["candidates"] if c == data["agency"]), data["agency"])

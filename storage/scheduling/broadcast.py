@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core.broadcast import AudienceKind, BroadcastAudience, Tally
+from core.broadcast import AudienceKind, BroadcastAudience, Recipient, Tally
 from core.calendar import WorkCalendar
+from core.flows.broadcast import AreaInfo, AudienceRefused, BroadcastDraft
+from core.flows.rounds import RoundInfo
 from core.model import AssignmentRole, UserRole
 from core.outgoing import Outgoing
 from storage import outbox as outbox_repo
 from storage.outbox import OutboxItem
+from storage.scheduling.calendar import default_years, load_calendar
 from storage.scheduling.obligations import round_obligations, task_obligations
-from storage.scheduling.rounds import get_round, latest_plan, open_rounds
+from storage.scheduling.rounds import SqlRoundStore, get_round, latest_plan, open_rounds
 from storage.tables.scheduling import Broadcast
 from storage.tables.shared import Agency, Area, Assignment, AuditLog, Contact, Outbox, Task
 
@@ -32,14 +34,6 @@ PROGRESS_KIND, TALLY_KIND, MESSAGE_KIND = "broadcast_progress", "broadcast_tally
 
 class BroadcastError(ValueError):
     """The audience names nothing that exists; the message is Vietnamese, for the user."""
-
-
-@dataclass(frozen=True)
-class Recipient:
-    contact_id: int
-    channel: str
-    chat_id: str
-    agency_id: int | None
 
 
 def group_key(broadcast_id: int) -> str:
@@ -229,3 +223,58 @@ def progress_message_id(session: Session, broadcast: Broadcast) -> str | None:
     if row is None or row.status != outbox_repo.SENT:
         return None
     return row.message_id
+
+
+class SqlBroadcastStore:
+    """`core.flows.broadcast.BroadcastStore` on the update's session (/nhacnho).
+
+    The working calendar is loaded once per update: the audience checks and the preview
+    each ask for it.
+    """
+
+    def __init__(self, session: Session, tz: ZoneInfo) -> None:
+        self.session = session
+        self.tz = tz
+        self.rounds = SqlRoundStore(session)
+        self._calendar: WorkCalendar | None = None
+
+    def calendar(self, today: date) -> WorkCalendar:
+        if self._calendar is None:
+            self._calendar = load_calendar(self.session, default_years(today))
+        return self._calendar
+
+    def recipients(self, audience: BroadcastAudience, today: date) -> list[Recipient]:
+        try:
+            return recipients(self.session, audience, today, self.tz, self.calendar(today))
+        except BroadcastError as exc:
+            raise AudienceRefused(str(exc)) from exc
+
+    def open_rounds(self) -> list[RoundInfo]:
+        return self.rounds.open_rounds()
+
+    def areas(self) -> list[AreaInfo]:
+        plan = latest_plan(self.session)
+        if plan is None:
+            return []
+        query = select(Area).where(Area.plan_id == plan.id).order_by(col(Area.position))
+        rows = self.session.exec(query)
+        return [AreaInfo(a.code, a.title) for a in rows]
+
+    def find_agencies(self, typed: str, limit: int) -> list[tuple[str, str]]:
+        return self.rounds.find_agencies(typed, limit)
+
+    def send(self, draft: BroadcastDraft) -> int:
+        try:
+            row = create_broadcast(
+                self.session,
+                audience=draft.audience,
+                message=draft.message,
+                progress=draft.progress,
+                targets=draft.targets,
+                sender=self.session.get(Contact, draft.sender_id),
+                actor=draft.actor,
+                now=draft.now,
+            )
+        except BroadcastError as exc:
+            raise AudienceRefused(str(exc)) from exc
+        return row.total

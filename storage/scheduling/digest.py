@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core.model import AssignmentRole, ReportStatus
-from storage.tables.shared import Agency, Area, Assignment, Plan, StatusReport, Task
+from storage.tables.shared import Agency, Area, Assignment, Contact, Plan, StatusReport, Task
 
 NO_REPORT = "none"  # a lead assignment without any report yet
 
@@ -127,3 +127,17 @@ def late_by_agency(pairs: list[tuple[int, int]]) -> dict[int, int]:
     for agency_id, n in pairs:
         counts[agency_id] += n
     return dict(counts)
+
+
+def digest_muted(session: Session, contact_id: int) -> bool:
+    """Whether the contact has turned the daily digest off (/caidat)."""
+    contact = session.get(Contact, contact_id)
+    return bool(contact and contact.digest_muted)
+
+
+def set_digest_muted(session: Session, contact_id: int, muted: bool) -> None:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise LookupError(f"no contact {contact_id}")
+    contact.digest_muted = muted
+    session.add(contact)

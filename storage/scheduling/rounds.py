@@ -8,14 +8,17 @@ tasks that exist, the deadline must be a real date, codes are unique.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from core.flows.rounds import RoundDraft, RoundInfo, RoundRefused
 from core.rounds import RECURRENCE_MONTHS, Audience, AudienceError, RoundSchedule
 from core.text import fold
+from storage.chat.state import find_agencies
 from storage.tables.shared import Agency, Assignment, Plan, ReportingRound, Task
 
 OPEN, CLOSED = "open", "closed"
@@ -208,3 +211,63 @@ def audience_agency_ids(session: Session, row: ReportingRound) -> list[int]:
         conditions.append(col(Agency.kind).in_(audience.kinds))
     query = query.where(or_(*conditions))
     return [i for i in session.exec(query).all() if i is not None]
+
+
+def round_info(row: ReportingRound) -> RoundInfo:
+    return RoundInfo(row.code, row.title, row.deadline, row.status)
+
+
+class SqlRoundStore:
+    """`core.flows.rounds.RoundStore` on the update's session (/kybaocao, /nhacnho)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def open_rounds(self) -> list[RoundInfo]:
+        return [round_info(row) for row in open_rounds(self.session)]
+
+    def round(self, code: str) -> RoundInfo | None:
+        row = get_round(self.session, code)
+        return round_info(row) if row is not None else None
+
+    def unknown_refs(self, refs: Sequence[str]) -> list[str]:
+        plan = latest_plan(self.session)
+        known = set(
+            self.session.exec(
+                select(Task.ref).where(
+                    Task.plan_id == (plan.id if plan else -1), col(Task.ref).in_(list(refs))
+                )
+            ).all()
+        )
+        return [r for r in refs if r not in known]
+
+    def find_agencies(self, typed: str, limit: int) -> list[tuple[str, str]]:
+        return find_agencies(self.session, typed, limit=limit)
+
+    def create(self, draft: RoundDraft) -> RoundInfo:
+        try:
+            row = create_round(
+                self.session,
+                title=draft.title,
+                deadline=draft.deadline,
+                audience=draft.audience,
+                ask=draft.ask,
+                opens_on=draft.opens_on,
+                recurrence=draft.recurrence,
+                created_by=draft.created_by,
+            )
+        except RoundError as exc:
+            raise RoundRefused(str(exc)) from exc
+        return round_info(row)
+
+    def set_deadline(self, code: str, deadline: date) -> RoundInfo:
+        try:
+            return round_info(set_deadline(self.session, code, deadline))
+        except RoundError as exc:
+            raise RoundRefused(str(exc)) from exc
+
+    def close(self, code: str) -> RoundInfo:
+        try:
+            return round_info(set_status(self.session, code, CLOSED))
+        except RoundError as exc:
+            raise RoundRefused(str(exc)) from exc

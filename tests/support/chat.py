@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 
 from bot.channels.telegram.adapter import build_application, polling
 from bot.chat.dispatcher import Dispatcher
-from bot.runtime import build_registry
+from bot.runtime import build_registry, chat_config
+from bot.settings import Settings
 from core.clock import FixedClock
 from core.conversation import Limits
 from core.model import UserRole
@@ -59,7 +60,9 @@ class ChatBot:
 
     async def start(self) -> ChatBot:
         registry = build_registry()
-        self.dispatcher = Dispatcher(self.engine, registry, self.clock, self.limits)
+        # the settings of the test's environment (PARBOT_DATA_DIR…), as `parbot run` reads them
+        config = chat_config(Settings())
+        self.dispatcher = Dispatcher(self.engine, registry, self.clock, self.limits, config=config)
         self.app, adapter = build_application(
             self.api.token, self.api.base_url, self.dispatcher, registry, self.engine
         )

@@ -1,31 +1,58 @@
 """The console `Channel`: proactive messages (reminders, digests) printed to the terminal.
 
 Same interface as TelegramChannel, so the outbox worker runs unchanged when parbot is tried
-without a Telegram token.
+without a Telegram token. Everything delivered on the console channel is printed; a message
+for someone other than the person at the keyboard (the demo focal points of
+storage/demo_recipients.py) is printed under their name (`label_of`).
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from typing import TextIO
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.channels.console.render import as_text
 from core.channel import ChannelLimits, Sent
 from core.outgoing import Outgoing
+from messages.render import render
+from storage.demo_recipients import demo_recipient
+
+LabelOf = Callable[[str], str | None]  # chat id -> a header naming the recipient, or None
+
+
+def demo_recipient_label(engine: Engine) -> LabelOf:
+    """Headers for messages delivered to the demo focal points (`parbot demo seed`)."""
+
+    def label(chat_id: str) -> str | None:
+        with Session(engine) as session:
+            who = demo_recipient(session, chat_id)
+        if who is None:
+            return None
+        return render("demo/console_recipient.j2", person=who.name, agency=who.agency)
+
+    return label
 
 
 class ConsoleChannel:
     name = "console"
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, label_of: LabelOf | None = None) -> None:
         self.out = out
+        self.label_of = label_of
         self.limits = ChannelLimits(per_second=1000, per_chat_per_second=1000, max_text=100_000)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     async def send(self, chat_id: str, message: Outgoing) -> Sent:
+        header = self.label_of(chat_id) if self.label_of is not None else None
         with self._lock:
+            if header:
+                self.out.write(header + "\n")
             self.out.write(as_text(message) + "\n")
             self.out.flush()
             return Sent(str(next(self._ids)))

@@ -1,8 +1,9 @@
 """Scheduling in chat, on the real PTB Application and the fake Bot API.
 
-/caidat mutes the digest; /nhacnho composes a broadcast that is delivered with one progress
-message edited and a tally; /kybaocao creates and edits rounds; a reminder's buttons snooze
-once and open the report flow on the task; other people's buttons and roles are refused.
+/caidat shows the digest setting and a press changes it; /nhacnho composes a broadcast that
+is delivered with one progress message edited and a tally; /kybaocao creates and edits
+rounds; a reminder's buttons snooze once and open the report flow on the task; other
+people's buttons and roles are refused.
 """
 
 from __future__ import annotations
@@ -61,11 +62,19 @@ async def deliver_all(bot: ChatBot, clock) -> DeliveryWorker:
     return worker
 
 
-async def test_caidat_toggles_the_digest(fake_api, engine):
+async def test_caidat_shows_the_settings_first_and_a_press_changes_them(fake_api, engine):
     people(engine)
     async with ChatBot(fake_api, engine) as bot:
-        first = texts(await bot.command(LEADER, "caidat"))
-        second = texts(await bot.command(LEADER, "caidat"))
+        shown = await bot.command(LEADER, "caidat")
+        with Session(engine) as session:  # looking changes nothing
+            leader = session.exec(select(Contact).where(Contact.user_id == str(LEADER))).one()
+            assert leader.digest_muted is False
+        assert "Bản tin hằng ngày (lúc 07:30 các ngày làm việc): đang bật" in texts(shown)
+        assert [b["text"] for b in shown[-1].buttons] == ["🔕 Tắt bản tin hằng ngày"]
+        first = texts(await bot.press(LEADER, "Tắt bản tin"))
+        again = await bot.command(LEADER, "caidat")
+        assert "đang tắt" in texts(again)
+        second = texts(await bot.press(LEADER, "Bật bản tin"))
     assert "Đã tắt bản tin" in first and "Đã bật bản tin" in second
     with Session(engine) as session:
         leader = session.exec(select(Contact).where(Contact.user_id == str(LEADER))).one()
