@@ -253,6 +253,7 @@ def _compile_and_write(
             settings.report_issuer,
             settings.report_place,
             settings.report_signer,
+            settings.report_signer_title,
         )
     except ScopeError:
         return [Outgoing(str(words().scope_gone()))]

@@ -24,9 +24,10 @@ import openpyxl
 import pytest
 from docx import Document
 from docx.enum.section import WD_ORIENT
+from docx.oxml.ns import qn
 from docx.shared import Pt
 from matplotlib.image import imread
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from core.report_model import CompiledReport, Scope, Verdict
@@ -36,12 +37,13 @@ from messages.reports.labels import labels
 from messages.reports.summary import markdown, summary_text
 from storage.db import make_engine, transaction
 from storage.reports.query import letterhead
-from storage.tables.shared import Agency, EvidenceFile, Task
+from storage.tables.shared import Agency, EvidenceFile, Plan, Task
 from tests.support import reports as report_support
 from tests.support.reports import AS_OF, NOW, TZ, compiled
 
 # fixtures shared by the report tests (a module attribute registers them here)
 demo_template = report_support.demo_template
+demo_engine = report_support.demo_engine
 
 
 VERDICT_WORDS = {
@@ -199,7 +201,8 @@ def test_word_report_follows_decree_30(built, word):
     assert all(p.runs[0].bold for p in header.cell(0, 1).paragraphs if p.text)
     assert header.cell(1, 0).text == "Số: …/BC-SNV"
     place_date = header.cell(1, 1).paragraphs[0]
-    assert place_date.text == "Quảng Nam, ngày … tháng … năm 2025"
+    # the document's date is the day it is made (NOW, in Hà Nội); 1 April → "tháng 4"
+    assert place_date.text == "Quảng Nam, ngày 01 tháng 4 năm 2025"
     assert place_date.runs[0].italic
     borders = header._tbl.tblPr.xml
     assert 'w:val="nil"' in borders  # borderless
@@ -220,6 +223,63 @@ def test_word_report_follows_decree_30(built, word):
     assert "Nơi nhận:" in word.tables[-2].cell(0, 0).text
     assert "GIÁM ĐỐC" in word.tables[-2].cell(0, 1).text
     assert "- Lưu: VT, SNV." in word.tables[-2].cell(0, 0).text
+    # no signer configured: a dotted line to write the name on, not an empty paragraph
+    signature = [p.text for p in word.tables[-2].cell(0, 1).paragraphs if p.text]
+    assert signature == ["GIÁM ĐỐC", "……………………………"]
+
+
+def test_word_report_opens_with_the_plan_number_and_date_and_a_rule_under_the_title(word):
+    texts = [p.text for p in word.paragraphs]
+    title = texts.index("BÁO CÁO")
+    assert texts[title + 2] == "(Tính đến ngày 31/03/2025)"
+    rule = word.paragraphs[title + 3]
+    assert rule.text == "" and 'w:bottom w:val="single"' in rule._p.pPr.xml
+    # the seeded plan's number is blank in its source text: a "…" for the clerk to fill
+    opening = next(t for t in texts if t.startswith("Thực hiện "))
+    assert opening.startswith(
+        "Thực hiện Kế hoạch số …/KH-UBND ngày 26/06/2024 của UBND tỉnh Quảng Nam về cải thiện "
+        "Chỉ số cải cách hành chính tỉnh Quảng Nam năm 2024, Sở Nội vụ tổng hợp kết quả"
+    )
+    assert "tính đến ngày 31/03/2025" in opening
+
+
+def test_word_report_is_vietnamese_and_its_properties_name_the_issuer_and_date(word):
+    styles = word.styles.element
+    langs = styles.findall(".//" + qn("w:lang"))
+    assert langs and all(lang.get(qn("w:val")) == "vi-VN" for lang in langs)
+    for paragraph in word.paragraphs:
+        for run in paragraph.runs:
+            if run.text.strip():
+                assert run._r.rPr.find(qn("w:lang")).get(qn("w:val")) == "vi-VN", run.text
+    core = word.core_properties
+    assert core.author == "Sở Nội vụ" and core.last_modified_by == "Sở Nội vụ"
+    assert core.title.startswith("Báo cáo Kết quả thực hiện Kế hoạch cải thiện")
+    assert core.language == "vi-VN"
+    assert core.created == core.modified == NOW
+
+
+def test_word_report_cites_the_plan_number_and_prints_the_configured_signer(
+    demo_engine, tmp_path
+):
+    with transaction(demo_engine) as session:
+        session.execute(update(Plan).values(number="1234"))
+    with transaction(demo_engine) as session:
+        from messages.reports.build import compile_report
+
+        report = compile_report(session, Scope(area_code="I", as_of=AS_OF), TZ, NOW)
+        head = letterhead(
+            session,
+            report.data.plan,
+            "SNV",
+            signer_name="Nguyễn Văn An",
+            signer_title="KT. GIÁM ĐỐC|Phó Giám đốc",
+        )
+        path = write_output(Format.DOCX, report, tmp_path / "r.docx", TZ, head)
+    word = Document(str(path))
+    opening = next(p.text for p in word.paragraphs if p.text.startswith("Thực hiện "))
+    assert opening.startswith("Thực hiện Kế hoạch số 1234/KH-UBND ngày 26/06/2024 của UBND tỉnh")
+    signature = [p.text for p in word.tables[-2].cell(0, 1).paragraphs if p.text]
+    assert signature == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "Nguyễn Văn An"]
 
 
 def test_word_appendix_and_counts_table(built, word):
