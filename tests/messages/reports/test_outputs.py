@@ -139,7 +139,7 @@ def test_workbook_sheets_rows_and_vietnamese_text(built, workbook):
     # frozen header, filter, widths, wrapped text, colour of the verdict
     assert sheet.freeze_panes == "B5"
     assert sheet.auto_filter.ref == f"A4:J{4 + len(rows)}"
-    assert sheet.column_dimensions["B"].width == pytest.approx(48)
+    assert sheet.column_dimensions["B"].width == pytest.approx(40)
     assert sheet["B5"].alignment.wrap_text
     assert sheet["J5"].fill.fgColor.rgb in {
         "FFC6EFCE",
@@ -182,6 +182,42 @@ def test_workbook_matrix_and_reports_sheets(built, workbook):
     assert listed and all(name in names for cell in listed for name in cell.split("; "))
     latest = sum(1 for r in sheet.iter_rows(min_row=2, values_only=True) if r[6] == "Có")
     assert latest == sum(r.reports for r in report.tasks)
+
+
+def test_workbook_prints_on_a4_landscape_fitted_to_width_with_repeated_headers(workbook):
+    titles = {"Tổng hợp": "$4:$4", "Ma trận": "$A:$C,$1:$1", "Báo cáo": "$1:$1"}
+    for name in workbook.sheetnames:
+        sheet = workbook[name]
+        setup = sheet.page_setup
+        assert (setup.orientation, setup.paperSize) == ("landscape", 9), name
+        assert sheet.oddFooter.center.text == "Trang &P/&N", name
+        if name == "Ma trận":  # one column per task: no page is that wide, columns repeat
+            assert not sheet.sheet_properties.pageSetUpPr or not (
+                sheet.sheet_properties.pageSetUpPr.fitToPage
+            )
+        else:
+            assert sheet.sheet_properties.pageSetUpPr.fitToPage, name
+            assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), name  # height left free
+        if name in titles:
+            printed = ",".join(
+                str(part).split("!")[-1]
+                for part in (sheet.print_title_cols, sheet.print_title_rows)
+                if part
+            )
+            assert printed == titles[name], name
+
+
+def test_workbook_stores_figures_as_numbers_and_speaks_only_vietnamese(built, workbook):
+    sheet = workbook["Báo cáo"]
+    header = [c.value for c in sheet[1]]
+    assert header[9] == "Số liệu" and header[14] == "Số biên nhận"  # the chat's word
+    figures = [row[9] for row in sheet.iter_rows(min_row=2) if row[9].value is not None]
+    assert figures and all(isinstance(c.value, int | float) for c in figures)
+    percent = [c for c in figures if "%" in c.number_format]
+    assert percent and all(0 <= c.value <= 1 for c in percent)
+    stats = [v for row in workbook["Thống kê"].iter_rows(values_only=True) for v in row if v]
+    words = {w.lower() for text in stats if isinstance(text, str) for w in re.findall(r"\w+", text)}
+    assert not words & {"sheet", "matrix", "summary", "reports", "stats", "legend"}
 
 
 # -- the Word report
