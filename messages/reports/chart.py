@@ -64,21 +64,28 @@ def _bars(axes: Axes, title: str, rows: list[tuple[str, Tally]], axis_label: str
     axes.spines[["top", "right"]].set_visible(False)
 
 
-def write_chart(report: CompiledReport, path: Path | str, dpi: int = 120) -> None:
-    """Write the PNG chart of `report` to `path`."""
-    words = labels()
-    area_rows = [
-        (textwrap.fill(f"{a.area.code}. {a.area.title}", LABEL_CHARS), a.agency_tally)
-        for a in report.areas
-    ]
-    kind_rows = [(kind_label(kind), tally) for kind, tally in report.by_kind.items()]
+def chart_title(report: CompiledReport) -> str:
+    """The plan's name and the evaluation date, wrapped over lines."""
     title = render(
         "report/chart_title.j2",
         plan=report.data.plan,
         as_of=report.data.as_of,
         round=report.data.round,
     )
-    title = "\n".join(textwrap.fill(line, TITLE_CHARS) for line in title.splitlines())
+    return "\n".join(textwrap.fill(line, TITLE_CHARS) for line in title.splitlines())
+
+
+def area_labels(report: CompiledReport) -> list[str]:
+    """Each area's code and whole name, wrapped over lines of LABEL_CHARS (never cut)."""
+    return [textwrap.fill(f"{a.area.code}. {a.area.title}", LABEL_CHARS) for a in report.areas]
+
+
+def write_chart(report: CompiledReport, path: Path | str, dpi: int = 120) -> None:
+    """Write the PNG chart of `report` to `path`."""
+    words = labels()
+    area_rows = list(zip(area_labels(report), [a.agency_tally for a in report.areas], strict=True))
+    kind_rows = [(kind_label(kind), tally) for kind, tally in report.by_kind.items()]
+    title = chart_title(report)
     area_lines = sum(name.count("\n") + 1 for name, _ in area_rows)
     top_lines = title.count("\n") + 1
     height = 1.6 + 0.3 * top_lines + 0.22 * area_lines + 0.2 * len(area_rows)

@@ -279,6 +279,30 @@ def test_word_report_opens_with_the_plan_number_and_date_and_a_rule_under_the_ti
     assert "tính đến ngày 31/03/2025" in opening
 
 
+def test_word_report_says_things_once_and_keeps_units_with_figures(word):
+    texts = [p.text for p in word.paragraphs]
+    texts += [c.text for t in word.tables for c in t._cells]
+    joined = "\n".join(texts)
+    # "Hoàn thành (báo cáo ngày 02/11/2024), hoàn thành ngày 02/11/2024." never again
+    assert not re.search(r"báo cáo ngày (\S+)\), hoàn thành ngày \1", joined)
+    assert "Hoàn thành ngày " in joined
+    # no bare figure tacked after a sentence ("… ngày 12/03/2024. (28 thủ tục)", "(2)")
+    assert not re.search(r"\.\s*\(\d+[^)]*\)", joined)
+    assert not re.search(r"[^\s(]\s\(\d+\)", joined)
+    figures = re.findall(r"Số liệu đạt được: ([^.;\n(]+)", joined)
+    assert figures and all(re.fullmatch(r"\d+(,\d+)?%|\d+ \D+", f.strip()) for f in figures)
+    assert "Kết quả nổi bật" not in joined
+    under_results, inside = [], False
+    for text in (p.text for p in word.paragraphs):
+        if text == "Kết quả đạt được:":
+            inside = True
+        elif text.startswith(("Khó khăn", "- Nhiệm vụ ")) or re.match(r"^[IVX\d]+\. ", text):
+            inside = False
+        elif inside:
+            under_results.append(text)
+    assert under_results and not any("Chưa triển khai" in t for t in under_results)
+
+
 def test_word_report_is_vietnamese_and_its_properties_name_the_issuer_and_date(word):
     styles = word.styles.element
     langs = styles.findall(".//" + qn("w:lang"))
@@ -429,6 +453,21 @@ def test_chart_is_a_png_with_every_vietnamese_glyph(built):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "Glyph … missing from font" would fail here
         write_chart(built.report, built.folder / "again.png")
+
+
+def test_chart_is_titled_with_the_plan_name_and_keeps_area_names_whole(built):
+    from messages.reports.chart import area_labels, chart_title
+
+    report = built.report
+    title = chart_title(report)
+    assert " ".join(title.split()).startswith(
+        "Tiến độ thực hiện Kế hoạch cải thiện Chỉ số cải cách hành chính tỉnh Quảng Nam năm 2024"
+    )
+    assert report.data.plan.code not in title and "Tính đến ngày 31/03/2025" in title
+    for label, area in zip(area_labels(report), report.areas, strict=True):
+        assert " ".join(label.split()) == f"{area.area.code}. {area.area.title}"
+        assert "…" not in label
+    assert any("\n" in label for label in area_labels(report))  # long names wrap
 
 
 def test_bundle_holds_every_evidence_file_by_task_and_agency(built):
