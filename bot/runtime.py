@@ -88,6 +88,7 @@ def chat_config(settings: Settings) -> ChatConfig:
         report_issuer=settings.report_issuer,
         report_place=settings.report_place,
         report_signer=settings.report_signer,
+        report_signer_title=settings.report_signer_title,
         send_window=SendWindow(
             settings.send_window_start, settings.send_window_end, settings.timezone
         ),

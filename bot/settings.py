@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     report_issuer: str = Field(default="SNV", validation_alias="PARBOT_REPORT_ISSUER")
     report_place: str | None = Field(default=None, validation_alias="PARBOT_REPORT_PLACE")
     report_signer: str = Field(default="", validation_alias="PARBOT_REPORT_SIGNER")
+    report_signer_title: str = Field(
+        default="GIÁM ĐỐC", validation_alias="PARBOT_REPORT_SIGNER_TITLE"
+    )
 
     @field_validator(
         "telegram_bot_token",

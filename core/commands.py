@@ -57,6 +57,7 @@ class ChatConfig:
     report_issuer: str = "SNV"  # agency code that issues the compiled Word report
     report_place: str | None = None  # place in the report's date line; None: the plan's issuer
     report_signer: str = ""
+    report_signer_title: str = "GIÁM ĐỐC"  # "|" splits it in two lines (KT. GIÁM ĐỐC|PHÓ…)
     web_url: str | None = None  # public base of the web companion; None: no web server
     send_window: SendWindow = field(default_factory=SendWindow)  # broadcasts wait for it
     digest_time: time = time(7, 30)  # when the daily digest goes out (shown by /caidat)

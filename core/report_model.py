@@ -42,6 +42,8 @@ class PlanInfo:
     year: int
     issuer: str
     issued_on: date | None = None
+    number: str = ""  # "1234" of "Kế hoạch số 1234/KH-UBND" ("" when not known)
+    symbol: str = ""  # "KH-UBND"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +138,8 @@ class Letterhead:
     body: str  # "Sở Nội vụ"
     body_code: str  # "SNV": the report number's symbol is BC-<code>
     place: str  # "Quảng Nam"
-    signer_name: str = ""
+    signer_name: str = ""  # "" leaves a dotted line to write the name on
+    signer_title: str = ""  # "GIÁM ĐỐC" or "KT. GIÁM ĐỐC|PHÓ GIÁM ĐỐC" ("|" breaks the line)
 
 
 @dataclass

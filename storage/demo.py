@@ -8,6 +8,15 @@ alone. Demo reporters are inactive console contacts, so no reminder or digest is
 for them.
 
 Some agencies are drawn as "late" ones: they finish fewer tasks, later, and report less.
+
+What a report says fits its task: each task gets a theme from the words of its title
+(inspections, dialogues, training, procedures, legal documents, digital systems…) and the
+report's result is drawn from that theme's phrases, with its counts consistent (simplified
+procedures no more than those reviewed, attendance a multiple of the meetings held). A task
+whose expected output states a target (core.flows.targets) gets a figure the way the chat
+stores one ("96,5%", "3"), near its target: done reports mostly reach it, a few fall short
+(so the report's "chưa đạt chỉ tiêu" flag can be seen), unfinished ones are below it; its
+result then carries no figure of its own that could contradict the figure.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -23,6 +33,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlmodel import Session
 
+from core.flows.targets import PERCENT, Target, primary_target
 from core.model import AssignmentRole, ReportStatus
 from core.text import fold
 from storage.plans import plan_by_code
@@ -48,6 +59,7 @@ LATE = (0.12, 0.22, 0.22, 0.10, 0.04, 0.30)
 OUTCOMES = ("done", "done_late", "in_progress", "blocked", "not_started", "none")
 LATE_AGENCY_SHARE = 0.15
 COORDINATOR_REPORT_SHARE = 0.04
+SHORT_OF_TARGET = 0.08  # done reports whose figure falls short of the target
 
 
 class DemoError(LookupError):
@@ -131,16 +143,59 @@ class _Writer:
         self.evidence: list[tuple[str, str, bytes, datetime]] = []  # receipt, name, bytes, at
         self.serial = 0
 
-    def fill(self, key: str, **values: Any) -> str:
+    def fill(self, key: str, theme: str = "general", **values: Any) -> str:
+        """A phrase of `key` ("done", "plain", "progress" of a theme, or a shared list) with
+        consistent numbers: b ≤ a, attendance p a multiple of the k meetings."""
         rng = self.rng
+        a = rng.randint(8, 60)
+        k = rng.randint(2, 9)
         values.update(
             n=rng.randint(12, 480),
-            k=rng.randint(2, 12),
-            j=rng.randint(3, 40),
-            p=rng.randint(40, 900),
-            pct=rng.randint(35, 95),
+            a=a,
+            b=rng.randint(1, max(1, a // 3)),
+            k=k,
+            p=k * rng.randint(25, 60),
         )
-        return str(rng.choice(self.phrases[key])).format(**values)
+        themes = self.phrases["themes"]
+        options = themes[theme][key] if key in themes[theme] else self.phrases[key]
+        return str(rng.choice(options)).format(**values)
+
+    def figure(self, target: Target | None, status: str) -> str | None:
+        """The achieved figure of a report, as the chat stores it, or None."""
+        if target is None or status == ReportStatus.NOT_STARTED.value:
+            return None
+        rng = self.rng
+        done = status == ReportStatus.DONE.value
+        if not done and rng.random() < 0.5:
+            return None  # the chat lets a focal point skip the figure
+        value = target.value
+        reached = done and rng.random() >= SHORT_OF_TARGET
+        if target.kind == PERCENT:
+            if reached:
+                low = value + (0.1 if target.op == ">" else 0.0)
+                high = min(100.0, value + 12)
+            else:
+                low, high = value * 0.6, value - 0.5
+            number = round(rng.uniform(min(low, 100.0), min(max(low, high), 100.0)), 1)
+            if not reached:
+                number = min(number, value - 0.5)
+            return f"{number:g}".replace(".", ",") + "%"
+        whole = int(value)
+        if reached:
+            first = whole + (1 if target.op == ">" else 0)
+            return str(rng.randint(first, first + max(1, whole // 4)))
+        return str(rng.randint(whole // 2, whole - 1)) if whole > 1 else None
+
+    def theme(self, task: Task) -> str:
+        """The phrase theme of a task: the first whose words its title holds, else its
+        expected output's, else "general"."""
+        themes = self.phrases["themes"]
+        for text in (task.title, task.expected_output or ""):
+            folded = fold(text)
+            for name, theme in themes.items():
+                if any(re.search(rf"\b{re.escape(w)}\b", folded) for w in theme["match"]):
+                    return str(name)
+        return "general"
 
     def add(
         self,
@@ -152,11 +207,21 @@ class _Writer:
     ) -> None:
         """One pair's reports: `versions` of (status, local day), oldest first."""
         rng = self.rng
+        target = primary_target(task.expected_output)
+        theme = self.theme(task)
         for number, (status, day) in enumerate(versions, start=1):
             self.serial += 1
             receipt = f"{DEMO_PREFIX}{self.serial:07d}"
-            values = {"code": agency.code, "day": day.strftime("%d/%m/%Y"), "ref": task.ref}
-            key = {"done": "done", "not_started": "not_started"}.get(status, "progress")
+            values = {
+                "code": agency.code,
+                # a document's symbol: the body's own, "UBND" for a people's committee
+                "sym": "UBND" if agency.kind in ("district", "commune") else agency.code,
+                "day": day.strftime("%d/%m/%Y"),
+                "ref": task.ref,
+            }
+            key = {"done": "plain" if target else "done", "not_started": "not_started"}.get(
+                status, "progress"
+            )
             difficulties = ""
             if status == ReportStatus.BLOCKED.value or (status != "done" and rng.random() < 0.4):
                 difficulties = self.fill("difficulties")
@@ -171,10 +236,8 @@ class _Writer:
                     "version": number,
                     "is_latest": number == len(versions),
                     "status": status,
-                    "result": self.fill(key, **values),
-                    "figure": self.fill("figures")
-                    if status == "done" and rng.random() < 0.6
-                    else None,
+                    "result": self.fill(key, theme, **values),
+                    "figure": self.figure(target, status),
                     "difficulties": difficulties,
                     "submitted_at": at,
                 }

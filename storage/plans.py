@@ -31,6 +31,8 @@ class PlanMeta:
     issued_on: date | None = None
     issuer: str = ""
     source: str = ""
+    number: str = ""  # "1234" of "Kế hoạch số 1234/KH-UBND"
+    symbol: str = ""  # "KH-UBND"
 
 
 @dataclass
@@ -88,6 +90,9 @@ def save_plan(
         session.add(plan)
     plan.title, plan.year = meta.title, meta.year
     plan.issued_on, plan.issuer, plan.source = meta.issued_on, meta.issuer, meta.source
+    # an import that does not know the number (a file given on the command line) keeps it
+    plan.number = meta.number or plan.number or ""
+    plan.symbol = meta.symbol or plan.symbol or ""
     plan.imported_at = utcnow()
     session.flush()
     assert plan.id is not None

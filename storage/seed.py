@@ -37,6 +37,8 @@ def plan_meta(folder: Path) -> tuple[PlanMeta, Path]:
         issued_on=date.fromisoformat(info["issued_on"]) if info.get("issued_on") else None,
         issuer=info.get("issuer", ""),
         source=info.get("source", ""),
+        number=str(info.get("number") or ""),
+        symbol=info.get("symbol", ""),
     )
     return meta, folder / info["source"]
 

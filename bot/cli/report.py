@@ -181,6 +181,7 @@ def report(
                         settings.report_issuer,
                         settings.report_place,
                         settings.report_signer,
+                        settings.report_signer_title,
                     )
                     if chosen is Format.DOCX
                     else None

@@ -1,9 +1,10 @@
 """The progress chart: lead (task, agency) pairs by verdict, per area and per kind of agency.
 
 Percent-stacked horizontal bars, so a small area and a big one compare at a glance; the
-number of pairs stands at the end of each bar. Drawn with matplotlib's Agg canvas directly
-(no pyplot global state, safe in a worker thread) in DejaVu Sans, which ships with matplotlib
-and has every Vietnamese glyph.
+number of pairs stands at the end of each bar. The title is the plan's name; an area's name
+is wrapped over lines, never cut, and the bars are spaced for the lines it takes. Drawn with
+matplotlib's Agg canvas directly (no pyplot global state, safe in a worker thread) in DejaVu
+Sans, which ships with matplotlib and has every Vietnamese glyph.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from messages.render import render
 from messages.reports.labels import kind_label, labels
 
 FONT = "DejaVu Sans"
+LABEL_CHARS = 42  # characters per line of an area's name beside its bar
+TITLE_CHARS = 90
 COLOURS = {
     Verdict.DONE_ON_TIME: "#2e7d32",
     Verdict.DONE_LATE: "#9ccc65",
@@ -61,33 +64,41 @@ def _bars(axes: Axes, title: str, rows: list[tuple[str, Tally]], axis_label: str
     axes.spines[["top", "right"]].set_visible(False)
 
 
+def chart_title(report: CompiledReport) -> str:
+    """The plan's name and the evaluation date, wrapped over lines."""
+    title = render(
+        "report/chart_title.j2",
+        plan=report.data.plan,
+        as_of=report.data.as_of,
+        round=report.data.round,
+    )
+    return "\n".join(textwrap.fill(line, TITLE_CHARS) for line in title.splitlines())
+
+
+def area_labels(report: CompiledReport) -> list[str]:
+    """Each area's code and whole name, wrapped over lines of LABEL_CHARS (never cut)."""
+    return [textwrap.fill(f"{a.area.code}. {a.area.title}", LABEL_CHARS) for a in report.areas]
+
+
 def write_chart(report: CompiledReport, path: Path | str, dpi: int = 120) -> None:
     """Write the PNG chart of `report` to `path`."""
     words = labels()
-    area_rows = [
-        (textwrap.shorten(f"{a.area.code}. {a.area.title}", 48, placeholder="…"), a.agency_tally)
-        for a in report.areas
-    ]
+    area_rows = list(zip(area_labels(report), [a.agency_tally for a in report.areas], strict=True))
     kind_rows = [(kind_label(kind), tally) for kind, tally in report.by_kind.items()]
-    height = 2.2 + 0.38 * (len(area_rows) + len(kind_rows))
-    figure = Figure(figsize=(10, max(height, 4)), dpi=dpi)
+    title = chart_title(report)
+    area_lines = sum(name.count("\n") + 1 for name, _ in area_rows)
+    top_lines = title.count("\n") + 1
+    height = 1.6 + 0.3 * top_lines + 0.22 * area_lines + 0.2 * len(area_rows)
+    height += 0.38 * len(kind_rows)
+    figure = Figure(figsize=(11, max(height, 4)), dpi=dpi)
     FigureCanvasAgg(figure)
-    figure.suptitle(
-        render(
-            "report/chart_title.j2",
-            plan=report.data.plan,
-            as_of=report.data.as_of,
-            round=report.data.round,
-        ),
-        family=FONT,
-        fontsize=13,
-        fontweight="bold",
-    )
+    figure.suptitle(title, family=FONT, fontsize=12, fontweight="bold")
     if not area_rows:
         figure.text(0.5, 0.5, render("report/chart_empty.j2"), ha="center", family=FONT)
         figure.savefig(str(path), format="png")
         return
-    grid = figure.add_gridspec(2, 1, height_ratios=[max(len(area_rows), 1), max(len(kind_rows), 1)])
+    ratios = [max(area_lines * 0.55 + len(area_rows) * 0.5, 1), max(len(kind_rows), 1)]
+    grid = figure.add_gridspec(2, 1, height_ratios=ratios)
     top, bottom = figure.add_subplot(grid[0]), figure.add_subplot(grid[1])
     _bars(top, str(words.chart["by_area"]), area_rows, str(words.chart["axis"]))
     _bars(bottom, str(words.chart["by_kind"]), kind_rows, str(words.chart["axis"]))
@@ -100,5 +111,6 @@ def write_chart(report: CompiledReport, path: Path | str, dpi: int = 120) -> Non
         prop={"family": FONT, "size": 8},
         frameon=False,
     )
-    figure.tight_layout(rect=(0, 0.05, 1, 0.95))
+    inches = figure.get_figheight()
+    figure.tight_layout(rect=(0, 0.35 / inches, 1, 1 - (0.1 + 0.28 * top_lines) / inches))
     figure.savefig(str(path), format="png")

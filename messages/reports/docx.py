@@ -10,12 +10,23 @@ row per task with its status) is a landscape section.
 
 Every sentence is a template in messages/templates/docs/; names of the issuer and the place
 come from the `Letterhead` (data and settings), never from code.
+
+Two dates, never confused: the *document's* date ("Quảng Nam, ngày 01 tháng 12 năm 2026", the
+day it is made, written the decree's way with a leading zero for days under 10 and months 1
+and 2) and the *evaluation* date ("Tính đến ngày 31/12/2024", the report model's `as_of`),
+so a past plan is reported today as it stood then. The opening sentence cites the plan by its
+number, symbol and date of issue from the plan's metadata ("Kế hoạch số 1234/KH-UBND ngày
+26/06/2024 của UBND tỉnh Quảng Nam"; "…" stands for a number the data does not have). The
+document is Vietnamese (vi-VN in the styles and every run, so Word checks the spelling of the
+right language) and its properties name the issuer and the document's date.
 """
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from docx import Document
 from docx.document import Document as DocumentType
@@ -30,7 +41,7 @@ from docx.text.paragraph import Paragraph
 
 from core.report_model import CompiledReport, Letterhead, Progress, Verdict
 from core.text import clean
-from messages.render import environment, render
+from messages.render import VN, environment, render
 from messages.reports.labels import kind_label, labels
 from messages.reports.texts import (
     count_difficulties,
@@ -44,10 +55,48 @@ BODY_PT = 14
 TABLE_PT = 13
 LATE_NAMED = 10
 TOP_DIFFICULTIES = 5
+LANGUAGE = "vi-VN"
+TEXT_WIDTH_MM = 165  # A4 less the 30 mm and 15 mm margins
 
 
 def _parts() -> Any:
     return environment().get_template("docs/report_parts.j2").module
+
+
+def document_day(report: CompiledReport) -> date:
+    """The document's date: the day it is made (local time), never before the evaluation date."""
+    made = report.data.generated_at
+    day = (made.astimezone(VN) if made.tzinfo else made).date()
+    return max(day, report.data.as_of)
+
+
+def _moment(report: CompiledReport, day: date) -> datetime:
+    """When the document was made (UTC, as the core properties store it), on its date."""
+    made = report.data.generated_at
+    if made.tzinfo:
+        made = made.astimezone(VN)
+    if made.date() != day:
+        made = datetime.combine(day, time(8, 0), tzinfo=VN)
+    utc = made.astimezone(ZoneInfo("UTC")) if made.tzinfo else made
+    return utc.replace(tzinfo=None)
+
+
+def plan_kind_and_subject(title: str) -> tuple[str, str]:
+    """ "Kế hoạch cải thiện …" → ("Kế hoạch", "cải thiện …"): cited as "Kế hoạch số … về …"."""
+    kind = "Kế hoạch"
+    if title.lower().startswith(kind.lower() + " "):
+        return title[: len(kind)], title[len(kind) + 1 :].strip()
+    return "", title
+
+
+def _language(properties: Any) -> None:
+    """Mark run or style properties as Vietnamese (Word's proofing language)."""
+    lang = properties.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        properties.append(lang)
+    for key in ("w:val", "w:eastAsia"):
+        lang.set(qn(key), LANGUAGE)
 
 
 def report_subject(plan_title: str, letterhead: Letterhead) -> str:
@@ -70,6 +119,7 @@ def _run(
     run.font.size = Pt(size)
     run.bold = bold or None
     run.italic = italic or None
+    _language(run._r.get_or_add_rPr())
 
 
 def _para(
@@ -98,9 +148,10 @@ def _para(
     return paragraph
 
 
-def _rule(cell: _Cell, indent_mm: float) -> None:
-    """A short centred line (a bottom border between indents) under a header block."""
-    paragraph = _para(cell, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+def _rule(cell: Any, indent_mm: float, after: float = 0) -> None:
+    """A short centred line (a bottom border between indents) under a header block or the
+    title (the decree: a rule under the subject, a third to a half of its line)."""
+    paragraph = _para(cell, align=WD_ALIGN_PARAGRAPH.CENTER, after=after)
     fmt = paragraph.paragraph_format
     fmt.left_indent = Mm(indent_mm)
     fmt.right_indent = Mm(indent_mm)
@@ -174,13 +225,18 @@ def _page_number_header(document: DocumentType) -> None:
     paragraph._p.append(field)
 
 
-def _setup(document: DocumentType) -> None:
+def _setup(document: DocumentType, title: str, author: str, made: datetime) -> None:
     normal = document.styles["Normal"]
     normal.font.name = FONT
     normal.font.size = Pt(BODY_PT)
     fonts = normal.element.get_or_add_rPr().get_or_add_rFonts()
     for key in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
         fonts.set(qn(key), FONT)
+    _language(normal.element.get_or_add_rPr())
+    defaults = document.styles.element.find(qn("w:docDefaults"))
+    if defaults is not None:
+        for properties in defaults.iter(qn("w:rPr")):
+            _language(properties)
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.orientation = WD_ORIENT.PORTRAIT
@@ -189,11 +245,19 @@ def _setup(document: DocumentType) -> None:
     section.header_distance = Mm(10)
     section.footer_distance = Mm(10)
     core = document.core_properties
-    core.author = "parbot"
+    core.title = title
+    core.subject = title
+    core.author = author
+    core.last_modified_by = author
+    core.language = LANGUAGE
+    core.created = made
+    core.modified = made
+    core.revision = 1
     core.comments = ""
+    core.keywords = ""
 
 
-def _header(document: DocumentType, lh: Letterhead, year: int, parts: Any) -> None:
+def _header(document: DocumentType, lh: Letterhead, day: date, parts: Any) -> None:
     table = document.add_table(rows=2, cols=2)
     _borderless(table)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -209,7 +273,7 @@ def _header(document: DocumentType, lh: Letterhead, year: int, parts: Any) -> No
     left, right = table.rows[1].cells
     _para(left, str(parts.number(lh)), 13, align=center, after=0, first=True)
     _para(
-        right, str(parts.place_date(lh, year)), 14, italic=True, align=center, after=0, first=True
+        right, str(parts.place_date(lh, day)), 14, italic=True, align=center, after=0, first=True
     )
 
 
@@ -260,10 +324,12 @@ def _signature(document: DocumentType, lh: Letterhead, parts: Any) -> None:
     for line in str(parts.recipients(lh)).splitlines():
         _para(left, line, 11, align=WD_ALIGN_PARAGRAPH.LEFT, after=0)
     center = WD_ALIGN_PARAGRAPH.CENTER
-    _para(right, str(parts.signer_title()), 14, bold=True, align=center, after=0, first=True)
+    titles = [t.strip() for t in str(parts.signer_title(lh)).split("|") if t.strip()]
+    for number, line in enumerate(titles):
+        _para(right, line.upper(), 14, bold=True, align=center, after=0, first=number == 0)
     for _ in range(4):
         _para(right, "", 14, align=center, after=0)
-    _para(right, lh.signer_name, 14, bold=True, align=center, after=0)
+    _para(right, str(parts.signer_name(lh)), 14, bold=True, align=center, after=0)
 
 
 def _appendix(
@@ -341,17 +407,24 @@ def write_report_docx(
     step = progress or (lambda _stage, _done, _total: None)
     parts = _parts()
     data = report.data
+    day = document_day(report)
+    subject = report_subject(data.plan.title, letterhead)
     document = Document()
-    _setup(document)
+    _setup(
+        document,
+        f"{parts.kind_word()} {parts.subject(subject)}",
+        letterhead.body,
+        _moment(report, day),
+    )
     _page_number_header(document)
-    _header(document, letterhead, data.as_of.year, parts)
+    _header(document, letterhead, day, parts)
 
     center = WD_ALIGN_PARAGRAPH.CENTER
-    subject = report_subject(data.plan.title, letterhead)
     _para(document, "", after=6)
     _para(document, str(parts.kind()), 14, bold=True, align=center, after=0)
     _para(document, str(parts.subject(subject)), 14, bold=True, align=center, after=0)
-    _para(document, str(parts.as_of(data.as_of)), 14, italic=True, align=center, after=12)
+    _para(document, str(parts.as_of(data.as_of)), 14, italic=True, align=center, after=0)
+    _rule(document, (TEXT_WIDTH_MM - TEXT_WIDTH_MM / 3) / 2, after=12)
 
     scope = data.scope
     area = next((a for a in data.areas if a.code == (scope.area_code or "").upper()), None)
@@ -367,6 +440,8 @@ def write_report_docx(
         render(
             "docs/intro.j2",
             plan=data.plan,
+            plan_kind=plan_kind_and_subject(data.plan.title)[0],
+            plan_subject=plan_kind_and_subject(data.plan.title)[1],
             lh=letterhead,
             as_of=data.as_of,
             round=data.round,

@@ -70,6 +70,7 @@ def compiled_replies(
             config.report_issuer,
             config.report_place,
             config.report_signer,
+            config.report_signer_title,
         )
     except ScopeError:
         return [Outgoing(str(words().scope_gone()))]

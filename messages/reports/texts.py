@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.flows.targets import meets, primary_target, with_unit
+from core.model import ReportStatus
 from core.report_model import Evaluation, ReportData, TaskResult, Verdict
 from core.text import clean, nfc
 from messages.render import render
@@ -33,6 +35,8 @@ def task_progress(result: TaskResult) -> str:
         status=status_label(report.status) if report else "",
         reported_at=report.submitted_at if report else None,
         done_at=single.done_at if single else None,
+        single_late=single is not None and single.verdict is Verdict.DONE_LATE,
+        deadline=single.deadline if single else None,
         days_overdue=single.days_overdue if single else 0,
         done=result.tally.done,
         on_time=counts[Verdict.DONE_ON_TIME],
@@ -48,17 +52,29 @@ def task_progress(result: TaskResult) -> str:
 class _Item:
     agency: str
     result: str
-    figure: str | None
+    figure: str  # with its unit: "3 hoạt động", "96%"; "" when none was asked
+    below: bool  # reported done with a figure under the plan's target
     coordinating: bool
+
+
+def _sentence(text: str) -> str:
+    """A result as a sentence: a full stop at the end, so a figure can follow it."""
+    text = clean(text)
+    return text if not text or text[-1] in ".!?…;:" else text + "."
 
 
 def task_results(result: TaskResult, data: ReportData, limit: int = 10) -> str:
     """Results of the latest reports: responsible agencies first (done ones first), then
-    coordinating ones; `limit` shown, the rest counted (a nationwide task has thousands)."""
+    coordinating ones; `limit` shown, the rest counted (a nationwide task has thousands).
+
+    A report "not started" states no result and is left out (the progress cell says it). The
+    achieved figure follows the result as its own sentence, with the target's unit; a task
+    reported done with a figure below its target says so and quotes the target once."""
     pairs = responsible(result)
     others = result.coordinators if result.leads else []
     done = [e for e in pairs if e.report is not None and e.report.status == "done"]
     rest = [e for e in pairs if e.report is not None and e.report.status != "done"]
+    target = primary_target(result.task.expected_output)
     items: list[_Item] = []
     more = 0
     for group, coordinating in ((done, False), (rest, False), (others, True)):
@@ -66,9 +82,26 @@ def task_results(result: TaskResult, data: ReportData, limit: int = 10) -> str:
             report = evaluation.report
             if report is None or not report.result.strip():
                 continue
+            if report.status == ReportStatus.NOT_STARTED.value:
+                continue
             if len(items) < limit:
                 agency = data.agencies[evaluation.agency_id].name
-                items.append(_Item(agency, clean(report.result), report.figure, coordinating))
+                figure = (report.figure or "").strip()
+                below = bool(
+                    figure
+                    and target is not None
+                    and report.status == ReportStatus.DONE.value
+                    and not meets(target, figure)
+                )
+                items.append(
+                    _Item(
+                        agency,
+                        _sentence(report.result),
+                        with_unit(target, figure) if figure else "",
+                        below,
+                        coordinating,
+                    )
+                )
             else:
                 more += 1
     if not items:
@@ -78,6 +111,7 @@ def task_results(result: TaskResult, data: ReportData, limit: int = 10) -> str:
         items=items,
         many=len(items) + more > 1 or len(pairs) > 1,
         more=more,
+        target=target.phrase if target and any(i.below for i in items) else "",
     )
 
 

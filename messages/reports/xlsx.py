@@ -7,11 +7,17 @@ Sheets, in order:
 * "Thống kê" — the counts: tasks per area, lead pairs per area and per kind of agency, the
   legend of the matrix, the late agencies.
 * "Ma trận" — agencies × tasks, the verdict code in each cell, colour-coded.
-* "Báo cáo" — every report version with reporter, time (a real date) and evidence names.
+* "Báo cáo" — every report version with reporter, time (a real date), the achieved figure as
+  a number (a percentage as a percentage), evidence names and the receipt number.
+
+Every sheet prints on A4 landscape with its header rows repeated on each page; all but the
+matrix fit the page width (the matrix, one column per task, repeats its first three columns
+instead, as no page is wide enough for 70 tasks at a readable size).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
@@ -31,12 +37,29 @@ VERDICT_STYLE = {
     Verdict.OVERDUE: Style.OVERDUE,
     Verdict.NOT_REPORTED: Style.NOT_REPORTED,
 }
-SUMMARY_WIDTHS = (9, 48, 16, 26, 26, 28, 34, 48, 36, 18)
-REPORT_WIDTHS = (10, 12, 30, 10, 16, 6, 8, 16, 48, 14, 36, 22, 16, 36, 16)
+SUMMARY_WIDTHS = (7, 40, 11, 18, 18, 30, 26, 44, 28, 13)  # 235: ~60% on an A4 width
+REPORT_WIDTHS = (8, 11, 26, 9, 14, 5, 7, 13, 44, 10, 30, 18, 15, 28, 15)
 PROGRESS_EVERY = 20_000
 UNIX_EPOCH_SERIAL = 25569.0  # 1970-01-01 as an Excel date
 LINE_PT = 15.0
 MAX_ROW_PT = 409.0  # Excel's limit
+_FIGURE = re.compile(r"^\s*(\d{1,12}(?:[.,]\d+)?)\s*(%?)\s*$")
+_PERCENT, _PERCENT_DECIMAL = int(Style.PERCENT), int(Style.PERCENT_DECIMAL)
+
+
+def figure_cell(figure: str | None) -> tuple[Any, int | None]:
+    """A stored figure as a cell value and style: "96%" → (0.96, percent), "3" → (3, number);
+    anything else stays text (style None: the column's own)."""
+    if not figure:
+        return figure, None
+    match = _FIGURE.match(figure)
+    if match is None:
+        return figure, None
+    number = float(match.group(1).replace(",", "."))
+    if match.group(2):
+        style = _PERCENT if number == int(number) else _PERCENT_DECIMAL
+        return number / 100, style
+    return (int(number) if number == int(number) else number), int(Style.NUMBER)
 
 
 def lines_per_column(
@@ -83,6 +106,7 @@ def write_workbook(
         title=render("report/xlsx_title.j2", plan_title=data.plan.title),
         created=data.generated_at,
     ) as book:
+        book.footer = "&C" + str(words.print_footer)
         _summary_sheet(book, report, words)
         _stats_sheet(book, report, words)
         _matrix_sheet(book, report, words, step)
@@ -121,6 +145,7 @@ def _summary_sheet(book: XlsxStream, report: CompiledReport, words: Any) -> None
             ]
             sheet.row(values, style, height=row_height(values, summary_lines))
         sheet.auto_filter(4, len(columns))
+        sheet.print_titles(4)
 
 
 def _tally_row(first: list[Any], tally: Tally) -> list[Any]:
@@ -231,6 +256,7 @@ def _matrix_sheet(book: XlsxStream, report: CompiledReport, words: Any, step: Pr
             if done % 1000 == 0:
                 step("xlsx_matrix", done, total)
         sheet.auto_filter(1, len(fixed) + len(tasks))
+        sheet.print_titles(1, columns=len(fixed))
     step("xlsx_matrix", len(agencies), len(agencies))
 
 
@@ -270,6 +296,7 @@ def _reports_sheet(
             # the local time as an Excel serial (styled as a date-time): cheaper than
             # converting to a naive local datetime for each of 350,000 rows
             serial = (moment.timestamp() + (offset.total_seconds() if offset else 0)) / 86400
+            figure, figure_style = figure_cell(item.figure)
             values = [
                 position[item.task_id][1],
                 agency.code,
@@ -280,15 +307,20 @@ def _reports_sheet(
                 yes if item.id in latest else no,
                 statuses.get(item.status, item.status),
                 item.result,
-                item.figure,
+                figure,
                 item.difficulties,
                 item.reporter,
                 serial + UNIX_EPOCH_SERIAL,
                 "; ".join([e.file_name for e in item.evidence]) if item.evidence else "",
                 item.receipt,
             ]
-            sheet.row(values, styles, height=row_height(values, report_lines))
+            row_styles = styles
+            if figure_style is not None:
+                row_styles = styles.copy()
+                row_styles[9] = figure_style
+            sheet.row(values, row_styles, height=row_height(values, report_lines))
             if done % PROGRESS_EVERY == 0:
                 step("xlsx_reports", done, total)
         sheet.auto_filter(1, len(styles))
+        sheet.print_titles(1)
     step("xlsx_reports", total, total)

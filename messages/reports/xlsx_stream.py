@@ -11,7 +11,10 @@ The output is checked by reading it back with openpyxl and converting it with Li
 Supported, because the report needs it and no more: several sheets, inline strings (with
 XML-illegal characters removed and the 32,767-character cell limit applied), numbers,
 booleans, dates and datetimes as real Excel dates, a fixed table of cell styles, column
-widths, frozen panes, auto-filters, merged cells, landscape A4 page setup.
+widths, frozen panes, auto-filters, merged cells, and printing: A4 landscape, all columns
+fitted to the page width with the height left free (a long sheet runs over as many pages as
+it needs, at a readable size), the header rows (and columns) repeated on every printed page,
+and "Trang n/m" at the foot of each page.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ class Style(IntEnum):
     TOTAL = 13
     CODE = 14
     COORDINATING = 15
+    PERCENT = 16  # 0.96 shown as 96%
+    PERCENT_DECIMAL = 17  # 0.965 shown as 96.5% (the reader's locale picks the separator)
 
 
 # fill colour (ARGB) per verdict style: green, light green, yellow, red, grey
@@ -120,9 +125,13 @@ class SheetWriter:
         landscape: bool,
         selected: bool,
         fit_width: bool = True,
+        footer: str = "",
     ) -> None:
         self.book, self.stream, self.index = book, stream, index
         self.fit_width = fit_width
+        self.footer = footer
+        self.title_rows: tuple[int, int] | None = None  # 1-based, repeated on printed pages
+        self.title_columns: int = 0  # the first n columns, repeated on printed pages
         self.landscape = landscape
         self.rows = 0
         self.filter_ref: str | None = None
@@ -247,6 +256,12 @@ class SheetWriter:
         """Merge a rectangle given as 1-based rows and 0-based columns."""
         self.merges.append(f"{_LETTERS[first_col]}{first_row}:{_LETTERS[last_col]}{last_row}")
 
+    def print_titles(self, first_row: int, last_row: int | None = None, columns: int = 0) -> None:
+        """Repeat rows `first_row`..`last_row` (1-based) and the first `columns` columns at
+        the top and left of every printed page."""
+        self.title_rows = (first_row, last_row or first_row)
+        self.title_columns = columns
+
     def auto_filter(self, header_row: int, columns: int, last_row: int | None = None) -> None:
         """Filter buttons on `header_row` (1-based) over `columns` columns down to the last
         row written (or `last_row`)."""
@@ -268,7 +283,13 @@ class SheetWriter:
             'footer="0.3"/>'
             f'<pageSetup paperSize="9" orientation="{orientation}"'
             + (' fitToWidth="1" fitToHeight="0"' if self.fit_width else "")
-            + "/></worksheet>"
+            + "/>"
+            + (
+                f"<headerFooter><oddFooter>{escape(self.footer)}</oddFooter></headerFooter>"
+                if self.footer
+                else ""
+            )
+            + "</worksheet>"
         )
         self._write("".join(tail))
         self._queue.put(None)
@@ -307,6 +328,8 @@ class XlsxStream:
         self.title, self.creator, self.created = title, creator, created
         self.compresslevel = compresslevel
         self.sheets: list[tuple[str, str | None]] = []  # (name, filter ref)
+        self.titles: dict[int, str] = {}  # sheet index (0-based) → print titles reference
+        self.footer = ""  # e.g. "&CTrang &P/&N", printed on every sheet
         self._open: SheetWriter | None = None
 
     def sheet(
@@ -330,13 +353,22 @@ class XlsxStream:
         stream = self.zip.open(info, "w", force_zip64=True)
         self.sheets.append((name[:31], None))
         self._open = SheetWriter(
-            self, stream, index, widths, freeze, landscape, index == 1, fit_width
+            self, stream, index, widths, freeze, landscape, index == 1, fit_width, self.footer
         )
         return self._open
 
     def _closed_sheet(self, sheet: SheetWriter) -> None:
         name, _ = self.sheets[sheet.index - 1]
         self.sheets[sheet.index - 1] = (name, sheet.filter_ref)
+        quoted = "'" + name.replace("'", "''") + "'"
+        parts = []
+        if sheet.title_columns:
+            parts.append(f"{quoted}!$A:${_LETTERS[sheet.title_columns - 1]}")
+        if sheet.title_rows:
+            first, last = sheet.title_rows
+            parts.append(f"{quoted}!${first}:${last}")
+        if parts:
+            self.titles[sheet.index - 1] = ",".join(parts)
         self._open = None
 
     def _part(self, name: str, text: str) -> None:
@@ -399,6 +431,10 @@ class XlsxStream:
             f"{escape(self._absolute(name, ref))}</definedName>"
             for i, (name, ref) in enumerate(self.sheets)
             if ref
+        ) + "".join(
+            f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">{escape(ref)}'
+            "</definedName>"
+            for i, ref in sorted(self.titles.items())
         )
         self._part(
             "xl/workbook.xml",
@@ -521,13 +557,16 @@ def _styles_xml() -> str:
         xf(0, 1, 3 + len(_VERDICT_FILLS), 1, '<alignment vertical="top" wrapText="1"/>'),
         xf(0, 0, 0, 1, '<alignment vertical="top"/>'),  # CODE
         xf(0, 4, 0, 1, '<alignment horizontal="center" vertical="center"/>'),  # COORDINATING
+        xf(9, 0, 0, 1, '<alignment vertical="top"/>'),  # PERCENT
+        xf(166, 0, 0, 1, '<alignment vertical="top"/>'),  # PERCENT_DECIMAL
     ]
     assert len(xfs) == len(Style)
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        '<numFmts count="2"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/>'
-        '<numFmt numFmtId="165" formatCode="dd/mm/yyyy hh:mm"/></numFmts>'
+        '<numFmts count="3"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/>'
+        '<numFmt numFmtId="165" formatCode="dd/mm/yyyy hh:mm"/>'
+        '<numFmt numFmtId="166" formatCode="0.0#%"/></numFmts>'
         f'<fonts count="{len(fonts)}">{"".join(fonts)}</fonts>'
         f'<fills count="{len(fills)}">{"".join(fills)}</fills>'
         f'<borders count="{len(borders)}">{"".join(borders)}</borders>'

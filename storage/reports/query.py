@@ -285,7 +285,16 @@ def load_report_data(
     step("reports", 4, 4)
 
     return ReportData(
-        plan=PlanInfo(plan.id, plan.code, plan.title, plan.year, plan.issuer, plan.issued_on),
+        plan=PlanInfo(
+            plan.id,
+            plan.code,
+            plan.title,
+            plan.year,
+            plan.issuer,
+            plan.issued_on,
+            plan.number,
+            plan.symbol,
+        ),
         round=(
             RoundInfo(round_.id, round_.code, round_.title, round_.deadline)  # type: ignore[arg-type]
             if round_ is not None
@@ -363,6 +372,7 @@ def letterhead(
     issuer_code: str,
     place: str | None = None,
     signer_name: str = "",
+    signer_title: str = "",
 ) -> Letterhead:
     """The Word report's issuing body: agency `issuer_code` under the plan's issuer."""
     name = session.execute(
@@ -377,4 +387,5 @@ def letterhead(
         body_code=issuer_code,
         place=place or place_of(plan.issuer),
         signer_name=signer_name,
+        signer_title=signer_title,
     )

@@ -47,6 +47,9 @@ class Plan(SQLModel, table=True):
     title: str = Field(sa_column=Column(Text, nullable=False))
     year: int
     issued_on: date | None = None
+    # "số 1234/KH-UBND": the number and symbol the Word report quotes ("" when not known)
+    number: str = Field(default="", max_length=32)
+    symbol: str = Field(default="", max_length=64)
     issuer: str = Field(default="", max_length=300)
     source: str = Field(default="", max_length=500)
     imported_at: datetime = Field(default_factory=utcnow)

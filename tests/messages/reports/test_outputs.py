@@ -24,9 +24,10 @@ import openpyxl
 import pytest
 from docx import Document
 from docx.enum.section import WD_ORIENT
+from docx.oxml.ns import qn
 from docx.shared import Pt
 from matplotlib.image import imread
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from core.report_model import CompiledReport, Scope, Verdict
@@ -36,12 +37,13 @@ from messages.reports.labels import labels
 from messages.reports.summary import markdown, summary_text
 from storage.db import make_engine, transaction
 from storage.reports.query import letterhead
-from storage.tables.shared import Agency, EvidenceFile, Task
+from storage.tables.shared import Agency, EvidenceFile, Plan, Task
 from tests.support import reports as report_support
 from tests.support.reports import AS_OF, NOW, TZ, compiled
 
 # fixtures shared by the report tests (a module attribute registers them here)
 demo_template = report_support.demo_template
+demo_engine = report_support.demo_engine
 
 
 VERDICT_WORDS = {
@@ -137,7 +139,7 @@ def test_workbook_sheets_rows_and_vietnamese_text(built, workbook):
     # frozen header, filter, widths, wrapped text, colour of the verdict
     assert sheet.freeze_panes == "B5"
     assert sheet.auto_filter.ref == f"A4:J{4 + len(rows)}"
-    assert sheet.column_dimensions["B"].width == pytest.approx(48)
+    assert sheet.column_dimensions["B"].width == pytest.approx(40)
     assert sheet["B5"].alignment.wrap_text
     assert sheet["J5"].fill.fgColor.rgb in {
         "FFC6EFCE",
@@ -182,6 +184,42 @@ def test_workbook_matrix_and_reports_sheets(built, workbook):
     assert latest == sum(r.reports for r in report.tasks)
 
 
+def test_workbook_prints_on_a4_landscape_fitted_to_width_with_repeated_headers(workbook):
+    titles = {"Tổng hợp": "$4:$4", "Ma trận": "$A:$C,$1:$1", "Báo cáo": "$1:$1"}
+    for name in workbook.sheetnames:
+        sheet = workbook[name]
+        setup = sheet.page_setup
+        assert (setup.orientation, setup.paperSize) == ("landscape", 9), name
+        assert sheet.oddFooter.center.text == "Trang &P/&N", name
+        if name == "Ma trận":  # one column per task: no page is that wide, columns repeat
+            assert not sheet.sheet_properties.pageSetUpPr or not (
+                sheet.sheet_properties.pageSetUpPr.fitToPage
+            )
+        else:
+            assert sheet.sheet_properties.pageSetUpPr.fitToPage, name
+            assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), name  # height left free
+        if name in titles:
+            printed = ",".join(
+                str(part).split("!")[-1]
+                for part in (sheet.print_title_cols, sheet.print_title_rows)
+                if part
+            )
+            assert printed == titles[name], name
+
+
+def test_workbook_stores_figures_as_numbers_and_speaks_only_vietnamese(built, workbook):
+    sheet = workbook["Báo cáo"]
+    header = [c.value for c in sheet[1]]
+    assert header[9] == "Số liệu" and header[14] == "Số biên nhận"  # the chat's word
+    figures = [row[9] for row in sheet.iter_rows(min_row=2) if row[9].value is not None]
+    assert figures and all(isinstance(c.value, int | float) for c in figures)
+    percent = [c for c in figures if "%" in c.number_format]
+    assert percent and all(0 <= c.value <= 1 for c in percent)
+    stats = [v for row in workbook["Thống kê"].iter_rows(values_only=True) for v in row if v]
+    words = {w.lower() for text in stats if isinstance(text, str) for w in re.findall(r"\w+", text)}
+    assert not words & {"sheet", "matrix", "summary", "reports", "stats", "legend"}
+
+
 # -- the Word report
 def test_word_report_follows_decree_30(built, word):
     first = word.sections[0]
@@ -199,7 +237,8 @@ def test_word_report_follows_decree_30(built, word):
     assert all(p.runs[0].bold for p in header.cell(0, 1).paragraphs if p.text)
     assert header.cell(1, 0).text == "Số: …/BC-SNV"
     place_date = header.cell(1, 1).paragraphs[0]
-    assert place_date.text == "Quảng Nam, ngày … tháng … năm 2025"
+    # the document's date is the day it is made (NOW, in Hà Nội); 1 April → "tháng 4"
+    assert place_date.text == "Quảng Nam, ngày 01 tháng 4 năm 2025"
     assert place_date.runs[0].italic
     borders = header._tbl.tblPr.xml
     assert 'w:val="nil"' in borders  # borderless
@@ -220,6 +259,87 @@ def test_word_report_follows_decree_30(built, word):
     assert "Nơi nhận:" in word.tables[-2].cell(0, 0).text
     assert "GIÁM ĐỐC" in word.tables[-2].cell(0, 1).text
     assert "- Lưu: VT, SNV." in word.tables[-2].cell(0, 0).text
+    # no signer configured: a dotted line to write the name on, not an empty paragraph
+    signature = [p.text for p in word.tables[-2].cell(0, 1).paragraphs if p.text]
+    assert signature == ["GIÁM ĐỐC", "……………………………"]
+
+
+def test_word_report_opens_with_the_plan_number_and_date_and_a_rule_under_the_title(word):
+    texts = [p.text for p in word.paragraphs]
+    title = texts.index("BÁO CÁO")
+    assert texts[title + 2] == "(Tính đến ngày 31/03/2025)"
+    rule = word.paragraphs[title + 3]
+    assert rule.text == "" and 'w:bottom w:val="single"' in rule._p.pPr.xml
+    # the seeded plan's number is blank in its source text: a "…" for the clerk to fill
+    opening = next(t for t in texts if t.startswith("Thực hiện "))
+    assert opening.startswith(
+        "Thực hiện Kế hoạch số …/KH-UBND ngày 26/06/2024 của UBND tỉnh Quảng Nam về cải thiện "
+        "Chỉ số cải cách hành chính tỉnh Quảng Nam năm 2024, Sở Nội vụ tổng hợp kết quả"
+    )
+    assert "tính đến ngày 31/03/2025" in opening
+
+
+def test_word_report_says_things_once_and_keeps_units_with_figures(word):
+    texts = [p.text for p in word.paragraphs]
+    texts += [c.text for t in word.tables for c in t._cells]
+    joined = "\n".join(texts)
+    # "Hoàn thành (báo cáo ngày 02/11/2024), hoàn thành ngày 02/11/2024." never again
+    assert not re.search(r"báo cáo ngày (\S+)\), hoàn thành ngày \1", joined)
+    assert "Hoàn thành ngày " in joined
+    # no bare figure tacked after a sentence ("… ngày 12/03/2024. (28 thủ tục)", "(2)")
+    assert not re.search(r"\.\s*\(\d+[^)]*\)", joined)
+    assert not re.search(r"[^\s(]\s\(\d+\)", joined)
+    figures = re.findall(r"Số liệu đạt được: ([^.;\n(]+)", joined)
+    assert figures and all(re.fullmatch(r"\d+(,\d+)?%|\d+ \D+", f.strip()) for f in figures)
+    assert "Kết quả nổi bật" not in joined
+    under_results, inside = [], False
+    for text in (p.text for p in word.paragraphs):
+        if text == "Kết quả đạt được:":
+            inside = True
+        elif text.startswith(("Khó khăn", "- Nhiệm vụ ")) or re.match(r"^[IVX\d]+\. ", text):
+            inside = False
+        elif inside:
+            under_results.append(text)
+    assert under_results and not any("Chưa triển khai" in t for t in under_results)
+
+
+def test_word_report_is_vietnamese_and_its_properties_name_the_issuer_and_date(word):
+    styles = word.styles.element
+    langs = styles.findall(".//" + qn("w:lang"))
+    assert langs and all(lang.get(qn("w:val")) == "vi-VN" for lang in langs)
+    for paragraph in word.paragraphs:
+        for run in paragraph.runs:
+            if run.text.strip():
+                assert run._r.rPr.find(qn("w:lang")).get(qn("w:val")) == "vi-VN", run.text
+    core = word.core_properties
+    assert core.author == "Sở Nội vụ" and core.last_modified_by == "Sở Nội vụ"
+    assert core.title.startswith("Báo cáo Kết quả thực hiện Kế hoạch cải thiện")
+    assert core.language == "vi-VN"
+    assert core.created == core.modified == NOW
+
+
+def test_word_report_cites_the_plan_number_and_prints_the_configured_signer(
+    demo_engine, tmp_path
+):
+    with transaction(demo_engine) as session:
+        session.execute(update(Plan).values(number="1234"))
+    with transaction(demo_engine) as session:
+        from messages.reports.build import compile_report
+
+        report = compile_report(session, Scope(area_code="I", as_of=AS_OF), TZ, NOW)
+        head = letterhead(
+            session,
+            report.data.plan,
+            "SNV",
+            signer_name="Nguyễn Văn An",
+            signer_title="KT. GIÁM ĐỐC|Phó Giám đốc",
+        )
+        path = write_output(Format.DOCX, report, tmp_path / "r.docx", TZ, head)
+    word = Document(str(path))
+    opening = next(p.text for p in word.paragraphs if p.text.startswith("Thực hiện "))
+    assert opening.startswith("Thực hiện Kế hoạch số 1234/KH-UBND ngày 26/06/2024 của UBND tỉnh")
+    signature = [p.text for p in word.tables[-2].cell(0, 1).paragraphs if p.text]
+    assert signature == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "Nguyễn Văn An"]
 
 
 def test_word_appendix_and_counts_table(built, word):
@@ -333,6 +453,21 @@ def test_chart_is_a_png_with_every_vietnamese_glyph(built):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "Glyph … missing from font" would fail here
         write_chart(built.report, built.folder / "again.png")
+
+
+def test_chart_is_titled_with_the_plan_name_and_keeps_area_names_whole(built):
+    from messages.reports.chart import area_labels, chart_title
+
+    report = built.report
+    title = chart_title(report)
+    assert " ".join(title.split()).startswith(
+        "Tiến độ thực hiện Kế hoạch cải thiện Chỉ số cải cách hành chính tỉnh Quảng Nam năm 2024"
+    )
+    assert report.data.plan.code not in title and "Tính đến ngày 31/03/2025" in title
+    for label, area in zip(area_labels(report), report.areas, strict=True):
+        assert " ".join(label.split()) == f"{area.area.code}. {area.area.title}"
+        assert "…" not in label
+    assert any("\n" in label for label in area_labels(report))  # long names wrap
 
 
 def test_bundle_holds_every_evidence_file_by_task_and_agency(built):
