@@ -54,8 +54,9 @@ def description(name: str) -> str:
 
 
 def invite_link(ctx: Any, code: str) -> str | None:
-    username = getattr(getattr(ctx, "dispatcher", None), "bot_username", None)
-    return f"https://t.me/{username}?start={code}" if username else None
+    """The channel adapter's link for the code, or None: the template then says to send
+    `/start CODE` to the bot."""
+    return ctx.invite_link(code)
 
 
 # -- /start, /help

@@ -1,22 +1,28 @@
 """The console `Channel`: proactive messages (reminders, digests) printed to the terminal.
 
-Same interface as TelegramChannel, so the outbox worker runs unchanged when parbot is tried
-without a Telegram token.
+A text channel like Zalo's Bot Platform: numbered choices (the mapping lives in the database,
+written by the dispatcher and the delivery worker), no edits, no documents (files are links
+from the `FileLinks` port, or the line naming the operator's command). Same interface as
+TelegramChannel, so the outbox worker runs unchanged when parbot is tried without a token.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+from dataclasses import replace
 from typing import TextIO
 
 from bot.channels.console.render import as_text
-from core.channel import ChannelLimits, Sent
+from core.channel import TEXT_CAPABILITIES, ChannelLimits, Sent
 from core.outgoing import Outgoing
+
+CONSOLE_CAPABILITIES = replace(TEXT_CAPABILITIES, max_text=100_000)
 
 
 class ConsoleChannel:
     name = "console"
+    capabilities = CONSOLE_CAPABILITIES
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -24,7 +30,16 @@ class ConsoleChannel:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
+    def is_group(self, chat_id: str) -> bool:
+        return False
+
+    def invite_link(self, code: str) -> str | None:
+        return None  # the code is typed: /start CODE
+
     async def send(self, chat_id: str, message: Outgoing) -> Sent:
+        return self.write(message)
+
+    def write(self, message: Outgoing) -> Sent:
         with self._lock:
             self.out.write(as_text(message) + "\n")
             self.out.flush()
