@@ -1,6 +1,6 @@
 """The Telegram channel the delivery worker sends through, with a PTB `Bot` of its own.
 
-Its HTTP transport reports when each request has been written (scheduler/written_signal.py),
+Its HTTP transport reports when each request has been written (bot/channels/written_signal.py),
 which keeps the window in which a crash leaves a delivery uncertain to one request; the chat's
 polling bot keeps its own connection pool.
 """
@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.channel import TelegramChannel
-from scheduler.written_signal import signalling_transport
+from bot.channels.written_signal import signalling_transport
 from storage.chat.evidence import evidence_loader
 
 
