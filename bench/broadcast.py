@@ -33,7 +33,7 @@ from sqlmodel import Session, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.features.scheduling import delivery_channels  # noqa: E402
+from bot.channels.telegram.delivery import delivery_channel  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from core.broadcast import AudienceKind, BroadcastAudience  # noqa: E402
 from core.calendar import WorkCalendar  # noqa: E402
@@ -103,7 +103,8 @@ async def deliver(engine, api: FakeBotApi) -> float:
     os.environ["TELEGRAM_BOT_TOKEN"] = api.token
     os.environ["TELEGRAM_API_URL"] = api.base_url
     settings = Settings()
-    channels, bot = delivery_channels(settings, engine, {})
+    telegram, bot = delivery_channel(api.token, api.base_url, engine)
+    channels = {telegram.name: telegram}
     config = DeliveryConfig(scheduled_kinds=frozenset(), per_second=settings.send_rate)
     worker = DeliveryWorker(engine, channels, SystemClock(), lambda: WorkCalendar.of(), config)
     worker.listeners.append(BroadcastProgress(engine, worker, SystemClock()))

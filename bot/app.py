@@ -1,17 +1,185 @@
-"""Composition root: builds every service from settings. No import-time singletons."""
+"""Composition root: everything `parbot run` needs is built here, once, from the settings.
+
+Settings are read once (by the caller); the engine, the template environment, the chat
+registry (features are imported modules, listed in FEATURES), the dispatcher, the channels
+(one registration each in CHANNELS: a platform that has its settings is started), the
+`FileLinks` port, the scheduler and the delivery worker are built here and nowhere else.
+No import-time singletons: a test builds as many apps as it likes.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
+from jinja2 import Environment
 from sqlalchemy.engine import Engine
 
+from bot.chat.dispatcher import Dispatcher
+from bot.features import chat as chat_feature
+from bot.features import reports as reports_feature
+from bot.features import scheduling as scheduling_feature
 from bot.settings import Settings
+from core.calendar import SendWindow
+from core.channel import Channel
+from core.clock import Clock, SystemClock
+from core.commands import ChatConfig, Registry
+from core.conversation import Limits
+from core.files import FileLinks, NoFileLinks
+from messages.render import environment
+from scheduler.delivery import DeliveryConfig
+from scheduler.service import SchedulingService
 from storage.db import make_engine
+
+log = logging.getLogger("parbot.app")
+
+
+class Feature(Protocol):
+    """A chat feature: plugs its commands, buttons and flows into the registry."""
+
+    def register(self, registry: Registry) -> None: ...
+
+
+#: Every chat feature, in registration order (adding one is one line here).
+FEATURES: tuple[Feature | ModuleType, ...] = (
+    chat_feature,  # /start /help /nhiemvu /baocao /huy /moi /dongvai, onboarding
+    scheduling_feature,  # /kybaocao /nhacnho /caidat, reminder buttons
+    reports_feature,  # /tonghop
+)
 
 
 def engine_from_settings(settings: Settings) -> Engine:
     return make_engine(settings.database_url)
+
+
+def build_registry(features: Sequence[Feature | ModuleType] = FEATURES) -> Registry:
+    """A fresh registry with every feature registered, in order."""
+    registry = Registry()
+    for feature in features:
+        feature.register(registry)
+    return registry
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_text_chars=settings.max_text_chars,
+        max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
+        idle_hours=settings.flow_idle_hours,
+    )
+
+
+def chat_config(settings: Settings) -> ChatConfig:
+    """The part of the settings chat handlers read (`ctx.config`)."""
+    return ChatConfig(
+        timezone=ZoneInfo(settings.timezone),
+        data_dir=settings.data_dir,
+        report_issuer=settings.report_issuer,
+        report_place=settings.report_place,
+        report_signer=settings.report_signer,
+        report_signer_title=settings.report_signer_title,
+        send_window=SendWindow(
+            settings.send_window_start, settings.send_window_end, settings.timezone
+        ),
+        digest_time=settings.digest_time,
+    )
+
+
+@dataclass
+class Running:
+    """A started channel: the `Channel` replies go through and the one the worker sends
+    through (Telegram gives the worker a bot of its own)."""
+
+    chat: Channel
+    delivery: Channel
+
+
+class StartRefused(Exception):
+    """A channel's settings do not allow a start (the message says which is missing)."""
+
+
+@dataclass(frozen=True)
+class ChannelPlugin:
+    """A platform's registration: started by `parbot run` when `configured(settings)`;
+    `run(app)` runs it (polling, a webhook) for the duration of an `async with` block."""
+
+    name: str
+    configured: Callable[[Settings], bool]
+    run: Callable[[App], AbstractAsyncContextManager[Running]]
+
+
+def _run_telegram(app: App) -> AbstractAsyncContextManager[Running]:
+    from bot.channels.telegram.service import run_telegram
+
+    return run_telegram(app)
+
+
+TELEGRAM = ChannelPlugin(
+    "telegram", lambda settings: settings.telegram_bot_token is not None, _run_telegram
+)
+
+#: Every channel platform `parbot run` may start; each starts when its settings are present.
+#: Zalo (Bot Platform, Official Account) registers here the same way: one line.
+CHANNELS: tuple[ChannelPlugin, ...] = (TELEGRAM,)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    templates: Environment
+    registry: Registry
+    dispatcher: Dispatcher
+    files: FileLinks
+    plugins: tuple[ChannelPlugin, ...] = CHANNELS
+    channels: dict[str, Channel] = field(default_factory=dict)  # delivery side, by name
+
+    def configured(self) -> list[ChannelPlugin]:
+        """The platforms whose settings are present (none: `parbot run` is the console)."""
+        return [p for p in self.plugins if p.configured(self.settings)]
+
+    def scheduling(self) -> SchedulingService:
+        """The jobs and the delivery worker over every started channel; on start it also
+        re-sends prompts a crash kept from their users."""
+        ctx = scheduling_feature.scheduling_from(self.settings, self.engine, self.clock)
+        return SchedulingService(
+            ctx,
+            dict(self.channels),
+            DeliveryConfig(per_second=self.settings.send_rate),
+            files=self.files,
+            on_start=[self.dispatcher.resend_prompts],
+        )
+
+
+def build_app(
+    settings: Settings,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    features: Sequence[Feature | ModuleType] = FEATURES,
+    files: FileLinks | None = None,
+    plugins: tuple[ChannelPlugin, ...] = CHANNELS,
+) -> App:
+    """Everything, built once. `files`: the FileLinks port (the web companion's when it is
+    configured; without a web server, NoFileLinks: files are had from the operator)."""
+    engine = engine or engine_from_settings(settings)
+    clock = clock or SystemClock()
+    registry = build_registry(features)
+    files = files or NoFileLinks()
+    dispatcher = Dispatcher(
+        engine,
+        registry,
+        clock,
+        limits_from(settings),
+        settings.timezone,
+        chat_config(settings),
+        files,
+    )
+    return App(settings, engine, clock, environment(), registry, dispatcher, files, plugins)
 
 
 class RedactingFormatter(logging.Formatter):

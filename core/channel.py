@@ -113,9 +113,25 @@ class MaybeDelivered(TransientError):
 
 
 class Channel(Protocol):
+    """A platform as the dispatcher and the delivery worker see it.
+
+    Platform facts are the adapter's to state: what it can render (`capabilities`), how fast
+    it may send (`limits`), which chats are groups (paced per minute, not per second), and how
+    a person joins with an invite code. Nothing outside the adapter asks which platform it is.
+    """
+
     name: str  # "telegram", "console", "zalo", "zalo_oa": matches Contact.channel, Outbox.channel
     limits: ChannelLimits
     capabilities: Capabilities
+
+    def is_group(self, chat_id: str) -> bool:
+        """Whether `chat_id` is a group chat (its own, slower rate limit)."""
+        ...
+
+    def invite_link(self, code: str) -> str | None:
+        """A link that redeems `code` when opened (Telegram's t.me deep link); None when the
+        platform has none and the person must send the code to the bot themselves."""
+        ...
 
     async def send(self, chat_id: str, message: Outgoing) -> Sent:
         """Deliver one message, or raise a DeliveryError subclass."""

@@ -85,7 +85,9 @@ class Request:
     command: str | None = None  # lower-case name without "/"
     button: str | None = None  # raw callback data: untrusted until redeemed
     file: IncomingFile | None = None
-    update_id: int | None = None  # None: the channel has no replayable ids (console)
+    # The channel's de-duplication key (Telegram: the update_id; Zalo: the message id); a
+    # request whose key was seen before changes nothing. None: no replays (console).
+    dedupe_key: str | None = None
     display_name: str = ""
 
     @property
@@ -137,7 +139,8 @@ class ChatContext(Protocol):
         ...
 
     def invite_link(self, code: str) -> str | None:
-        """A link that redeems an invite code on this channel; None: type `/start CODE`."""
+        """A link that redeems invite `code` on this request's channel (Telegram's t.me deep
+        link); None where the code must be sent to the bot as text."""
         ...
 
     def audit(self, action: str, target: str = "", outcome: str = "ok", **detail: Any) -> None:

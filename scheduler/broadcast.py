@@ -1,5 +1,9 @@
 """Broadcast progress: one message edited as sending proceeds, then the final tally.
 
+On a channel without message edits (Zalo's Bot Platform, the console) there is no live
+progress message at all — a stream of "sent 40/300" messages would bury the chat — and the
+final tally, which every channel gets, says how it went.
+
 A listener of the delivery worker: after each broadcast row reaches a final state it counts
 the group, edits the coordinator's progress message at most every few seconds (edits count
 against Telegram's limits too, so they go through the same pacer), and when nothing is left
@@ -10,15 +14,18 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
+from datetime import date
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.broadcast import ProgressPolicy, Tally
+from core.channel import Channel
 from core.clock import Clock
 from core.outgoing import Outgoing
 from messages.render import render
-from scheduler.delivery import DeliveryWorker
+from scheduler.delivery import DeliveryWorker, Relevance
 from storage import outbox as outbox_repo
 from storage.db import transaction
 from storage.outbox import OutboxItem
@@ -37,6 +44,18 @@ log = logging.getLogger(__name__)
 
 def progress_text(t: Tally) -> str:
     return render("broadcast/progress.j2", tally=t)
+
+
+def progress_relevance(channels: Mapping[str, Channel]) -> Relevance:
+    """Outbox relevance for progress messages: none where the channel cannot edit them."""
+
+    def check(session: Session, row: Outbox, day: date) -> str | None:
+        channel = channels.get(row.channel)
+        if channel is not None and not channel.capabilities.edits:
+            return "no_edits: the tally follows instead"
+        return None
+
+    return check
 
 
 class BroadcastProgress:
@@ -78,10 +97,10 @@ class BroadcastProgress:
             channel_name, chat_id = broadcast.progress_channel, broadcast.progress_chat_id
         if finished_now:
             self.worker.wake()  # the tally is in the outbox
-        if edit and channel_name in self.worker.channels and chat_id and message_id:
-            channel = self.worker.channels[channel_name]
+        channel = self.worker.channels.get(channel_name or "")
+        if edit and channel is not None and channel.capabilities.edits and chat_id and message_id:
             try:
-                await self.worker.pacers[channel_name].acquire(chat_id)
+                await self.worker.pacers[channel.name].acquire(chat_id)
                 await channel.edit(chat_id, message_id, Outgoing(text=progress_text(current)))
             except Exception as exc:  # a lost progress edit is cosmetic; the tally follows
                 log.warning("broadcast %s progress edit failed: %s", broadcast_id, exc)

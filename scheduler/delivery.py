@@ -13,7 +13,8 @@ can:
   listed by `parbot outbox status` for a person to check (`parbot outbox retry` resends);
 * errors that prove the message did *not* arrive (429, 5xx answers, connection refused,
   connect/pool timeouts) are retried; errors after the request may have arrived (read timeout,
-  connection dropped mid-answer) are recorded as uncertain, not repeated.
+  connection dropped mid-answer) are recorded as uncertain, not repeated. Which is which is
+  the adapter's to say: it raises `core.channel.MaybeDelivered` for the second kind.
 
 Each (channel, chat) is a lane handled in order, so split parts and follow-ups arrive in order;
 lanes run concurrently, paced by `scheduler.pacing.Pacer`.
@@ -28,7 +29,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-import httpx
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -36,23 +36,28 @@ from sqlmodel import Session, select
 from core.calendar import SendWindow, WorkCalendar
 from core.channel import (
     Blocked,
+    ButtonStyle,
     Channel,
     ChannelLimits,
     ChatMigrated,
     ChatNotFound,
     DeliveryError,
+    MaybeDelivered,
     PermanentError,
     RetryAfter,
     TransientError,
 )
 from core.clock import Clock
+from core.files import FileLinks, NoFileLinks
 from core.model import UserRole
 from core.outgoing import Outgoing
 from core.text_parts import split_text
+from messages.channel_text import fit_to_channel, numbered
 from messages.render import render
 from scheduler.pacing import Pacer
 from scheduler.written_signal import REQUEST_WRITTEN
 from storage import outbox as outbox_repo
+from storage.chat.choices import offer_choices_now
 from storage.outbox import Candidate, OutboxItem
 from storage.tables.shared import Agency, Contact, Outbox
 
@@ -68,31 +73,6 @@ SCHEDULED_KINDS = frozenset(
 Relevance = Callable[[Session, Outbox, date], str | None]
 # Called after each row reaches a final state (sent, failed, cancelled).
 Listener = Callable[[Outbox], Awaitable[None]]
-
-_MAYBE_DELIVERED = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
-_NOT_DELIVERED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout)
-
-
-def maybe_delivered(exc: BaseException) -> bool:
-    """Whether the request may have reached the platform before `exc` (so a resend may repeat).
-
-    An adapter may say so with a `maybe_delivered` attribute; otherwise the HTTP client error
-    in the exception chain decides. Without either, a TransientError is taken as not delivered
-    (5xx answers and the like).
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        flag = getattr(current, "maybe_delivered", None)
-        if flag is not None:
-            return bool(flag)
-        if isinstance(current, _NOT_DELIVERED):
-            return False
-        if isinstance(current, _MAYBE_DELIVERED):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 @dataclass
@@ -135,22 +115,30 @@ class DeliveryWorker:
         calendar: Callable[[], WorkCalendar],
         config: DeliveryConfig | None = None,
         relevance: Mapping[str, Relevance] | None = None,
+        files: FileLinks | None = None,
     ) -> None:
         self.engine = engine
+        self.files: FileLinks = files or NoFileLinks()
         self.channels = dict(channels)
         self.clock = clock
         self.calendar = calendar
         self.config = config or DeliveryConfig()
         self.relevance = dict(relevance or {})
         self.listeners: list[Listener] = []
-        self.pacers = {name: Pacer(self._limits(ch)) for name, ch in self.channels.items()}
+        # Each channel paced by its own limits and its own notion of a group chat.
+        self.pacers = {
+            name: Pacer(self._limits(ch), is_group=ch.is_group)
+            for name, ch in self.channels.items()
+        }
         self._gates = {name: asyncio.Lock() for name in self.channels}
         self._wake = asyncio.Event()
 
     def _limits(self, channel: Channel) -> ChannelLimits:
+        """The channel's limits; PARBOT_SEND_RATE may only lower its overall rate."""
         if self.config.per_second is None:
             return channel.limits
-        return replace(channel.limits, per_second=self.config.per_second)
+        per_second = min(channel.limits.per_second, self.config.per_second)
+        return replace(channel.limits, per_second=per_second)
 
     # ------------------------------------------------------------------ running
     def recover(self) -> int:
@@ -252,6 +240,7 @@ class DeliveryWorker:
             return PassResult(failed=1)
         outbox_repo.mark_sent(self.engine, row.id, message_id, self.clock.now())  # type: ignore[arg-type]
         row.status, row.message_id = outbox_repo.SENT, message_id
+        self._offer_numbered(channel, row)
         await self._notify(row, outbox_repo.SENT)
         return PassResult(sent=1)
 
@@ -285,12 +274,30 @@ class DeliveryWorker:
             return None
         return check(session, row, self.config.window.local_day(now))
 
+    def _message(self, channel: Channel, row: Outbox) -> Outgoing:
+        """The row's message as this channel can carry it (files as links where needed)."""
+        message = outbox_repo.payload(row)
+        return fit_to_channel(message, channel.capabilities, self.files, row.contact_id)
+
+    def _offer_numbered(self, channel: Channel, row: Outbox) -> None:
+        """On a channel of numbered choices, a delivered message with buttons is the latest
+        list a typed number picks from (a reminder's «Báo cáo ngay» is then `1`)."""
+        if channel.capabilities.buttons is not ButtonStyle.NUMBERED:
+            return
+        message = outbox_repo.payload(row)
+        if message.buttons:
+            data = [b.data for b in numbered(message.buttons)]
+            offer_choices_now(self.engine, row.channel, row.chat_id, data, self.clock.now())
+
     async def _send_parts(self, channel: Channel, row: Outbox) -> str | None:
         """Send the row, split when its text is too long; resumes after parts already sent."""
-        message = outbox_repo.payload(row)
+        message = self._message(channel, row)
         if message.document is not None or message.photo is not None:
             return (await channel.send(row.chat_id, message)).message_id
-        parts = split_text(message.text, channel.limits.max_text)
+        caps = channel.capabilities
+        parts = split_text(
+            message.text, min(caps.max_text, channel.limits.max_text), caps.length_unit
+        )
         message_id = row.message_id
         for index in range(row.parts_sent, len(parts)):
             last = index == len(parts) - 1
@@ -331,7 +338,7 @@ class DeliveryWorker:
             )
             return PassResult(retried=1)
         if isinstance(exc, TransientError):
-            if maybe_delivered(exc):
+            if isinstance(exc, MaybeDelivered):
                 reason = f"uncertain: {exc or type(exc).__name__}; not repeated"
             elif row.attempts < self.config.max_attempts:
                 delay = min(

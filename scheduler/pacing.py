@@ -1,5 +1,8 @@
 """Keeping under a platform's rate limits before it has to tell us (429).
 
+One `Pacer` per channel, built from that channel's `ChannelLimits` and its own rule for which
+chats are groups, so a Zalo audience never slows a Telegram one and vice versa.
+
 Telegram counts messages in sliding windows: 30 per second overall, 1 per second per private
 chat, 20 per minute per group. Overall: at most 29 starts in any sliding second (`SAFETY`
 leaves room for network jitter between our clock and the platform's). Per chat: aiolimiter
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiolimiter import AsyncLimiter
@@ -22,9 +26,9 @@ CATCH_UP = 1.5  # after a stall, sends go at most this much faster than the limi
 _PRUNE_AT = 5000  # per-chat limiters kept before idle ones are dropped
 
 
-def is_group_chat(chat_id: str) -> bool:
-    """Telegram group and supergroup ids are negative; private chats are positive."""
-    return chat_id.startswith("-")
+def never_group(chat_id: str) -> bool:
+    """For a channel without group chats."""
+    return False
 
 
 @dataclass
@@ -73,8 +77,14 @@ class SlidingWindow:
 class Pacer:
     """Spacing for one channel: overall, per private chat, per group, plus 429 pauses."""
 
-    def __init__(self, limits: ChannelLimits, safety: float = SAFETY) -> None:
+    def __init__(
+        self,
+        limits: ChannelLimits,
+        safety: float = SAFETY,
+        is_group: Callable[[str], bool] = never_group,
+    ) -> None:
         self.limits = limits
+        self.is_group = is_group  # the channel's own rule (Channel.is_group)
         self.safety = safety
         self._overall = SlidingWindow(math.floor(limits.per_second * safety))
         self._chats: dict[str, AsyncLimiter] = {}
@@ -85,7 +95,7 @@ class Pacer:
         if limiter is None:
             if len(self._chats) >= _PRUNE_AT:
                 self._chats = {k: v for k, v in self._chats.items() if not v.has_capacity()}
-            if is_group_chat(chat_id):
+            if self.is_group(chat_id):
                 period = 60.0 / (self.limits.group_per_minute * self.safety)
             else:
                 period = 1.0 / (self.limits.per_chat_per_second * self.safety)

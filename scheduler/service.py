@@ -21,12 +21,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from core.channel import Channel
-from scheduler.broadcast import BroadcastProgress
+from core.files import FileLinks
+from scheduler.broadcast import BroadcastProgress, progress_relevance
 from scheduler.context import Scheduling
 from scheduler.delivery import DeliveryConfig, DeliveryWorker
 from scheduler.digest import digest_relevance, sweep_digest
 from scheduler.leader import Leadership, try_lead
 from scheduler.reminders import reminder_relevance, sweep
+from storage.scheduling.broadcast import PROGRESS_KIND
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ class SchedulingService:
     ctx: Scheduling
     channels: Mapping[str, Channel]
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    files: FileLinks | None = None
+    on_start: list[Callable[[], Any]] = field(default_factory=list)  # before the first pass
     scheduler: AsyncIOScheduler | None = None
     worker: DeliveryWorker | None = None
     leadership: Leadership | None = None
@@ -62,7 +66,9 @@ class SchedulingService:
                 "reminder": reminder_relevance(self.ctx.tz),
                 "checkin": reminder_relevance(self.ctx.tz),
                 "digest": digest_relevance,
+                PROGRESS_KIND: progress_relevance(self.channels),
             },
+            files=self.files,
         )
         worker.listeners.append(BroadcastProgress(self.ctx.engine, worker, self.ctx.clock))
         return worker
@@ -110,6 +116,11 @@ class SchedulingService:
             return
         self.worker = self.build_worker()
         self.worker.recover()
+        for job in self.on_start:  # e.g. prompts a crash kept from their users
+            try:
+                await asyncio.to_thread(job)
+            except Exception:
+                log.exception("start-up job failed")
         self.scheduler = self.build_scheduler()
         self.scheduler.start()
         for job_id, job in JOBS:  # catch up at once with what fell due while we were down
@@ -129,9 +140,13 @@ class SchedulingService:
 
 
 async def start_scheduling(
-    ctx: Scheduling, channels: Mapping[str, Channel], delivery: DeliveryConfig | None = None
+    ctx: Scheduling,
+    channels: Mapping[str, Channel],
+    delivery: DeliveryConfig | None = None,
+    files: FileLinks | None = None,
+    on_start: list[Callable[[], Any]] | None = None,
 ) -> SchedulingService:
     """Start the jobs and the delivery worker; `await service.stop()` on shutdown."""
-    service = SchedulingService(ctx, channels, delivery or DeliveryConfig())
+    service = SchedulingService(ctx, channels, delivery or DeliveryConfig(), files, on_start or [])
     await service.start()
     return service

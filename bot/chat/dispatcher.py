@@ -1,18 +1,27 @@
 """One update in, replies out: the channel-independent heart of the chat.
 
-Each update is one database transaction: claim the update id (a replay stops here), load who
-is speaking and where they are in a flow, check roles, run the command / button / flow step,
-save the new flow state, write audit rows, commit. Replies are returned to the adapter, which
-sends them directly (they answer the user's own update); proactive messages go to the outbox.
+Each update is one database transaction: claim the update's de-duplication key (a replay
+stops here), load who is speaking and where they are in a flow, check roles, run the command /
+button / flow step, save the new flow state, write audit rows, commit. Replies are returned to
+the adapter, which sends them directly (they answer the user's own update); proactive messages
+go to the outbox.
+
+The channel's `Capabilities` decide the rendering here, never its name: on a channel without
+inline buttons a typed number presses a numbered choice (the mapping is stored per chat), a
+press acknowledgement becomes a message where there are no popups, an edit becomes a new
+message where there are no edits, and a file becomes a link (the `FileLinks` port) where files
+are not carried.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from core import conversation as engine_
+from core.channel import TELEGRAM_CAPABILITIES, ButtonStyle, Capabilities, Channel
 from core.clock import Clock
 from core.commands import (
     Actor,
@@ -43,11 +53,15 @@ from core.conversation import (
     Outcome,
     Text,
 )
+from core.files import FileLinks, NoFileLinks
 from core.inbound import clean_request
+from core.model import UserRole
 from core.outgoing import Button, Outgoing
+from messages.channel_text import fit_to_channel, labels_to_type, numbered
 from messages.render import environment as template_environment
 from messages.render import render
 from storage.chat.buttons import issue_button, redeem_button
+from storage.chat.choices import forget_choices, offer_choices, offered_choices
 from storage.chat.state import (
     ChatKey,
     FlowRecord,
@@ -56,31 +70,38 @@ from storage.chat.state import (
     delete_flow,
     idle_flows,
     load_flow,
+    mark_prompt_sent,
     prune_updates,
     record_update,
     save_flow,
     state_of,
+    unsent_prompts,
 )
 from storage.outbox import OutboxItem, enqueue
 
 log = logging.getLogger("parbot.chat")
 
 BUTTON_TTL = timedelta(days=30)
+_TYPED_NUMBER = re.compile(r"\d{1,6}")
+#: Steps that ask for a typed answer (a figure, a date, a text): a typed number answers them.
+TYPED_ANSWERS = frozenset({Expect.NUMBER, Expect.DATE, Expect.TEXT})
 
 
 @dataclass
 class Response:
-    """What the adapter should do for one update."""
+    """What the adapter should do for one update: channel-neutral intents, already fitted to
+    the channel's capabilities (an adapter without popups or edits never receives them)."""
 
     messages: list[Outgoing] = field(default_factory=list)
-    edit: Outgoing | None = None  # replaces the message whose button was pressed
+    edit: Outgoing | None = None  # replaces the message whose button was pressed (edits only)
     chosen: str | None = None  # label of the pressed flow option (a short confirmation)
-    notice: str | None = None  # short popup text for the button press
-    expects_text: bool = False  # the current step wants typed input (console numbering)
+    acknowledge: str | None = None  # a short answer to the press itself (popups only)
     duplicate: bool = False  # a replayed update: nothing was done
-    menu_role: str | None = None  # the user's role changed: refresh their command menu
-    strip_buttons: bool = False  # remove the keyboard of the pressed message (flow finished)
+    role_changed: UserRole | None = None  # the user's role changed (Telegram: the command menu)
+    close_pressed: bool = False  # the pressed message's choices are spent (the flow ended)
+    prompt: tuple[int, int] | None = None  # (flow row, seq) of the prompt among the messages
     deferred: list[Callable[[Session], Sequence[Outgoing]]] = field(default_factory=list)
+    fit: Callable[[Outgoing], Outgoing] | None = None  # for the deferred jobs' messages
 
 
 class Ctx:
@@ -146,8 +167,8 @@ class Ctx:
         return render(template, **context)
 
     def invite_link(self, code: str) -> str | None:
-        username = self.dispatcher.bot_username  # known once the Telegram adapter ran getMe
-        return f"https://t.me/{username}?start={code}" if username else None
+        """The channel's own way to redeem `code` by a link; None: the code is typed."""
+        return self.dispatcher.invite_link(self.request.channel, code)
 
     def after_commit(self, job: Callable[[Session], Sequence[Outgoing]]) -> None:
         self.deferred.append(job)
@@ -220,8 +241,9 @@ class Dispatcher:
         clock: Clock,
         limits: Limits | None = None,
         timezone: str = "Asia/Ho_Chi_Minh",
-        bot_username: str | None = None,
         config: ChatConfig | None = None,
+        files: FileLinks | None = None,
+        channels: Sequence[Channel] = (),
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -229,9 +251,25 @@ class Dispatcher:
         self.limits = limits or Limits()
         self.tz = ZoneInfo(timezone)
         self.config = config or ChatConfig(timezone=self.tz)
-        self.bot_username = bot_username  # set by the Telegram adapter after getMe: invite links
+        self.files: FileLinks = files or NoFileLinks()
+        self.channels: dict[str, Channel] = {}
+        for channel in channels:
+            self.attach(channel)
         # SQLite has one writer: queue in-process instead of spinning on its busy handler.
         self._lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+
+    def attach(self, channel: Channel) -> None:
+        """Make a channel's capabilities and invite links known (the composition root does)."""
+        self.channels[channel.name] = channel
+
+    def capabilities(self, channel: str) -> Capabilities:
+        """What `channel` can render; a channel not attached is taken as Telegram-like."""
+        attached = self.channels.get(channel)
+        return attached.capabilities if attached is not None else TELEGRAM_CAPABILITIES
+
+    def invite_link(self, channel: str, code: str) -> str | None:
+        attached = self.channels.get(channel)
+        return attached.invite_link(code) if attached is not None else None
 
     def handle(self, request: Request, run_deferred: bool = True) -> Response:
         """Process one update. With `run_deferred=False` the caller runs the after-commit
@@ -248,7 +286,9 @@ class Dispatcher:
         for job in jobs:
             try:
                 with Session(self.engine, expire_on_commit=False) as session:
-                    response.messages.extend(job(session))
+                    messages = list(job(session))
+                fit = response.fit
+                response.messages.extend([fit(m) for m in messages] if fit else messages)
             except Exception:
                 log.exception("after-commit job failed")
                 response.messages.append(Outgoing(render("chat/error.j2")))
@@ -257,15 +297,15 @@ class Dispatcher:
         request, cleaned = clean_request(request)  # the one text rule (core.text.sanitize)
         now = self.clock.now()
         with Session(self.engine, expire_on_commit=False) as session:
-            if request.update_id is not None:
+            if request.dedupe_key is not None:
                 try:
-                    record_update(session, request.channel, request.update_id, now)
+                    record_update(session, request.channel, request.dedupe_key, now)
                 except IntegrityError:
                     session.rollback()
                     log.info(
-                        "duplicate update skipped channel=%s update_id=%s",
+                        "duplicate update skipped channel=%s key=%s",
                         request.channel,
-                        request.update_id,
+                        request.dedupe_key,
                     )
                     return Response(duplicate=True)
             try:
@@ -277,19 +317,102 @@ class Dispatcher:
                 self._persist(ctx)
                 after = ctx.actor  # handlers that link a user (/start CODE) update ctx.actor
                 if after is not None and (actor is None or actor.role != after.role):
-                    response.menu_role = after.role.value
+                    response.role_changed = after.role
+                self._fit(ctx, response)
                 session.commit()
                 response.deferred = ctx.deferred
             except Exception:
                 session.rollback()
                 log.exception(
-                    "update failed channel=%s kind=%s update_id=%s",
+                    "update failed channel=%s kind=%s key=%s",
                     request.channel,
                     request.kind,
-                    request.update_id,
+                    request.dedupe_key,
                 )
                 return Response([Outgoing(render("chat/error.j2"))])
         return response
+
+    def prompt_sent(self, response: Response) -> None:
+        """The adapter delivered the response: its prompt no longer needs sending after a
+        crash. (Called after the send; a crash before it means the prompt goes out again.)"""
+        if response.prompt is None:
+            return
+        row_id, seq = response.prompt
+        with self._write_lock(), Session(self.engine) as session:
+            mark_prompt_sent(session, row_id, seq)
+            session.commit()
+
+    def pending_prompt(self, key: ChatKey) -> Response | None:
+        """The question a flow waits on, asked again (the console shows it when it resumes);
+        None outside a flow. Numbered choices are offered anew, and the prompt counts as sent
+        once the caller has shown it (`prompt_sent`)."""
+        with self._write_lock(), Session(self.engine, expire_on_commit=False) as session:
+            loaded = load_flow(session, key)
+            if loaded is None:
+                return None
+            record, state = loaded
+            flow = self.registry.flows.get(state.flow)
+            if flow is None:
+                return None
+            request = Request(key.channel, key.chat_id, key.user_id, InputKind.OTHER)
+            ctx = Ctx(
+                self,
+                session,
+                request,
+                actor_for(session, key.channel, key.user_id),
+                self.clock.now(),
+            )
+            ctx.row, ctx.state = record, state
+            messages = ctx.apply(flow, Outcome(state, [], engine_.ask(flow, state, ctx)))
+            self._persist(ctx)
+            response = Response(messages)
+            self._fit(ctx, response)
+            session.commit()
+        return response
+
+    def resend_prompts(self) -> int:
+        """At start-up: each flow whose latest prompt is not recorded as sent (a crash between
+        the commit and the reply) gets that prompt again, through the outbox and once (its
+        key names the prompt). A repeated prompt is harmless; a missing one is not."""
+        now = self.clock.now()
+        done = 0
+        with self._write_lock(), Session(self.engine, expire_on_commit=False) as session:
+            for row in unsent_prompts(session):
+                flow = self.registry.flows.get(row.flow)
+                if flow is None or row.id is None:
+                    continue
+                key = ChatKey(row.channel, row.chat_id, row.user_id)
+                request = Request(key.channel, key.chat_id, key.user_id, InputKind.OTHER)
+                ctx = Ctx(self, session, request, actor_for(session, key.channel, key.user_id), now)
+                state = state_of(row)
+                ctx.row, ctx.state = FlowRecord(row.id, list(_labels(row))), state
+                messages = ctx.apply(flow, Outcome(state, [], engine_.ask(flow, state, ctx)))
+                numbers_answer = flow.step(state.step).expect in TYPED_ANSWERS
+                if (
+                    numbers_answer
+                    and self.capabilities(key.channel).buttons is ButtonStyle.NUMBERED
+                ):
+                    messages = [labels_to_type(m) for m in messages]
+                ctx.state.updated_at = row.updated_at  # asking again is not the user's activity
+                self._persist(ctx)
+                contact_id = ctx.actor.contact_id if ctx.actor else None
+                for index, message in enumerate(messages):
+                    enqueue(
+                        session,
+                        OutboxItem(
+                            key=f"flow-prompt:{row.channel}:{row.instance}:{row.seq}:{index}",
+                            channel=row.channel,
+                            chat_id=row.chat_id,
+                            message=message,
+                            contact_id=contact_id,
+                            kind="flow_prompt",
+                        ),
+                        now,
+                    )
+                mark_prompt_sent(session, row.id, state.seq)
+                done += 1
+            session.commit()
+        return done
 
     def prune_updates(self, keep: timedelta = timedelta(days=7)) -> int:
         """Forget processed update ids older than `keep`: Telegram never resends those."""
@@ -346,6 +469,10 @@ class Dispatcher:
     # -- routing
     def _route(self, ctx: Ctx) -> Response:
         said = self._load_flow(ctx)
+        outdated = self._typed_number(ctx)
+        if outdated is not None:
+            outdated.messages[:0] = said
+            return outdated
         request = ctx.request
         if request.kind is InputKind.COMMAND:
             response = self._command(ctx)
@@ -358,11 +485,78 @@ class Dispatcher:
         response.messages[:0] = said
         if ctx.page_turned and request.kind is InputKind.BUTTON and response.messages:
             response.edit = response.messages.pop()
-        if ctx.state is not None:
-            flow = self.registry.flows.get(ctx.state.flow)
-            if flow is not None:
-                response.expects_text = flow.step(ctx.state.step).expect is not Expect.CHOICE
         return response
+
+    def _current_expect(self, ctx: Ctx) -> Expect | None:
+        if ctx.state is None:
+            return None
+        flow = self.registry.flows.get(ctx.state.flow)
+        return flow.step(ctx.state.step).expect if flow is not None else None
+
+    def _typed_number(self, ctx: Ctx) -> Response | None:
+        """The one rule for a number typed on a channel of numbered choices: when the current
+        step asks for a typed answer (a figure, a date, a text), it answers that step;
+        otherwise it presses that button of the latest message that offered numbered choices.
+        A number that message did not offer is answered as outdated, never guessed."""
+        request = ctx.request
+        if request.kind is not InputKind.TEXT or not _TYPED_NUMBER.fullmatch(request.text):
+            return None
+        if self.capabilities(request.channel).buttons is not ButtonStyle.NUMBERED:
+            return None
+        if self._current_expect(ctx) in TYPED_ANSWERS:
+            return None
+        offered = offered_choices(ctx.session, request.channel, request.chat_id)
+        if offered is None and ctx.state is not None:
+            return None  # nothing numbered to pick from: the step takes it as typed text
+        number = int(request.text)
+        current = ctx.state is not None and any(
+            data.startswith(f"f:{ctx.state.instance}:") for data in offered or []
+        )
+        if current and not 1 <= number <= len(offered or []):
+            return None  # the flow's own question: it says no choice matches and asks again
+        if offered is None or not 1 <= number <= len(offered):
+            count = len(offered) if offered else 0
+            text = render("channels/number_outdated.j2", number=number, count=count)
+            return Response([Outgoing(text)])
+        ctx.request = replace(request, kind=InputKind.BUTTON, button=offered[number - 1], text="")
+        return None
+
+    def _fit(self, ctx: Ctx, response: Response) -> None:
+        """Turn the response's intents into what this channel can show, and remember the
+        numbered choices it offers (inside the update's transaction)."""
+        request = ctx.request
+        caps = self.capabilities(request.channel)
+        contact_id = ctx.actor.contact_id if ctx.actor is not None else None
+        if ctx.state is not None and ctx.row is not None and ctx.dirty:
+            response.prompt = (ctx.row.id, ctx.state.seq)
+        if not caps.edits and response.edit is not None:
+            response.messages.insert(0, response.edit)
+            response.edit = None
+        if not caps.popups and response.acknowledge is not None:
+            if all(m.text != response.acknowledge for m in response.messages):
+                response.messages.insert(0, Outgoing(response.acknowledge))
+            response.acknowledge = None
+
+        def fit(message: Outgoing) -> Outgoing:
+            return fit_to_channel(message, caps, self.files, contact_id)
+
+        response.fit = fit
+        response.messages = [fit(m) for m in response.messages]
+        if response.edit is not None:
+            response.edit = fit(response.edit)
+        if caps.buttons is not ButtonStyle.NUMBERED:
+            return
+        if self._current_expect(ctx) in TYPED_ANSWERS and ctx.state is not None:
+            instance = ctx.state.instance
+            response.messages = [
+                labels_to_type(m) if _offers(m, instance) else m for m in response.messages
+            ]
+        offering = [m for m in response.messages if m.buttons]
+        if offering:
+            data = [b.data for b in numbered(offering[-1].buttons)]
+            offer_choices(ctx.session, request.channel, request.chat_id, data, ctx.now)
+        elif response.close_pressed:
+            forget_choices(ctx.session, request.channel, request.chat_id)
 
     def _load_flow(self, ctx: Ctx) -> list[Outgoing]:
         loaded = load_flow(ctx.session, ctx.key)
@@ -431,20 +625,23 @@ class Dispatcher:
         except (IndexError, ValueError):
             return self._refuse_button(ctx, data, "malformed")
         if state is None or state.instance != instance or state.seq != seq:
-            return Response(notice=render("chat/button_stale.j2"))
+            caps = self.capabilities(ctx.request.channel)
+            if caps.popups:
+                return Response(acknowledge=render("chat/button_stale.j2"))
+            return Response([Outgoing(render("channels/choice_stale.j2"))])
         chosen = ctx.labels[index] if 0 <= index < len(ctx.labels) else None
         messages = self._answer(ctx, Answer.pressed(index))
         page_turn = ctx.page_turned
         response = Response(messages, chosen=None if page_turn else chosen)
-        # The flow ended on this press (sent, cancelled): its last buttons must go, not linger.
-        response.strip_buttons = ctx.state is None
+        # The flow ended on this press (sent, cancelled): its last choices must go, not linger.
+        response.close_pressed = ctx.state is None
         return response
 
     def _refuse_button(self, ctx: Ctx, data: str, reason: str) -> Response:
         ctx.audit("button", data[:64], "refused", reason=reason)
         log.warning("button refused reason=%s actor=%s", reason, ctx.request.actor_key)
         text = render("chat/refused_button.j2")
-        return Response([Outgoing(text)], notice=text)
+        return Response([Outgoing(text)], acknowledge=text)
 
     def _answer(self, ctx: Ctx, answer: Answer) -> list[Outgoing]:
         assert ctx.state is not None
@@ -475,6 +672,15 @@ class Dispatcher:
                 )
             )
         return Outgoing(render("chat/idle_hint.j2", kind=kind.value, role=ctx.actor.role.value))
+
+
+def _labels(row: Any) -> list[str]:
+    return list(json.loads(row.state or "{}").get("labels", []))
+
+
+def _offers(message: Outgoing, instance: str) -> bool:
+    """Whether `message` is a prompt of the flow `instance` (its buttons press that flow)."""
+    return any(b.data.startswith(f"f:{instance}:") for row in message.buttons for b in row)
 
 
 def _plain(message: Outgoing) -> bool:

@@ -302,9 +302,12 @@ def outbox_deliver(
     engine = ready_engine(settings)
     if settings.telegram_bot_token is None:
         fail("cần TELEGRAM_BOT_TOKEN để gửi qua Telegram")
-    from bot.features.scheduling import delivery_channels, scheduling_from
+    from bot.channels.telegram.delivery import delivery_channel
+    from bot.features.scheduling import scheduling_from
 
-    channels, bot = delivery_channels(settings, engine, {})
+    token = settings.telegram_bot_token.get_secret_value()
+    telegram, bot = delivery_channel(token, settings.telegram_api_url, engine)
+    channels = {telegram.name: telegram}
     from scheduler.leader import try_lead
 
     ctx = scheduling_from(settings, engine, SystemClock())

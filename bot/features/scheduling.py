@@ -1,15 +1,12 @@
-"""The scheduling feature in chat: /kybaocao, /nhacnho, /caidat, reminder buttons; and `run`.
+"""The scheduling feature in chat: /kybaocao, /nhacnho, /caidat, reminder buttons.
 
-`register(registry)` plugs the commands, buttons and flows into the chat (bot/runtime.py
-FEATURES): the round flow (core/flows/rounds.py) and the broadcast flow
-(core/flows/broadcast.py), each on its storage port. `run(runtime)` is started by
-`parbot run` next to the channel and runs the reminder and digest jobs and the outbox
-delivery worker until shutdown.
+`register(registry)` plugs the commands, buttons and flows into the chat (bot/app.py
+FEATURES); the reminder and digest jobs and the outbox delivery worker are built by the
+composition root (bot/app.py) from `scheduling_from`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import Any
 
@@ -25,10 +22,7 @@ from core.outgoing import Outgoing
 from core.reminders import ReminderPolicy
 from messages.render import render
 from scheduler.context import Scheduling
-from scheduler.delivery import DeliveryConfig
 from scheduler.reminders import REPORT_ACTION, reminder_tasks, snooze
-from scheduler.service import start_scheduling
-from scheduler.written_signal import signalling_transport
 from storage.scheduling.broadcast import SqlBroadcastStore
 from storage.scheduling.digest import digest_muted, set_digest_muted
 from storage.scheduling.rounds import SqlRoundStore
@@ -175,58 +169,3 @@ def register(registry: Registry) -> None:
     registry.add_button("digest_set", digest_button, roles=EVERYONE, edit=True)
     registry.add_button("snooze", snooze_button, roles={UserRole.FOCAL})
     registry.add_button("reminder_tasks", tasks_button, roles={UserRole.FOCAL})
-
-
-def delivery_bot(settings: Settings) -> Any:
-    """A PTB Bot of its own for the delivery worker.
-
-    Its HTTP transport reports when each request has been written (see
-    scheduler/written_signal.py), which keeps the window in which a crash leaves a delivery
-    uncertain to one request; the chat's polling bot keeps its own connection pool.
-    """
-    from telegram import Bot
-    from telegram.request import HTTPXRequest
-
-    assert settings.telegram_bot_token is not None
-    root = settings.telegram_api_url.rstrip("/")
-    request = HTTPXRequest(
-        connection_pool_size=32,
-        pool_timeout=30,
-        read_timeout=15,
-        httpx_kwargs={"transport": signalling_transport(32)},
-    )
-    return Bot(
-        settings.telegram_bot_token.get_secret_value(),
-        base_url=f"{root}/bot",
-        base_file_url=f"{root}/file/bot",
-        request=request,
-    )
-
-
-def delivery_channels(
-    settings: Settings, engine: Any, channels: dict[str, Any]
-) -> tuple[dict[str, Any], Any]:
-    """The channels the worker sends through: Telegram with its own bot, others as given."""
-    if settings.telegram_bot_token is None:
-        return dict(channels), None
-    from bot.channels.telegram.channel import TelegramChannel
-    from storage.chat.evidence import evidence_loader
-
-    bot = delivery_bot(settings)
-    return {**channels, "telegram": TelegramChannel(bot, evidence_loader(engine))}, bot
-
-
-async def run(runtime: Any) -> None:
-    """Started by `parbot run`: jobs and delivery until cancelled at shutdown."""
-    ctx = scheduling_from(runtime.settings, runtime.engine, runtime.clock)
-    delivery = DeliveryConfig(per_second=runtime.settings.send_rate)
-    channels, bot = delivery_channels(runtime.settings, runtime.engine, runtime.channels)
-    if bot is not None:
-        await bot.initialize()
-    service = await start_scheduling(ctx, channels, delivery)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await service.stop()
-        if bot is not None:
-            await bot.shutdown()

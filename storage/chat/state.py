@@ -53,14 +53,14 @@ _ACTOR = (
 )
 
 
-def record_update(session: Session, channel: str, update_id: int, now: datetime) -> None:
-    """Claim an update id; raises IntegrityError when it was processed before.
+def record_update(session: Session, channel: str, key: str, now: datetime) -> None:
+    """Claim an update's de-duplication key; raises IntegrityError when it was processed before.
 
     Written first in the transaction, so on SQLite the write lock is taken before anything is
     read (no stale-snapshot upgrade failures under concurrency).
     """
     session.connection().execute(
-        _INSERT_UPDATE, {"channel": channel, "update_id": update_id, "processed_at": now}
+        _INSERT_UPDATE, {"channel": channel, "update_id": str(key), "processed_at": now}
     )
 
 
@@ -141,6 +141,11 @@ _FLOW = select(
 _FLOWS = ChatFlow.__table__  # Core statements: no unit-of-work overhead on the hot path
 _INSERT_FLOW = insert(_FLOWS)  # type: ignore[arg-type]
 _UPDATE_FLOW = update(_FLOWS).where(_FLOWS.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
+_MARK_SENT = (
+    update(_FLOWS)  # type: ignore[arg-type]
+    .where(_FLOWS.c.id == bindparam("row_id"), _FLOWS.c.seq == bindparam("sent_seq"))  # type: ignore[attr-defined]
+    .values(prompt_sent_seq=bindparam("sent_seq"))
+)
 _DELETE_FLOW = delete(_FLOWS).where(_FLOWS.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
 
 
@@ -215,6 +220,24 @@ def save_flow(
 def delete_flow(session: Session, record: FlowRecord | ChatFlow) -> None:
     assert record.id is not None
     session.connection().execute(_DELETE_FLOW, {"row_id": record.id})
+
+
+def mark_prompt_sent(session: Session, row_id: int, seq: int) -> None:
+    """The prompt number `seq` of flow row `row_id` reached the user (if still current)."""
+    session.connection().execute(_MARK_SENT, {"row_id": row_id, "sent_seq": seq})
+
+
+def unsent_prompts(session: Session, limit: int = 500) -> list[ChatFlow]:
+    """Flows whose latest prompt is not known to have been sent (a crash before the reply)."""
+    sent = ChatFlow.prompt_sent_seq
+    return list(
+        session.execute(
+            select(ChatFlow)
+            .where(sent.is_(None) | (sent != ChatFlow.seq))  # type: ignore[union-attr,operator]
+            .order_by(ChatFlow.id)
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def idle_flows(session: Session, before: datetime, limit: int = 500) -> list[ChatFlow]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.tables.shared import utcnow
@@ -33,14 +33,33 @@ class ChatFlow(SQLModel, table=True):
     state: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     started_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
+    # The `seq` whose prompt is known to have reached the user; behind `seq` after a crash
+    # between the commit and the reply, so the next start sends that prompt again.
+    prompt_sent_seq: int | None = None
+
+
+class ChatChoice(SQLModel, table=True):
+    """The numbered choices a text channel last offered in one chat (`1` presses the first).
+
+    One row per (channel, chat), replaced by every message that offers numbered choices,
+    whether a direct reply or a row delivered from the outbox; kept in the database so a
+    number typed after a restart still presses the right button.
+    """
+
+    __tablename__ = "chat_choice"
+    channel: str = Field(primary_key=True, max_length=16)
+    chat_id: str = Field(primary_key=True, max_length=64)
+    buttons: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON: data
+    offered_at: datetime = Field(default_factory=utcnow)
 
 
 class ProcessedUpdate(SQLModel, table=True):
-    """An update id already acted on; inserted first in the update's transaction."""
+    """An update already acted on, by the channel's de-duplication key (Telegram's update_id,
+    a message id elsewhere); inserted first in the update's transaction."""
 
     __tablename__ = "chat_update"
     channel: str = Field(primary_key=True, max_length=16)
-    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    update_id: str = Field(sa_column=Column(String(128), primary_key=True, autoincrement=False))
     processed_at: datetime = Field(default_factory=utcnow, index=True)
 
 

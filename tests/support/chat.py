@@ -110,7 +110,7 @@ class ChatBot:
 
     def was_recorded(self, update: dict[str, Any]) -> bool:
         with Session(self.engine) as session:
-            return session.get(ProcessedUpdate, ("telegram", update["update_id"])) is not None
+            return session.get(ProcessedUpdate, ("telegram", str(update["update_id"]))) is not None
 
     async def send(self, update: dict[str, Any], expect: str | None = None) -> list[Call]:
         """Queue an update built with api.make_*; return the messages the bot sent for it."""

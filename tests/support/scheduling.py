@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from core.channel import ChannelLimits, DeliveryError, Sent
+from core.channel import TELEGRAM_CAPABILITIES, Capabilities, ChannelLimits, DeliveryError, Sent
 from core.outgoing import Outgoing
 from storage.db import transaction
 from storage.tables.shared import Agency, Contact
@@ -71,6 +71,7 @@ class MemoryChannel:
 
     name: str = "telegram"
     limits: ChannelLimits = FAST
+    capabilities: Capabilities = TELEGRAM_CAPABILITIES
     sent: list[Delivered] = field(default_factory=list)
     edits: list[Delivered] = field(default_factory=list)
     faults: dict[str, list[DeliveryError]] = field(default_factory=dict)
@@ -89,6 +90,12 @@ class MemoryChannel:
 
     async def edit(self, chat_id: str, message_id: str, message: Outgoing) -> None:
         self.edits.append(Delivered(chat_id, message, message_id))
+
+    def is_group(self, chat_id: str) -> bool:
+        return chat_id.startswith("-")  # the Telegram convention these tests script
+
+    def invite_link(self, code: str) -> str | None:
+        return None
 
     def to(self, chat_id: str) -> list[str]:
         return [d.message.text for d in self.sent if d.chat_id == chat_id]

@@ -1,7 +1,10 @@
 """The console chat loop: one local user, stdin in, stdout out; works when piped (no TTY).
 
-Numbers pick buttons of the latest prompt (unless the step wants typed text, where a number is
-an answer); `/tep PATH` attaches a file; `/thoat` or end of input exits cleanly.
+A text channel: a typed number goes to the dispatcher as text, which applies the one rule for
+numbers (a figure step takes it; otherwise it presses that choice of the latest numbered
+message, reply or reminder alike, remembered in the database). `/tep PATH` attaches a file;
+`/thoat` or end of input exits cleanly. On start the pending question of an open flow is
+asked again: a terminal keeps no history.
 """
 
 from __future__ import annotations
@@ -14,13 +17,13 @@ from typing import TextIO
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from bot.channels.console.render import as_text
+from bot.channels.console.channel import ConsoleChannel
 from bot.chat.dispatcher import Dispatcher, Response
 from core.commands import InputKind, Request
 from core.conversation import IncomingFile
 from core.text import nfc
 from messages.render import render
-from storage.chat.state import actor_for
+from storage.chat.state import ChatKey, actor_for
 from storage.tables.shared import Agency, Plan, Task
 
 CHANNEL = "console"
@@ -35,14 +38,15 @@ class ConsoleChat:
         user_id: str = "console",
         display_name: str = "Người dùng thử",
         echo: bool = False,
+        channel: ConsoleChannel | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.out = out
         self.user_id = user_id
         self.display_name = display_name
         self.echo = echo
-        self.buttons: list[str] = []
-        self.expects_text = False
+        self.channel = channel or ConsoleChannel(out)
+        dispatcher.attach(self.channel)
 
     def request(self, kind: InputKind, **fields: object) -> Request:
         return Request(
@@ -73,6 +77,10 @@ class ConsoleChat:
         )
         if actor is None:
             self.show(self.dispatcher.handle(self.request(InputKind.COMMAND, command="dongvai")))
+            return
+        pending = self.dispatcher.pending_prompt(ChatKey(CHANNEL, self.user_id, self.user_id))
+        if pending is not None:
+            self.show(pending)
 
     def feed(self, raw: str) -> bool:
         """Handle one line; False when the user asked to leave."""
@@ -95,8 +103,6 @@ class ConsoleChat:
         if line.startswith("/") and len(line) > 1:
             head, _, rest = line[1:].partition(" ")
             return self.request(InputKind.COMMAND, command=head.lower(), text=rest.strip())
-        if line.isdigit() and not self.expects_text and 1 <= int(line) <= len(self.buttons):
-            return self.request(InputKind.BUTTON, button=self.buttons[int(line) - 1])
         return self.request(InputKind.TEXT, text=line)
 
     def attach(self, raw_path: str) -> Request | None:
@@ -110,26 +116,21 @@ class ConsoleChat:
         return self.request(InputKind.FILE, file=IncomingFile(path.name, mime, size, content))
 
     def show(self, response: Response) -> None:
-        if response.notice and not response.messages and response.edit is None:
-            self.write(f"parbot ▸ {response.notice}")
-        messages = ([response.edit] if response.edit is not None else []) + response.messages
-        if messages:
-            self.buttons = []
-        self.expects_text = response.expects_text
-        for message in messages:
-            data = [button.data for row in message.buttons for button in row]
-            if data:
-                self.buttons = data
-            self.write(as_text(message, numbered=not self.expects_text or not data))
+        """Print the replies (already fitted to the console's capabilities by the dispatcher)."""
+        for message in response.messages:
+            self.channel.write(message)
+        self.dispatcher.prompt_sent(response)
 
     def write(self, text: str) -> None:
         self.out.write(text + "\n")
         self.out.flush()
 
-    async def arun(self, stdin: TextIO) -> int:
-        """The same loop without blocking an event loop (background jobs keep running)."""
+    async def arun(self, stdin: TextIO, welcomed: bool = False) -> int:
+        """The same loop without blocking an event loop (background jobs keep running);
+        `welcomed`: the guide and the pending question were shown already."""
         interactive = stdin.isatty()
-        await asyncio.to_thread(self.welcome)
+        if not welcomed:
+            await asyncio.to_thread(self.welcome)
         while True:
             if interactive:
                 self.out.write("› ")

@@ -1,9 +1,12 @@
 """The console `Channel`: proactive messages (reminders, digests) printed to the terminal.
 
-Same interface as TelegramChannel, so the outbox worker runs unchanged when parbot is tried
-without a Telegram token. Everything delivered on the console channel is printed; a message
-for someone other than the person at the keyboard (the demo focal points of
-storage/demo_recipients.py) is printed under their name (`label_of`).
+A text channel like Zalo's Bot Platform: numbered choices (the mapping lives in the database,
+written by the dispatcher and the delivery worker), no edits, no documents (files are links
+from the `FileLinks` port, or the line naming the operator's command). Same interface as
+TelegramChannel, so the outbox worker runs unchanged when parbot is tried without a token.
+Everything delivered on the console channel is printed; a message for someone other than the
+person at the keyboard (the demo focal points of storage/demo_recipients.py) is printed under
+their name (`label_of`).
 """
 
 from __future__ import annotations
@@ -11,16 +14,19 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.channels.console.render import as_text
-from core.channel import ChannelLimits, Sent
+from core.channel import TEXT_CAPABILITIES, ChannelLimits, Sent
 from core.outgoing import Outgoing
 from messages.render import render
 from storage.demo_recipients import demo_recipient
+
+CONSOLE_CAPABILITIES = replace(TEXT_CAPABILITIES, max_text=100_000)
 
 LabelOf = Callable[[str], str | None]  # chat id -> a header naming the recipient, or None
 
@@ -40,6 +46,7 @@ def demo_recipient_label(engine: Engine) -> LabelOf:
 
 class ConsoleChannel:
     name = "console"
+    capabilities = CONSOLE_CAPABILITIES
 
     def __init__(self, out: TextIO, label_of: LabelOf | None = None) -> None:
         self.out = out
@@ -48,8 +55,17 @@ class ConsoleChannel:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
+    def is_group(self, chat_id: str) -> bool:
+        return False
+
+    def invite_link(self, code: str) -> str | None:
+        return None  # the code is typed: /start CODE
+
     async def send(self, chat_id: str, message: Outgoing) -> Sent:
         header = self.label_of(chat_id) if self.label_of is not None else None
+        return self.write(message, header)
+
+    def write(self, message: Outgoing, header: str | None = None) -> Sent:
         with self._lock:
             if header:
                 self.out.write(header + "\n")

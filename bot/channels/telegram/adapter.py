@@ -98,15 +98,17 @@ class TelegramAdapter:
         # thread (GIL hand-offs). A database across the network is waited for in a thread.
         self.inline = engine.dialect.name == "sqlite"
         self.requests: tuple[AiohttpRequest, ...] = ()
+        self.username: str | None = None  # TELEGRAM_BOT_USERNAME; otherwise getMe's answer
 
     # -- start-up
     async def setup(self, app: Application) -> None:
-        """Learn the bot's username (for invite links) and publish command menus.
+        """Make the channel known to the dispatcher (its invite links need the username getMe
+        gave) and publish command menus.
 
         A failing setMyCommands is logged and ignored: menus are a convenience, the bot must
         run without them.
         """
-        self.dispatcher.bot_username = app.bot.username
+        self.dispatcher.attach(self.channel(app))
         await asyncio.to_thread(self.dispatcher.warm_up)
         await self.set_menu(app, None, None)
         self._menu_task = asyncio.create_task(self._refresh_menus(app))
@@ -174,7 +176,7 @@ class TelegramAdapter:
                 str(user.id),
                 InputKind.BUTTON,
                 button=query.data or "",
-                update_id=update.update_id,
+                dedupe_key=str(update.update_id),
                 display_name=name,
             )
         message = update.message
@@ -184,7 +186,7 @@ class TelegramAdapter:
             "channel": CHANNEL,
             "chat_id": str(message.chat.id),
             "user_id": str(user.id),
-            "update_id": update.update_id,
+            "dedupe_key": str(update.update_id),
             "display_name": name,
         }
         if message.text is not None:
@@ -235,17 +237,22 @@ class TelegramAdapter:
         jobs: list[Awaitable[Any]] = []
         if query is not None:
             # The pressed choice shows as a toast: no extra edit call per step (latency).
-            notice = response.notice or response.chosen
+            notice = response.acknowledge or response.chosen
             jobs.append(_quietly(query.answer(text=fit(notice, 190) if notice else None)))
             message = query.message if isinstance(query.message, Message) else None
             if message is not None and response.edit is not None:
                 jobs.append(self._edit(app, message, response.edit))
-            elif message is not None and response.strip_buttons:
+            elif message is not None and response.close_pressed:
                 jobs.append(_quietly(message.edit_reply_markup(reply_markup=None)))
-        jobs.append(self._send_all(app, request.chat_id, response.messages))
-        if response.menu_role is not None:
-            jobs.append(self.set_menu(app, request.chat_id, UserRole(response.menu_role)))
-        await asyncio.gather(*jobs)
+        sending = self._send_all(app, request.chat_id, response.messages)
+        if response.role_changed is not None:
+            jobs.append(self.set_menu(app, request.chat_id, response.role_changed))
+        delivered, *_ = await asyncio.gather(sending, *jobs)
+        if delivered and response.prompt is not None:
+            if self.inline:
+                self.dispatcher.prompt_sent(response)
+            else:
+                await asyncio.to_thread(self.dispatcher.prompt_sent, response)
 
     async def _edit(self, app: Application, message: Message, outgoing: Outgoing) -> None:
         channel = self.channel(app)
@@ -254,19 +261,24 @@ class TelegramAdapter:
         except DeliveryError as exc:
             log.warning("edit failed chat=%s error=%s", message.chat.id, exc)
 
-    async def _send_all(self, app: Application, chat_id: str, messages: list[Outgoing]) -> None:
+    async def _send_all(self, app: Application, chat_id: str, messages: list[Outgoing]) -> bool:
+        """Send the replies in order; False when one failed (its prompt is then not recorded
+        as sent, so the next start sends it again)."""
         channel = self.channel(app)
+        delivered = True
         for outgoing in messages:
             try:
                 await channel.send(chat_id, outgoing)
             except DeliveryError as exc:
                 log.warning("reply failed chat=%s error=%s", chat_id, type(exc).__name__)
+                delivered = False
+        return delivered
 
     def channel(self, app: Application) -> TelegramChannel:
         channel = app.bot_data.get("channel")
         if channel is None:
             channel = app.bot_data["channel"] = TelegramChannel(
-                app.bot, evidence_loader(self.engine)
+                app.bot, evidence_loader(self.engine), self.username
             )
         return channel
 

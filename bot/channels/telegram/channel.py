@@ -11,22 +11,26 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 from telegram import Bot, Message
 from telegram import error as tg
 
 from bot.channels.telegram.render import MAX_CAPTION, chunks, fit, keyboard
 from core.channel import (
+    TELEGRAM_CAPABILITIES,
     Blocked,
     ChannelLimits,
     ChatMigrated,
     ChatNotFound,
     DeliveryError,
+    MaybeDelivered,
     PermanentError,
     RetryAfter,
     Sent,
     TransientError,
 )
 from core.outgoing import Document, Outgoing
+from core.text_parts import utf16_len
 
 EvidenceLoader = Callable[[int], tuple[str, bytes]]  # evidence_id -> (file name, bytes)
 
@@ -35,11 +39,33 @@ class TelegramChannel:
     """Sends and edits through a PTB `Bot`; raises only core.channel errors."""
 
     name = "telegram"
+    capabilities = TELEGRAM_CAPABILITIES
 
-    def __init__(self, bot: Bot, load_evidence: EvidenceLoader | None = None) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        load_evidence: EvidenceLoader | None = None,
+        username: str | None = None,
+    ) -> None:
         self.bot = bot
         self.limits = ChannelLimits()
         self._load_evidence = load_evidence
+        self._username = username
+
+    def is_group(self, chat_id: str) -> bool:
+        """Telegram group and supergroup ids are negative; private chats are positive."""
+        return chat_id.startswith("-")
+
+    def invite_link(self, code: str) -> str | None:
+        """The t.me deep link that sends `/start CODE` when opened (needs the bot's username,
+        known from the settings or from getMe once the bot is initialised)."""
+        username = self._username
+        if username is None:
+            try:
+                username = self.bot.username
+            except RuntimeError:  # not initialised yet: no getMe answer to read
+                return None
+        return f"https://t.me/{username.lstrip('@')}?start={code}" if username else None
 
     async def send(self, chat_id: str, message: Outgoing) -> Sent:
         try:
@@ -73,7 +99,7 @@ class TelegramChannel:
                 chat_id=chat_id, text=parts[-1], reply_markup=keyboard(message)
             )
         name, content = self._file(attachment)
-        caption = message.text if len(message.text) <= MAX_CAPTION else None
+        caption = message.text if utf16_len(message.text) <= MAX_CAPTION else None
         if caption is None and message.text:
             for part in chunks(message.text):
                 await self.bot.send_message(chat_id=chat_id, text=part)
@@ -125,5 +151,31 @@ def map_error(exc: tg.TelegramError) -> DeliveryError:
             return ChatNotFound(text)
         return PermanentError(text)
     if isinstance(exc, tg.NetworkError):  # TimedOut, connection errors, 5xx
-        return TransientError(text)
+        return MaybeDelivered(text) if maybe_delivered(exc) else TransientError(text)
     return PermanentError(text)
+
+
+# After the request's bytes left: the platform may have acted on it. Before: it cannot have.
+_MAYBE_DELIVERED = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
+_NOT_DELIVERED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout)
+
+
+def maybe_delivered(exc: BaseException) -> bool:
+    """Whether the request behind `exc` may have reached Telegram (so a resend may repeat).
+
+    PTB wraps the HTTP client's error; the transport error in the exception chain decides.
+    Without one (a 5xx answer, say) the message was not delivered.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        flag = getattr(current, "maybe_delivered", None)
+        if flag is not None:
+            return bool(flag)
+        if isinstance(current, _NOT_DELIVERED):
+            return False
+        if isinstance(current, _MAYBE_DELIVERED):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -1,10 +1,12 @@
-"""Outgoing → Telegram: inline keyboards, and text cut to the platform's limits."""
+"""Outgoing → Telegram: inline keyboards, and text cut to the platform's limits (UTF-16)."""
 
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core.channel import LengthUnit
 from core.outgoing import Outgoing
+from core.text_parts import shorten, split_text
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -29,27 +31,8 @@ def _label(text: str) -> str:
 
 def chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Split at line breaks so a long list becomes several messages, never a refused one."""
-    if len(text) <= limit:
-        return [text]
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        parts.append(current)
-    return parts
+    return split_text(text, limit, LengthUnit.UTF16)
 
 
 def fit(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(text, limit, LengthUnit.UTF16)

@@ -15,7 +15,9 @@ from storage.tables.shared import Task
 
 
 def command(user: str, name: str, update_id: int) -> Request:
-    return Request("telegram", user, user, InputKind.COMMAND, command=name, update_id=update_id)
+    return Request(
+        "telegram", user, user, InputKind.COMMAND, command=name, dedupe_key=str(update_id)
+    )
 
 
 def test_after_commit_job_runs_outside_the_write_lock(engine):
@@ -49,9 +51,7 @@ def test_after_commit_job_runs_outside_the_write_lock(engine):
 
     # Deferred jobs can be left to the caller (the Telegram adapter runs them off the loop).
     response = dispatcher.handle(command("1", "cham", 3), run_deferred=False)
-    assert len(response.deferred) == 1 and [m.text for m in response.messages] == [
-        "đang tổng hợp…"
-    ]
+    assert len(response.deferred) == 1 and [m.text for m in response.messages] == ["đang tổng hợp…"]
 
 
 def test_a_failing_job_answers_with_the_error_message(engine):

@@ -110,7 +110,7 @@ class Driver:
 
     def __call__(self, kind: InputKind, **fields):
         request = Request(
-            "telegram", self.user, self.user, kind, update_id=next(self.ids), **fields
+            "telegram", self.user, self.user, kind, dedupe_key=str(next(self.ids)), **fields
         )
         response = self.dispatcher.handle(request)
         self.last = response
@@ -276,4 +276,4 @@ def test_old_update_ids_are_pruned_by_the_sweep(any_engine):
         record_update(session, "telegram", 2, T0 - timedelta(days=1))
     assert dispatcher.prune_updates() == 1
     with Session(any_engine) as session:
-        assert [r.update_id for r in session.exec(select(ProcessedUpdate))] == [2]
+        assert [r.update_id for r in session.exec(select(ProcessedUpdate))] == ["2"]

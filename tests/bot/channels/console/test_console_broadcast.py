@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.runtime import build_runtime, run_console
+from bot.app import build_app as build_runtime
+from bot.runtime import run_console
 from bot.settings import Settings
 from core.clock import FixedClock
 from storage.demo_recipients import REACHABLE

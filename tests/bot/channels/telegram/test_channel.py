@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import socket
 
+import httpx
 import pytest
 from sqlmodel import select
 from telegram.error import NetworkError
 from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.aiohttp_request import AiohttpRequest
-from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.channel import TelegramChannel, maybe_delivered
 from core.channel import (
     Blocked,
     ChatMigrated,
     ChatNotFound,
+    MaybeDelivered,
     PermanentError,
     RetryAfter,
     Sent,
@@ -155,3 +157,27 @@ async def test_transport_errors_never_show_the_url_with_the_token():
     finally:
         await request.shutdown()
     assert "SECRET" not in str(caught.value) and "SECRET" not in repr(caught.value)
+
+
+def test_maybe_delivered_reads_the_exception_chain():
+    refused = TransientError("network")
+    refused.__cause__ = httpx.ConnectError("refused")
+    assert maybe_delivered(refused) is False
+    assert maybe_delivered(TransientError("500 Internal Server Error")) is False
+    flagged = TransientError("x")
+    flagged.maybe_delivered = True  # type: ignore[attr-defined]
+    assert maybe_delivered(flagged) is True
+
+
+def test_a_read_timeout_is_maybe_delivered_a_refused_connection_is_not():
+    from telegram import error as tg
+
+    from bot.channels.telegram.channel import map_error
+
+    timed_out = tg.TimedOut()
+    timed_out.__cause__ = httpx.ReadTimeout("read timeout")
+    refused = tg.NetworkError("connect")
+    refused.__cause__ = httpx.ConnectError("refused")
+    assert isinstance(map_error(timed_out), MaybeDelivered)
+    mapped = map_error(refused)
+    assert isinstance(mapped, TransientError) and not isinstance(mapped, MaybeDelivered)

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.channels.zalo_bot.service import ZaloBotService
-from bot.runtime import build_runtime
+from bot.app import build_app as build_runtime
 from bot.settings import Settings
 from core.channel import PermanentError
 from core.clock import FixedClock

@@ -8,7 +8,7 @@ import urllib.parse
 from typing import Any
 
 from bot.channels.zalo_oa.service import ZaloOAService
-from bot.runtime import build_runtime
+from bot.app import build_app as build_runtime
 from bot.settings import Settings
 from core.clock import FixedClock
 from tests.fakes.zalo.oa import FakeZaloOA

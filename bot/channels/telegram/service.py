@@ -1,0 +1,59 @@
+"""Running the Telegram channel inside `parbot run` (registered in bot/app.py CHANNELS).
+
+Long polling by default, PTB's webhook server with TELEGRAM_MODE=webhook. The block yields the
+chat-side channel (replies) and a delivery-side one with a bot of its own for the outbox worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from bot.channels.telegram.adapter import build_application, polling, webhook
+from bot.channels.telegram.delivery import delivery_channel
+
+if TYPE_CHECKING:
+    from bot.app import App, Running
+
+log = logging.getLogger("parbot.telegram")
+
+
+@asynccontextmanager
+async def run_telegram(app: App) -> AsyncIterator[Running]:
+    from bot.app import Running, StartRefused
+
+    settings = app.settings
+    assert settings.telegram_bot_token is not None
+    token = settings.telegram_bot_token.get_secret_value()
+    ptb, adapter = build_application(
+        token, settings.telegram_api_url, app.dispatcher, app.registry, app.engine
+    )
+    adapter.username = settings.telegram_bot_username
+    if settings.telegram_mode == "webhook":
+        if not settings.telegram_webhook_url or not settings.telegram_webhook_secret:
+            raise StartRefused(
+                "webhook mode needs TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET"
+            )
+        serving = webhook(
+            ptb,
+            adapter,
+            listen=settings.telegram_webhook_listen,
+            port=settings.telegram_webhook_port,
+            url=settings.telegram_webhook_url,
+            secret=settings.telegram_webhook_secret.get_secret_value(),
+        )
+    else:
+        serving = polling(ptb, adapter)
+    async with serving:
+        chat = adapter.channel(ptb)
+        delivery, bot = delivery_channel(
+            token, settings.telegram_api_url, app.engine, settings.telegram_bot_username
+        )
+        async with bot:
+            log.info(
+                "telegram bot running mode=%s username=%s", settings.telegram_mode, ptb.bot.username
+            )
+            yield Running(chat, delivery)
+    log.info("telegram bot stopped")
