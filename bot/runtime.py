@@ -27,6 +27,8 @@ from sqlmodel import Session
 from bot.app import configure_logging, engine_from_settings
 from bot.chat.dispatcher import Dispatcher
 from bot.settings import Settings
+from bot.web.hooks import Webhooks
+from bot.web.server import alongside as web_alongside
 from core.channel import Channel
 from core.clock import Clock, SystemClock
 from core.commands import ChatConfig, Registry
@@ -40,6 +42,7 @@ FEATURES: tuple[str, ...] = (
     "bot.features.chat",  # chat: /start /help /nhiemvu /baocao /huy /moi, report_task, onboarding
     "bot.features.scheduling",  # scheduling: /kybaocao /nhacnho /caidat, snooze; jobs + delivery
     "bot.features.reports",  # reports: /tonghop
+    "bot.features.web",  # web companion: /web sign-in and upload links
 )
 SWEEP_EVERY = timedelta(minutes=5)
 
@@ -87,6 +90,7 @@ def chat_config(settings: Settings) -> ChatConfig:
         report_issuer=settings.report_issuer,
         report_place=settings.report_place,
         report_signer=settings.report_signer,
+        web_url=settings.web_public_url(),
     )
 
 
@@ -160,38 +164,38 @@ async def run_console(runtime: Runtime, stdin: TextIO, stdout: TextIO) -> int:
     chat = ConsoleChat(runtime.dispatcher, stdout, echo=not stdin.isatty())
     tasks = start_background(runtime)
     try:
-        return await chat.arun(stdin)
+        async with web_alongside(runtime, Webhooks()):
+            return await chat.arun(stdin)
     finally:
         await stop_background(tasks)
 
 
 async def run_telegram(runtime: Runtime, stop: asyncio.Event) -> int:
-    from bot.channels.telegram.adapter import build_application, polling, webhook
+    from bot.channels.telegram import webhook
+    from bot.channels.telegram.adapter import build_application, polling
 
     settings = runtime.settings
     assert settings.telegram_bot_token is not None
+    hooked = settings.telegram_mode == "webhook"
     app, adapter = build_application(
         settings.telegram_bot_token.get_secret_value(),
         settings.telegram_api_url,
         runtime.dispatcher,
         runtime.registry,
         runtime.engine,
+        configure=webhook.without_updater if hooked else None,
     )
-    if settings.telegram_mode == "webhook":
-        if not settings.telegram_webhook_url or not settings.telegram_webhook_secret:
-            log.error("webhook mode needs TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET")
+    hooks = Webhooks()
+    if hooked:
+        url = webhook.public_url(settings)
+        if url is None or not settings.telegram_webhook_secret:
+            log.error("webhook mode needs PARBOT_WEB_LISTEN and TELEGRAM_WEBHOOK_SECRET")
             return 2
-        serving = webhook(
-            app,
-            adapter,
-            listen=settings.telegram_webhook_listen,
-            port=settings.telegram_webhook_port,
-            url=settings.telegram_webhook_url,
-            secret=settings.telegram_webhook_secret.get_secret_value(),
-        )
+        secret = settings.telegram_webhook_secret.get_secret_value()
+        serving = webhook.serving(app, adapter, hooks, url=url, secret=secret)
     else:
         serving = polling(app, adapter)
-    async with serving:
+    async with web_alongside(runtime, hooks), serving:
         runtime.channels["telegram"] = adapter.channel(app)
         mode, username = settings.telegram_mode, app.bot.username
         log.info("telegram bot running mode=%s username=%s", mode, username)

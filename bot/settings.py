@@ -34,10 +34,6 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
     )
-    telegram_webhook_listen: str = Field(
-        default="127.0.0.1", validation_alias="TELEGRAM_WEBHOOK_LISTEN"
-    )
-    telegram_webhook_port: int = Field(default=8443, validation_alias="TELEGRAM_WEBHOOK_PORT")
     # for invite links printed by the CLI without asking the Bot API (getMe) first
     telegram_bot_username: str | None = Field(
         default=None, validation_alias="TELEGRAM_BOT_USERNAME"
@@ -61,6 +57,16 @@ class Settings(BaseSettings):
     send_rate: float = Field(default=30.0, gt=0, le=1000, validation_alias="PARBOT_SEND_RATE")
     log_level: str = Field(default="INFO", validation_alias="PARBOT_LOG_LEVEL")
 
+    # web companion (bot/web/): where it listens, its public base for links, trusted proxies
+    web_listen: str | None = Field(default=None, validation_alias="PARBOT_WEB_LISTEN")
+    web_url: str | None = Field(default=None, validation_alias="PARBOT_WEB_URL")
+    web_trusted_proxies: str = Field(default="", validation_alias="PARBOT_WEB_TRUSTED_PROXIES")
+    link_ttl_hours: float = Field(default=24, gt=0, validation_alias="PARBOT_LINK_TTL_HOURS")
+    web_session_idle_hours: float = Field(
+        default=2, gt=0, validation_alias="PARBOT_WEB_SESSION_IDLE_HOURS"
+    )
+    web_session_hours: float = Field(default=12, gt=0, validation_alias="PARBOT_WEB_SESSION_HOURS")
+
     # compiled report (Word letterhead): issuing agency's code, place in the date line, signer
     report_issuer: str = Field(default="SNV", validation_alias="PARBOT_REPORT_ISSUER")
     report_place: str | None = Field(default=None, validation_alias="PARBOT_REPORT_PLACE")
@@ -72,6 +78,8 @@ class Settings(BaseSettings):
         "telegram_webhook_url",
         "telegram_bot_username",
         "report_place",
+        "web_listen",
+        "web_url",
         mode="before",
     )
     @classmethod
@@ -80,6 +88,23 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    def web_address(self) -> tuple[str, int] | None:
+        """PARBOT_WEB_LISTEN as (host, port); None when the web companion is off."""
+        if not self.web_listen:
+            return None
+        host, _, port = self.web_listen.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"PARBOT_WEB_LISTEN must be host:port, not {self.web_listen!r}")
+        return host.strip("[]"), int(port)
+
+    def web_public_url(self) -> str | None:
+        """The base of every link the bot hands out: PARBOT_WEB_URL, else http://<listen>."""
+        if self.web_url:
+            return self.web_url.rstrip("/")
+        if self.web_listen:
+            return f"http://{self.web_listen.strip()}"
+        return None
 
     def seed_folder(self) -> Path:
         """The province data shipped with parbot (agencies, plan, rounds)."""

@@ -8,6 +8,7 @@ from bot.cli import chat as cli_chat
 from bot.cli import plan as cli_plan
 from bot.cli import report as cli_report
 from bot.cli import schedule as cli_schedule
+from bot.cli import web as cli_web
 
 app = typer.Typer(no_args_is_help=True, help="parbot: kế hoạch cải thiện PAR INDEX trong chat.")
 cli_plan.register(app)
@@ -15,6 +16,7 @@ cli_plan.register(app)
 cli_chat.register(app)
 cli_report.register(app)
 cli_schedule.register(app)
+cli_web.register(app)
 
 
 def main() -> None:

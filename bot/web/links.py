@@ -1,0 +1,288 @@
+"""Bearer links: the `core.files.FileLinks` port over HTTP, and the routes that honour them.
+
+A download link (`/f/<token>`, 24 h by default) serves a generated report or an evidence file
+to whoever holds it — a phone opening it has no session, and Zalo's servers fetch images
+themselves — so the token *is* the permission: issued for one contact, audited with that
+contact at every use, dead when revoked, expired or the contact unlinked. Generated files are
+copied into the database when the link is made, so any worker can serve them.
+
+An upload link (`/u/<token>`) belongs to one open report flow (contact, task, flow instance).
+Its page takes files; each passes the chat's own checks (core.conversation.check_file: type,
+size, name) and is handed to the dispatcher as if sent in chat, so it lands where chat evidence
+lands (the flow's pending uploads) and the flow goes on: the chat gets "đã nhận N tệp" and the
+pending question through the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.web.auth import (
+    anonymous_csrf_ok,
+    client_of,
+    refused_link,
+    too_many,
+    with_form_cookie,
+)
+from bot.web.multipart import BadForm, FormTooLarge, read_multipart
+from bot.web.pages import page
+from core.commands import InputKind
+from core.commands import Request as ChatRequest
+from core.conversation import IncomingFile, Invalid, check_file
+from core.files import UploadTarget
+from core.outgoing import Document, Outgoing
+from core.text import nfc
+from messages.render import render
+from storage.chat.state import ChatKey, audit, load_flow
+from storage.db import transaction
+from storage.outbox import OutboxItem, enqueue_many
+from storage.tables.shared import EvidenceFile
+from storage.tables.web import WebFile
+from storage.web.tokens import DOWNLOAD, SIGNIN, SIGNIN_TTL, UPLOAD, check_link, issue_link
+
+log = logging.getLogger("parbot.web.links")
+MAX_UPLOAD_FILES = 10  # as in the chat flow
+
+
+def signin_url(session: Any, web_url: str, contact_id: int, now: Any) -> str:
+    """A single-use sign-in link (10 minutes) for `contact_id`, written in `session`."""
+    token = issue_link(session, SIGNIN, contact_id, SIGNIN_TTL, now)
+    return f"{web_url.rstrip('/')}/l/{token}"
+
+
+def upload_url(session: Any, web_url: str, target: UploadTarget, ttl: timedelta, now: Any) -> str:
+    token = issue_link(session, UPLOAD, target.contact_id, ttl, now, asdict(target))
+    return f"{web_url.rstrip('/')}/u/{token}"
+
+
+class WebFileLinks:
+    """`core.files.FileLinks` backed by the web companion (each call its own transaction)."""
+
+    def __init__(self, web: Any) -> None:
+        self.web = web
+
+    def download(
+        self, contact_id: int, document: Document, ttl: timedelta | None = None
+    ) -> str | None:
+        web = self.web
+        with transaction(web.engine) as session:
+            now = web.clock.now()
+            if document.evidence_id is not None:
+                payload: dict[str, Any] = {"evidence_id": document.evidence_id}
+            elif document.path is not None:
+                content = Path(document.path).read_bytes()
+                kept = WebFile(
+                    file_name=document.file_name[:255],
+                    mime_type=document.mime_type[:100],
+                    size=len(content),
+                    content=content,
+                    created_at=now,
+                )
+                session.add(kept)
+                session.flush()
+                payload = {"file_id": kept.id}
+            else:
+                return None
+            token = issue_link(session, DOWNLOAD, contact_id, ttl or web.link_ttl, now, payload)
+            audit(session, f"contact:{contact_id}", "web.link_issued", document.file_name, "ok",
+                  contact_id, now, kind=DOWNLOAD)
+        return web.url(f"/f/{token}")
+
+    def upload(self, target: UploadTarget, ttl: timedelta | None = None) -> str | None:
+        web = self.web
+        with transaction(web.engine) as session:
+            now = web.clock.now()
+            url = upload_url(session, web.public_url, target, ttl or web.link_ttl, now)
+            audit(session, f"{target.channel}:{target.user_id}", "web.link_issued",
+                  f"task:{target.task_id}", "ok", target.contact_id, now, kind=UPLOAD)
+        return url
+
+
+# -- download
+async def download(request: Request) -> Response:
+    web = request.app.state.web
+    if await run_in_threadpool(_throttled, web, client_of(request)):
+        return too_many(request)
+    found = await run_in_threadpool(_load_download, web, request.path_params["token"],
+                                    client_of(request))
+    if isinstance(found, str):
+        return await run_in_threadpool(refused_link, request, DOWNLOAD, found)
+    name, mime, content = found
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    return Response(
+        content,
+        media_type=mime or "application/octet-stream",
+        headers={"content-disposition": disposition, "cache-control": "no-store"},
+    )
+
+
+def _throttled(web: Any, client: str) -> bool:
+    from storage.web.tokens import throttled
+
+    with transaction(web.engine) as session:
+        return throttled(session, client, web.clock.now())
+
+
+def _load_download(web: Any, token: str, client: str) -> tuple[str, str, bytes] | str:
+    with transaction(web.engine) as session:
+        now = web.clock.now()
+        check = check_link(session, token, DOWNLOAD, now)
+        if not check.ok:
+            return check.reason
+        assert check.link is not None
+        payload = check.payload
+        if "evidence_id" in payload:
+            row: Any = session.get(EvidenceFile, payload["evidence_id"])
+        else:
+            row = session.get(WebFile, payload.get("file_id"))
+        if row is None:
+            return "unknown"
+        audit(session, f"contact:{check.link.contact_id}", "web.download", row.file_name, "ok",
+              check.link.contact_id, now, client=client)
+        return row.file_name, row.mime_type, bytes(row.content)
+
+
+# -- upload
+async def upload_page(request: Request) -> Response:
+    web = request.app.state.web
+    if await run_in_threadpool(_throttled, web, client_of(request)):
+        return too_many(request)
+    found = await run_in_threadpool(_upload_target, web, request.path_params["token"])
+    if isinstance(found, str):
+        return await run_in_threadpool(refused_link, request, UPLOAD, found)
+    return with_form_cookie(request, "web/upload.j2", **_upload_context(web, found))
+
+
+def _upload_context(web: Any, found: dict[str, Any]) -> dict[str, Any]:
+    limits = web.limits
+    return {
+        "task": found["task"],
+        "types": list(limits.file_types),
+        "max_mb": limits.max_file_bytes / (1024 * 1024),
+        "max_files": MAX_UPLOAD_FILES,
+        "errors": [],
+        "received": [],
+    }
+
+
+def _upload_target(web: Any, token: str) -> dict[str, Any] | str:
+    """The link's target when its flow is still open at the evidence step, else why not."""
+    with transaction(web.engine) as session:
+        now = web.clock.now()
+        check = check_link(session, token, UPLOAD, now)
+        if not check.ok:
+            return check.reason
+        target = UploadTarget(**check.payload)
+        loaded = load_flow(session, ChatKey(target.channel, target.chat_id, target.user_id))
+        if loaded is None:
+            return "flow_over"
+        _, state = loaded
+        if state.instance != target.flow_instance:
+            return "flow_over"
+        if state.step != "files":
+            return "flow_step"
+        data = state.data
+        task = {"ref": data.get("ref") or "", "title": data.get("title") or ""}
+        return {"target": target, "task": task, "contact_id": check.link.contact_id}  # type: ignore[union-attr]
+
+
+async def upload(request: Request) -> Response:
+    """POST /u/<token>: stream the form, check each file like chat does, continue the flow."""
+    web = request.app.state.web
+    token = request.path_params["token"]
+    if await run_in_threadpool(_throttled, web, client_of(request)):
+        return too_many(request)
+    found = await run_in_threadpool(_upload_target, web, token)
+    if isinstance(found, str):
+        return await run_in_threadpool(refused_link, request, UPLOAD, found)
+    context = _upload_context(web, found)
+    limits = web.limits
+    declared = request.headers.get("content-length")
+    whole_cap = MAX_UPLOAD_FILES * limits.max_file_bytes + 64 * 1024
+    if declared is not None and declared.isdigit() and int(declared) > whole_cap:
+        context["errors"] = [render("web/upload_too_large.j2", max_mb=context["max_mb"])]
+        return page(request, "web/upload.j2", status=413, form_csrf="", **context)
+    try:
+        form = await read_multipart(
+            request.headers.get("content-type", ""),
+            request.stream(),
+            max_file_bytes=limits.max_file_bytes,
+            max_files=MAX_UPLOAD_FILES,
+        )
+    except FormTooLarge as exc:
+        context["errors"] = [render("web/upload_too_large.j2", max_mb=context["max_mb"])]
+        log.info("upload refused reason=%s", exc.what)
+        return page(request, "web/upload.j2", status=413, form_csrf="", **context)
+    except BadForm:
+        return page(request, "web/upload.j2", status=400, form_csrf="", **context)
+    if not anonymous_csrf_ok(request, form.fields.get("csrf", "")):
+        return page(request, "web/csrf.j2", status=403)
+    files = [f for f in form.files if f.file_name or f.content]
+    errors: list[str] = []
+    accepted: list[IncomingFile] = []
+    for sent in files:
+        incoming = IncomingFile(nfc(Path(sent.file_name).name)[:255] or "tep", sent.mime_type,
+                                len(sent.content), bytes(sent.content))
+        try:
+            check_file(incoming, limits)
+        except Invalid as exc:
+            errors.append(render(exc.reason.template, **exc.reason.context))
+            continue
+        accepted.append(incoming)
+    if not files:
+        errors.append(render("web/upload_none.j2"))
+    received = await run_in_threadpool(_continue_flow, web, found, accepted) if accepted else []
+    context.update(errors=errors, received=received)
+    status = 200 if received or not errors else 422
+    return with_form_cookie(request, "web/upload.j2", status=status, **context)
+
+
+def _continue_flow(web: Any, found: dict[str, Any], files: list[IncomingFile]) -> list[str]:
+    """Each file goes to the flow as if sent in chat; the chat hears the tally and the question.
+
+    The dispatcher's replies are queued in the outbox (the web has no chat connection of its
+    own): one "đã nhận N tệp qua trang web" and the flow's pending question.
+    """
+    target: UploadTarget = found["target"]
+    dispatcher = web.dispatcher
+    received: list[str] = []
+    last: list[Outgoing] = []
+    for file in files:
+        response = dispatcher.handle(
+            ChatRequest(target.channel, target.chat_id, target.user_id, InputKind.FILE, file=file)
+        )
+        if any(m.text.startswith("📎") for m in response.messages):  # the flow kept it
+            received.append(file.file_name)
+        last = response.messages
+    now = web.clock.now()
+    summary = Outgoing(render("web/chat_upload_received.j2", names=received, count=len(received)))
+    pending = [m for m in last if not m.text.startswith("📎")]
+    stamp = now.isoformat()
+    items = [
+        OutboxItem(f"web-upload:{target.flow_instance}:{stamp}:{i}", target.channel,
+                   target.chat_id, message, target.contact_id)
+        for i, message in enumerate([summary, *pending])
+    ]
+    with transaction(web.engine) as session:
+        enqueue_many(session, items, now)
+        audit(session, f"{target.channel}:{target.user_id}", "web.upload",
+              f"task:{target.task_id}", "ok", target.contact_id, now, files=received)
+    return received
+
+
+ROUTES = [
+    Route("/f/{token}", download, methods=["GET"], name="download"),
+    Route("/u/{token}", upload_page, methods=["GET"], name="upload_page"),
+    Route("/u/{token}", upload, methods=["POST"], name="upload"),
+]
