@@ -18,6 +18,7 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qs
 
+from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -30,10 +31,12 @@ from core.commands import Actor
 from storage.chat.state import actor_for, audit
 from storage.db import transaction
 from storage.tables.shared import Contact
+from storage.tables.web import WebLink
 from storage.web.tokens import (
     SIGNIN,
     check_link,
     consume_link,
+    digest,
     end_session,
     live_session,
     open_session,
@@ -128,11 +131,14 @@ def refused_link(request: Request, kind: str, reason: str) -> Response:
     """A bad link: the Vietnamese refusal page, an audit row, and one more strike."""
     web = request.app.state.web
     client = client_of(request)
+    token = str(request.path_params.get("token", ""))
     with transaction(web.engine) as session:
         now = web.clock.now()
         blocked = record_bad_link(session, client, now)
-        audit(session, f"web:{client}", f"web.{kind}", "link", "refused", None, now,
-              reason=reason, blocked=blocked)
+        known = session.exec(select(WebLink).where(WebLink.token_hash == digest(token))).first()
+        contact_id = known.contact_id if known is not None else None  # audited with its owner
+        audit(session, f"web:{client}", f"web.{kind}", f"link:{known.id if known else '?'}",
+              "refused", contact_id, now, reason=reason, blocked=blocked)
     return page(request, "web/link_refused.j2", status=410 if reason != "unknown" else 404,
                 reason=reason, kind=kind)
 

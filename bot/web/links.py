@@ -266,13 +266,16 @@ def _continue_flow(web: Any, found: dict[str, Any], files: list[IncomingFile]) -
             received.append(file.file_name)
         last = response.messages
     now = web.clock.now()
-    summary = Outgoing(render("web/chat_upload_received.j2", names=received, count=len(received)))
-    pending = [m for m in last if not m.text.startswith("📎")]
+    # The flow's own answer to the last file carries the pending question's buttons (Xong…):
+    # it becomes one message, the tally of this upload, with those buttons.
+    buttons = next((m.buttons for m in reversed(last) if m.buttons), [])
+    text = render("web/chat_upload_received.j2", names=received, count=len(received))
+    messages = [Outgoing(text, buttons=buttons)] if received else last
     stamp = now.isoformat()
     items = [
         OutboxItem(f"web-upload:{target.flow_instance}:{stamp}:{i}", target.channel,
                    target.chat_id, message, target.contact_id)
-        for i, message in enumerate([summary, *pending])
+        for i, message in enumerate(messages)
     ]
     with transaction(web.engine) as session:
         enqueue_many(session, items, now)

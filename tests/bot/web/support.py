@@ -21,7 +21,9 @@ from tests.support.chat import T0
 BASE = "http://parbot.test"
 
 
-def web_of(engine: Engine, clock: FixedClock | None = None, dispatcher: object = None) -> WebContext:
+def web_of(
+    engine: Engine, clock: FixedClock | None = None, dispatcher: object = None
+) -> WebContext:
     return WebContext(
         engine=engine,
         clock=clock or FixedClock(T0),
@@ -43,7 +45,8 @@ def contact(engine: Engine, user: int, agency: str | None, role: UserRole, name:
         agency_id = None
         if agency:
             agency_id = session.exec(select(Agency.id).where(Agency.code == agency)).one()
-        row = link_contact(session, ChatKey("telegram", str(user), str(user)), name, agency_id, role)
+        key = ChatKey("telegram", str(user), str(user))
+        row = link_contact(session, key, name, agency_id, role)
         assert row.id is not None
         return row.id
 
