@@ -80,6 +80,7 @@ class Runtime:
     dispatcher: Dispatcher
     channels: dict[str, Channel] = field(default_factory=dict)
     features: tuple[str, ...] = FEATURES
+    webhooks: Webhooks = field(default_factory=Webhooks)  # channels' endpoints in the web app
 
 
 def chat_config(settings: Settings) -> ChatConfig:
@@ -164,7 +165,7 @@ async def run_console(runtime: Runtime, stdin: TextIO, stdout: TextIO) -> int:
     chat = ConsoleChat(runtime.dispatcher, stdout, echo=not stdin.isatty())
     tasks = start_background(runtime)
     try:
-        async with web_alongside(runtime, Webhooks()):
+        async with web_alongside(runtime, runtime.webhooks):
             return await chat.arun(stdin)
     finally:
         await stop_background(tasks)
@@ -185,7 +186,7 @@ async def run_telegram(runtime: Runtime, stop: asyncio.Event) -> int:
         runtime.engine,
         configure=webhook.without_updater if hooked else None,
     )
-    hooks = Webhooks()
+    hooks = runtime.webhooks
     if hooked:
         url = webhook.public_url(settings)
         if url is None or not settings.telegram_webhook_secret:

@@ -8,7 +8,10 @@ no documents. Without a web server (PARBOT_WEB_LISTEN unset) the answer says so.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
+from typing import Any
 
 from bot.web.links import signin_url, upload_url
 from core.commands import ChatContext, Registry
@@ -16,8 +19,12 @@ from core.files import UploadTarget
 from core.outgoing import Outgoing
 from messages.render import render
 from storage.chat.state import ChatKey, load_flow
+from storage.db import transaction
+from storage.web.tokens import prune
 
 UPLOAD_TTL = timedelta(hours=24)
+PRUNE_EVERY = timedelta(hours=6)
+log = logging.getLogger("parbot.web")
 
 
 def web_link(ctx: ChatContext) -> Outgoing:
@@ -45,3 +52,18 @@ def web_link(ctx: ChatContext) -> Outgoing:
 
 def register(registry: Registry) -> None:
     registry.add_command("web", render("web/command_description.j2"), web_link)
+
+
+async def run(runtime: Any) -> None:
+    """Forget links and sessions dead for a week, every few hours (audit rows stay)."""
+    while True:
+        try:
+            await asyncio.to_thread(_prune, runtime)
+        except Exception:
+            log.exception("web link prune failed")
+        await asyncio.sleep(PRUNE_EVERY.total_seconds())
+
+
+def _prune(runtime: Any) -> None:
+    with transaction(runtime.engine) as session:
+        prune(session, runtime.clock.now())

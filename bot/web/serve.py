@@ -16,7 +16,6 @@ import sys
 
 from bot.app import configure_logging, engine_from_settings
 from bot.settings import Settings
-from bot.web.hooks import Webhooks
 from bot.web.server import alongside
 from messages.render import render
 
@@ -29,7 +28,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> int:
     engine = engine_from_settings(settings)
     prepare_database(settings, engine, seed_if_empty=False)
     runtime = build_runtime(settings, engine)
-    hooks = Webhooks()
+    hooks = runtime.webhooks
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(alongside(runtime, hooks))
         if settings.telegram_bot_token is not None and settings.telegram_mode == "webhook":

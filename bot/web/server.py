@@ -66,6 +66,14 @@ def web_context(runtime: Any) -> WebContext:
     )
 
 
+def file_links(runtime: Any) -> WebFileLinks | None:
+    """The `core.files.FileLinks` port for channels that cannot carry files; None without a
+    web companion (PARBOT_WEB_URL / PARBOT_WEB_LISTEN unset), so no link is claimed."""
+    if runtime.settings.web_public_url() is None:
+        return None
+    return WebFileLinks(web_context(runtime))
+
+
 def feature_routes(runtime: Any) -> list[BaseRoute]:
     """Routes of every feature module that has `web_routes(runtime)`."""
     from bot.runtime import feature_modules
