@@ -25,7 +25,6 @@ class WebLink(SQLModel, table=True):
     contact_id: int = Field(foreign_key="contact.id", index=True)
     # JSON: download {"file_id"} or {"evidence_id"}; upload the UploadTarget fields
     payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))
-    csrf: str = Field(default="", max_length=64)  # upload pages: the form's CSRF token
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime = Field(index=True)
     used_at: datetime | None = None

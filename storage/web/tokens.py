@@ -61,7 +61,6 @@ def issue_link(
             kind=kind,
             contact_id=contact_id,
             payload=json.dumps(payload or {}, ensure_ascii=False),
-            csrf=secrets.token_urlsafe(24) if kind == UPLOAD else "",
             created_at=now,
             expires_at=now + ttl,
         )

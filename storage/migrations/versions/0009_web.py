@@ -26,7 +26,6 @@ def upgrade() -> None:
         sa.Column("kind", _S(length=16), nullable=False),
         sa.Column("contact_id", sa.Integer(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("csrf", _S(length=64), nullable=False),
         sa.Column("created_at", _T(), nullable=False),
         sa.Column("expires_at", _T(), nullable=False),
         sa.Column("used_at", _T(), nullable=True),
