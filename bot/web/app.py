@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.web import api, auth, links
+from bot.web import api, auth, links, uploads
 from bot.web.auth import Sessions, viewer_of
 from bot.web.context import WebContext
 from bot.web.hooks import Webhooks
@@ -86,6 +86,7 @@ def create_app(
         Route("/healthz", health, methods=["GET"], name="health"),
         *auth.ROUTES,
         *links.ROUTES,
+        *uploads.ROUTES,
         *api.ROUTES,
         *webhooks.routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
