@@ -54,3 +54,47 @@ async def test_webhook_refuses_strangers_unread_and_caps_bodies_at_one_megabyte(
         assert (broken.status_code, genuine.status_code) == (400, 200)
         await api.await_message(USER, contains="/start")
     assert len(api.sent_messages(USER)) == 1
+
+
+def test_parbot_run_in_webhook_mode_serves_telegram_through_the_web_companion(
+    engine, fake_api, tmp_path
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    api = fake_api
+    port = free_port()
+    env = {
+        **os.environ,
+        "PARBOT_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_URL": api.base_url,
+        "TELEGRAM_MODE": "webhook",
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "PARBOT_WEB_LISTEN": f"127.0.0.1:{port}",
+    }
+    env.pop("TELEGRAM_WEBHOOK_URL", None)
+    env.pop("PARBOT_WEB_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        api.wait_for("setWebhook", timeout=90)
+        url = f"http://127.0.0.1:{port}/webhooks/telegram"
+        assert api.webhook["url"] == url and api.webhook["secret_token"] == SECRET
+        mark = api.mark()
+        answer = httpx.post(
+            url, json=api.make_command(USER, "help"),
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+        assert answer.status_code == 200
+        api.wait_for_message(USER, contains="/start", since=mark, timeout=30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert "route=/webhooks/telegram status=200" in stderr
+    assert SECRET not in stderr and api.token not in stderr
