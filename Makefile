@@ -16,9 +16,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The web companion listens on 127.0.0.1:8080 during `make run` unless PARBOT_WEB_LISTEN says
+# otherwise (in the environment or on the command line: make run PARBOT_WEB_LISTEN=…).
+run: export PARBOT_WEB_LISTEN ?= 127.0.0.1:8080
 run: $(STAMP)
 	$(BIN)/parbot db upgrade
 	$(BIN)/parbot seed
+	@echo "Trang web: http://$(PARBOT_WEB_LISTEN)  (gõ /web trong chat để nhận liên kết đăng nhập)"
 	$(BIN)/parbot run
 
 lint: $(STAMP)

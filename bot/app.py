@@ -24,7 +24,9 @@ from bot.chat.dispatcher import Dispatcher
 from bot.features import chat as chat_feature
 from bot.features import reports as reports_feature
 from bot.features import scheduling as scheduling_feature
+from bot.features import web as web_feature
 from bot.settings import Settings
+from bot.web.hooks import Webhooks
 from core.calendar import SendWindow
 from core.channel import Channel
 from core.clock import Clock, SystemClock
@@ -50,6 +52,7 @@ FEATURES: tuple[Feature | ModuleType, ...] = (
     chat_feature,  # /start /help /nhiemvu /baocao /huy /moi /dongvai, onboarding
     scheduling_feature,  # /kybaocao /nhacnho /caidat, reminder buttons
     reports_feature,  # /tonghop
+    web_feature,  # /web: sign-in and upload links to the web companion
 )
 
 
@@ -82,6 +85,7 @@ def chat_config(settings: Settings) -> ChatConfig:
         report_place=settings.report_place,
         report_signer=settings.report_signer,
         report_signer_title=settings.report_signer_title,
+        web_url=settings.web_public_url(),
         send_window=SendWindow(
             settings.send_window_start, settings.send_window_end, settings.timezone
         ),
@@ -122,9 +126,26 @@ TELEGRAM = ChannelPlugin(
     "telegram", lambda settings: settings.telegram_bot_token is not None, _run_telegram
 )
 
+
+def _run_zalo_bot(app: App) -> AbstractAsyncContextManager[Running]:
+    from bot.channels.zalo_bot.running import run_zalo_bot
+
+    return run_zalo_bot(app)
+
+
+def _run_zalo_oa(app: App) -> AbstractAsyncContextManager[Running]:
+    from bot.channels.zalo_oa.running import run_zalo_oa
+
+    return run_zalo_oa(app)
+
+
+ZALO_BOT = ChannelPlugin(
+    "zalo", lambda settings: settings.zalo_bot_token is not None, _run_zalo_bot
+)
+ZALO_OA = ChannelPlugin("zalo_oa", lambda settings: bool(settings.zalo_oa_app_id), _run_zalo_oa)
+
 #: Every channel platform `parbot run` may start; each starts when its settings are present.
-#: Zalo (Bot Platform, Official Account) registers here the same way: one line.
-CHANNELS: tuple[ChannelPlugin, ...] = (TELEGRAM,)
+CHANNELS: tuple[ChannelPlugin, ...] = (TELEGRAM, ZALO_BOT, ZALO_OA)
 
 
 @dataclass
@@ -138,6 +159,8 @@ class App:
     files: FileLinks
     plugins: tuple[ChannelPlugin, ...] = CHANNELS
     channels: dict[str, Channel] = field(default_factory=dict)  # delivery side, by name
+    features: Sequence[Feature | ModuleType] = FEATURES
+    webhooks: Webhooks = field(default_factory=Webhooks)  # channels' endpoints in the web app
 
     def configured(self) -> list[ChannelPlugin]:
         """The platforms whose settings are present (none: `parbot run` is the console)."""
@@ -179,7 +202,19 @@ def build_app(
         chat_config(settings),
         files,
     )
-    return App(settings, engine, clock, environment(), registry, dispatcher, files, plugins)
+    app = App(
+        settings, engine, clock, environment(), registry, dispatcher, files, plugins,
+        features=features,
+    )
+    if isinstance(files, NoFileLinks) and settings.web_public_url() is not None:
+        # the web companion serves the links: files travel as signed links where a channel
+        # cannot carry them (its WebContext needs the dispatcher, hence after it)
+        from bot.web.server import file_links
+
+        links = file_links(app)
+        if links is not None:
+            app.files = dispatcher.files = links
+    return app
 
 
 class RedactingFormatter(logging.Formatter):

@@ -32,6 +32,7 @@ from bot.app import (
     limits_from,
 )
 from bot.settings import Settings
+from bot.web.server import alongside as web_alongside
 from messages.render import render
 from storage.migrate import upgrade
 from storage.seed import load_seed
@@ -61,13 +62,19 @@ async def background(app: App) -> Any:
     """The scheduler, the delivery worker and the idle sweep, for the duration of the block."""
     service = app.scheduling()
     await service.start()
-    sweep = asyncio.create_task(_sweep_idle(app))
+    tasks = [asyncio.create_task(_sweep_idle(app))]
+    for feature in app.features:  # a feature's own background loop (the web link prune)
+        runner = getattr(feature, "run", None)
+        if runner is not None:
+            tasks.append(asyncio.create_task(runner(app)))
     try:
         yield service
     finally:
-        sweep.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sweep
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await service.stop()
 
 
@@ -92,13 +99,14 @@ async def run_console(app: App, stdin: TextIO, stdout: TextIO) -> int:
     # The pending question first, then the background work: its start-up resend of unsent
     # prompts must not race the console's own.
     await asyncio.to_thread(chat.welcome)
-    async with background(app):
+    async with web_alongside(app, app.webhooks), background(app):
         return await chat.arun(stdin, welcomed=True)
 
 
 async def run_channels(app: App, stop: asyncio.Event) -> int:
     """Start every configured channel, then the background work; run until `stop`."""
     async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(web_alongside(app, app.webhooks))
         for plugin in app.configured():
             try:
                 started = await stack.enter_async_context(plugin.run(app))

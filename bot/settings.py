@@ -34,10 +34,6 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
     )
-    telegram_webhook_listen: str = Field(
-        default="127.0.0.1", validation_alias="TELEGRAM_WEBHOOK_LISTEN"
-    )
-    telegram_webhook_port: int = Field(default=8443, validation_alias="TELEGRAM_WEBHOOK_PORT")
     # for invite links printed by the CLI without asking the Bot API (getMe) first
     telegram_bot_username: str | None = Field(
         default=None, validation_alias="TELEGRAM_BOT_USERNAME"
@@ -72,7 +68,6 @@ class Settings(BaseSettings):
     zalo_oa_window_hours: float = Field(default=48, gt=0, validation_alias="ZALO_OA_WINDOW_HOURS")
     zalo_send_rate: float = Field(default=5.0, gt=0, le=100, validation_alias="ZALO_SEND_RATE")
     zalo_zns_template_id: str | None = Field(default=None, validation_alias="ZALO_ZNS_TEMPLATE_ID")
-    web_url: str | None = Field(default=None, validation_alias="PARBOT_WEB_URL")
 
     # behaviour
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias="PARBOT_TIMEZONE")
@@ -91,6 +86,16 @@ class Settings(BaseSettings):
     # broadcasts); per-chat and per-group limits stay Telegram's
     send_rate: float = Field(default=30.0, gt=0, le=1000, validation_alias="PARBOT_SEND_RATE")
     log_level: str = Field(default="INFO", validation_alias="PARBOT_LOG_LEVEL")
+
+    # web companion (bot/web/): where it listens, its public base for links, trusted proxies
+    web_listen: str | None = Field(default=None, validation_alias="PARBOT_WEB_LISTEN")
+    web_url: str | None = Field(default=None, validation_alias="PARBOT_WEB_URL")
+    web_trusted_proxies: str = Field(default="", validation_alias="PARBOT_WEB_TRUSTED_PROXIES")
+    link_ttl_hours: float = Field(default=24, gt=0, validation_alias="PARBOT_LINK_TTL_HOURS")
+    web_session_idle_hours: float = Field(
+        default=2, gt=0, validation_alias="PARBOT_WEB_SESSION_IDLE_HOURS"
+    )
+    web_session_hours: float = Field(default=12, gt=0, validation_alias="PARBOT_WEB_SESSION_HOURS")
 
     # compiled report (Word letterhead): issuing agency's code, place in the date line, signer
     report_issuer: str = Field(default="SNV", validation_alias="PARBOT_REPORT_ISSUER")
@@ -112,6 +117,7 @@ class Settings(BaseSettings):
         "zalo_oa_app_secret",
         "zalo_oa_secret_key",
         "zalo_zns_template_id",
+        "web_listen",
         "web_url",
         mode="before",
     )
@@ -121,6 +127,23 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    def web_address(self) -> tuple[str, int] | None:
+        """PARBOT_WEB_LISTEN as (host, port); None when the web companion is off."""
+        if not self.web_listen:
+            return None
+        host, _, port = self.web_listen.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"PARBOT_WEB_LISTEN must be host:port, not {self.web_listen!r}")
+        return host.strip("[]"), int(port)
+
+    def web_public_url(self) -> str | None:
+        """The base of every link the bot hands out: PARBOT_WEB_URL, else http://<listen>."""
+        if self.web_url:
+            return self.web_url.rstrip("/")
+        if self.web_listen:
+            return f"http://{self.web_listen.strip()}"
+        return None
 
     def seed_folder(self) -> Path:
         """The province data shipped with parbot (agencies, plan, rounds)."""

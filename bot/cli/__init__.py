@@ -12,6 +12,7 @@ from bot.cli import chat as cli_chat  # noqa: E402
 from bot.cli import plan as cli_plan  # noqa: E402
 from bot.cli import report as cli_report  # noqa: E402
 from bot.cli import schedule as cli_schedule  # noqa: E402
+from bot.cli import web as cli_web  # noqa: E402
 from bot.cli import zalo as cli_zalo  # noqa: E402
 
 # no shell-completion options: their help is English and nobody here needs them
@@ -26,6 +27,7 @@ cli_chat.register(app)
 cli_report.register(app)
 cli_schedule.register(app)
 cli_zalo.register(app)
+cli_web.register(app)
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from bot.channels.telegram.adapter import build_application, webhook
+from bot.channels.telegram.adapter import build_application
+from bot.channels.telegram.webhook import webhook, without_updater
 from bot.chat.dispatcher import Dispatcher
 from bot.runtime import build_registry, main
 from bot.settings import Settings
@@ -39,15 +40,17 @@ async def test_webhook_mode_checks_the_secret_token_header(engine, fake_api):
     port = free_port()
     registry = build_registry()
     dispatcher = Dispatcher(engine, registry, FixedClock(T0))
-    app, adapter = build_application(api.token, api.base_url, dispatcher, registry, engine)
-    url = "https://parbot.example.gov.vn/telegram"
+    app, adapter = build_application(
+        api.token, api.base_url, dispatcher, registry, engine, configure=without_updater
+    )
+    url = "https://parbot.example.gov.vn/webhooks/telegram"
     async with webhook(
         app, adapter, listen="127.0.0.1", port=port, url=url, secret="s3cret-Token_1"
     ):
         assert api.webhook["url"] == url and api.webhook["secret_token"] == "s3cret-Token_1"
         forged = api.make_command(STRANGER, "start")
         genuine = api.make_command(STRANGER, "help")
-        endpoint = f"http://127.0.0.1:{port}/telegram"
+        endpoint = f"http://127.0.0.1:{port}/webhooks/telegram"
         async with httpx.AsyncClient() as client:
             wrong = await client.post(
                 endpoint, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}

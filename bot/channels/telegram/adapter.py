@@ -369,21 +369,3 @@ def polling(app: Application, adapter: TelegramAdapter, poll_timeout: int = 10) 
     )
 
 
-def webhook(
-    app: Application,
-    adapter: TelegramAdapter,
-    *,
-    listen: str,
-    port: int,
-    url: str,
-    secret: str,
-    url_path: str = "telegram",
-) -> Any:
-    """Run the bot behind PTB's webhook server; requests without the secret header get 403."""
-    return _serving(
-        app,
-        adapter,
-        lambda updater: updater.start_webhook(
-            listen=listen, port=port, url_path=url_path, webhook_url=url, secret_token=secret
-        ),
-    )

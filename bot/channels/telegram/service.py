@@ -1,6 +1,7 @@
 """Running the Telegram channel inside `parbot run` (registered in bot/app.py CHANNELS).
 
-Long polling by default, PTB's webhook server with TELEGRAM_MODE=webhook. The block yields the
+Long polling by default; with TELEGRAM_MODE=webhook, updates arrive through the web
+companion at /webhooks/telegram (bot/channels/telegram/webhook.py). The block yields the
 chat-side channel (replies) and a delivery-side one with a bot of its own for the outbox worker.
 """
 
@@ -11,7 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from bot.channels.telegram.adapter import build_application, polling, webhook
+from bot.channels.telegram import webhook
+from bot.channels.telegram.adapter import build_application, polling
 from bot.channels.telegram.delivery import delivery_channel
 
 if TYPE_CHECKING:
@@ -27,21 +29,25 @@ async def run_telegram(app: App) -> AsyncIterator[Running]:
     settings = app.settings
     assert settings.telegram_bot_token is not None
     token = settings.telegram_bot_token.get_secret_value()
+    hooked = settings.telegram_mode == "webhook"
     ptb, adapter = build_application(
-        token, settings.telegram_api_url, app.dispatcher, app.registry, app.engine
+        token,
+        settings.telegram_api_url,
+        app.dispatcher,
+        app.registry,
+        app.engine,
+        configure=webhook.without_updater if hooked else None,
     )
     adapter.username = settings.telegram_bot_username
-    if settings.telegram_mode == "webhook":
-        if not settings.telegram_webhook_url or not settings.telegram_webhook_secret:
-            raise StartRefused(
-                "webhook mode needs TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET"
-            )
-        serving = webhook(
+    if hooked:
+        url = webhook.public_url(settings)
+        if url is None or not settings.telegram_webhook_secret:
+            raise StartRefused("webhook mode needs PARBOT_WEB_LISTEN and TELEGRAM_WEBHOOK_SECRET")
+        serving = webhook.serving(
             ptb,
             adapter,
-            listen=settings.telegram_webhook_listen,
-            port=settings.telegram_webhook_port,
-            url=settings.telegram_webhook_url,
+            app.webhooks,
+            url=url,
             secret=settings.telegram_webhook_secret.get_secret_value(),
         )
     else:

@@ -16,8 +16,8 @@ import time
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from bot.cli import app
 from bot.app import build_app as build_runtime
+from bot.cli import app
 from bot.runtime import run_console
 from bot.settings import Settings
 from core.clock import FixedClock

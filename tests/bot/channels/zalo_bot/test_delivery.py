@@ -4,16 +4,14 @@ Zalo 429 backs off and is retried, nothing is sent twice or lost."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from bot.channels.telegram.delivery import delivery_channel
 from bot.channels.zalo_bot.channel import ZaloBotChannel
 from bot.channels.zalo_bot.client import ZaloBotClient
-from bot.features.scheduling import delivery_channels
-from bot.settings import Settings
 from core.broadcast import AudienceKind, BroadcastAudience
 from core.calendar import WorkCalendar
 from core.clock import SystemClock
@@ -64,9 +62,8 @@ def prepare(engine) -> None:
 async def test_mixed_broadcast_paced_per_channel_with_a_zalo_429(engine, monkeypatch):
     prepare(engine)
     with FakeBotApi() as tg, FakeZaloBot(rate=6, quota=10**6) as zalo:
-        monkeypatch.setitem(os.environ, "TELEGRAM_BOT_TOKEN", tg.token)
-        monkeypatch.setitem(os.environ, "TELEGRAM_API_URL", tg.base_url)
-        channels, bot = delivery_channels(Settings(_env_file=None), engine, {})
+        telegram, bot = delivery_channel(tg.token, tg.base_url, engine)
+        channels: dict = {"telegram": telegram}
         client = ZaloBotClient(zalo.token, zalo.base_url, quota_backoff=0.5)
         channels["zalo"] = ZaloBotChannel(client, rate=6)
         zalo.fail_next("sendMessage", 429)

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from sqlmodel import Session, select
 
-from bot.channels.zalo_bot.service import ZaloBotService
 from bot.app import build_app as build_runtime
+from bot.channels.zalo_bot.service import ZaloBotService
 from bot.settings import Settings
 from core.channel import PermanentError
 from core.clock import FixedClock

@@ -7,8 +7,8 @@ import json
 import urllib.parse
 from typing import Any
 
-from bot.channels.zalo_oa.service import ZaloOAService
 from bot.app import build_app as build_runtime
+from bot.channels.zalo_oa.service import ZaloOAService
 from bot.settings import Settings
 from core.clock import FixedClock
 from tests.fakes.zalo.oa import FakeZaloOA

@@ -1,0 +1,1 @@
+"""Storage of the web companion: links, sessions, API tokens (tables in storage/tables/web.py)."""
