@@ -246,7 +246,7 @@ class DeliveryWorker:
                 self.engine,
                 row.id,
                 f"error: {type(exc).__name__}",
-                self.clock.now(),  # type: ignore[arg-type]
+                self.clock.now(),
             )
             await self._notify(row, outbox_repo.FAILED)
             return PassResult(failed=1)
@@ -309,7 +309,7 @@ class DeliveryWorker:
         with Session(self.engine) as session:
             session.execute(
                 update(Contact)
-                .where(Contact.channel == row.channel, Contact.chat_id == old)  # type: ignore[arg-type]
+                .where(Contact.channel == row.channel, Contact.chat_id == old)
                 .values(chat_id=new_chat_id)
             )
             session.commit()

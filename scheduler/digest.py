@@ -231,7 +231,7 @@ def _text_for(contact: Contact, facts: _Facts) -> str | None:
         return None  # nothing to do: no digest at all
     described = sorted(
         (facts.describe(o) for o in items),
-        key=lambda d: (not d["late"], d["deadline"] or date.max),  # type: ignore[operator]
+        key=lambda d: (not d["late"], d["deadline"] or date.max),
     )
     return render(
         "digest/focal.j2",

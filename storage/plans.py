@@ -106,16 +106,14 @@ def save_plan(
     if stale:
         with_reports = set(
             session.exec(
-                select(StatusReport.task_id).where(
-                    StatusReport.task_id.in_([t.id for t in stale])  # type: ignore[union-attr]
-                )
+                select(StatusReport.task_id).where(StatusReport.task_id.in_([t.id for t in stale]))
             )
         )
         for task in stale:
             if task.id in with_reports:
                 summary.kept_tasks.append(task.ref)
                 continue
-            session.exec(delete(Assignment).where(Assignment.task_id == task.id))  # type: ignore[call-overload]
+            session.exec(delete(Assignment).where(Assignment.task_id == task.id))
             session.delete(task)
             summary.removed_tasks += 1
         session.flush()
@@ -128,7 +126,7 @@ def save_plan(
             summary.created_tasks += 1
         else:
             summary.updated_tasks += 1
-        task.area_id = areas[task_draft.area].id  # type: ignore[assignment]
+        task.area_id = areas[task_draft.area].id
         task.position = position
         task.title = task_draft.title
         task.schedule = task_draft.schedule
@@ -189,13 +187,13 @@ def _sync_assignments(
             Assignment.agency_id,
             Assignment.role,
             Assignment.annotation,
-        ).where(Assignment.task_id.in_(chunk))  # type: ignore[union-attr]
-        for row_id, task_id, agency_id, role, annotation in session.exec(query):  # type: ignore[misc]
+        ).where(Assignment.task_id.in_(chunk))
+        for row_id, task_id, agency_id, role, annotation in session.exec(query):
             existing[(task_id, agency_id, role)] = (row_id, annotation)
 
     stale = [row_id for key, (row_id, _) in existing.items() if key not in wanted]
     for chunk in _chunks(stale, 1000):
-        session.exec(delete(Assignment).where(Assignment.id.in_(chunk)))  # type: ignore[call-overload,union-attr]
+        session.exec(delete(Assignment).where(Assignment.id.in_(chunk)))  # type: ignore[]
     changed = [
         {"b_id": existing[key][0], "b_annotation": annotation}
         for key, annotation in wanted.items()
@@ -224,9 +222,7 @@ def _chunks(items: list, size: int) -> list[list]:
 def plan_by_code(session: Session, code: str | None) -> Plan | None:
     """The plan with `code`, or the most recently imported one when no code is given."""
     query = select(Plan)
-    query = (
-        query.where(Plan.code == code) if code else query.order_by(Plan.imported_at.desc())  # type: ignore[attr-defined]
-    )
+    query = query.where(Plan.code == code) if code else query.order_by(Plan.imported_at.desc())
     return session.exec(query).first()
 
 
@@ -234,29 +230,25 @@ def count_assignments(session: Session, plan_id: int) -> int:
     return session.exec(
         select(func.count())
         .select_from(Assignment)
-        .join(Task, Task.id == Assignment.task_id)  # type: ignore[arg-type]
+        .join(Task, Task.id == Assignment.task_id)
         .where(Task.plan_id == plan_id)
     ).one()
 
 
 def load_plan(session: Session, plan: Plan) -> model.Plan:
     """The stored plan as domain objects, tasks in appendix order with their assignments."""
-    areas = session.exec(
-        select(Area).where(Area.plan_id == plan.id).order_by(Area.position)  # type: ignore[arg-type]
-    ).all()
+    areas = session.exec(select(Area).where(Area.plan_id == plan.id).order_by(Area.position)).all()
     area_codes = {a.id: a.code for a in areas}
-    tasks = session.exec(
-        select(Task).where(Task.plan_id == plan.id).order_by(Task.position)  # type: ignore[arg-type]
-    ).all()
+    tasks = session.exec(select(Task).where(Task.plan_id == plan.id).order_by(Task.position)).all()
     by_task: dict[int, list[model.Assignment]] = {t.id: [] for t in tasks}  # type: ignore[misc]
     query = (
         select(Assignment.task_id, Assignment.role, Assignment.annotation, Agency.code)
-        .join(Agency, Agency.id == Assignment.agency_id)  # type: ignore[arg-type]
-        .join(Task, Task.id == Assignment.task_id)  # type: ignore[arg-type]
+        .join(Agency, Agency.id == Assignment.agency_id)
+        .join(Task, Task.id == Assignment.task_id)
         .where(Task.plan_id == plan.id)
-        .order_by(Assignment.id)  # type: ignore[arg-type]
+        .order_by(Assignment.id)
     )
-    for task_id, role, annotation, code in session.exec(query):  # type: ignore[misc]
+    for task_id, role, annotation, code in session.exec(query):
         by_task[task_id].append(model.Assignment(code, AssignmentRole(role), annotation))
     return model.Plan(
         code=plan.code,

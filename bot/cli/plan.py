@@ -189,7 +189,7 @@ def agency_list(
 ) -> None:
     """Danh sách cơ quan, đơn vị."""
     with Session(get_engine()) as session:
-        query = select(Agency).order_by(Agency.id)  # type: ignore[arg-type]
+        query = select(Agency).order_by(Agency.id)
         if kind:
             query = query.where(Agency.kind == kind)
         agencies = session.exec(query).all()

@@ -82,16 +82,16 @@ def _mode_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
 
 
 def _plan_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
-    plans = ctx.session.execute(select(Plan).order_by(Plan.year.desc(), Plan.code)).scalars()  # type: ignore[attr-defined]
+    plans = ctx.session.execute(select(Plan).order_by(Plan.year.desc(), Plan.code)).scalars()
     return [Choice(p.code, f"{p.code} — {p.title}", (p.code,)) for p in plans]
 
 
 def _plan_id(ctx: Any, data: dict[str, Any]) -> int | None:
     query = select(Plan.id)
     if data.get("plan"):
-        query = query.where(Plan.code == data["plan"])  # type: ignore[arg-type]
+        query = query.where(Plan.code == data["plan"])
     else:
-        query = query.order_by(Plan.imported_at.desc())  # type: ignore[attr-defined]
+        query = query.order_by(Plan.imported_at.desc())
     return ctx.session.execute(query.limit(1)).scalar_one_or_none()
 
 
@@ -99,7 +99,7 @@ def _round_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
     plan_id = _plan_id(ctx, data)
     rounds = ctx.session.execute(
         select(ReportingRound)
-        .where(ReportingRound.plan_id == plan_id)  # type: ignore[arg-type]
+        .where(ReportingRound.plan_id == plan_id)
         .order_by(ReportingRound.deadline, ReportingRound.code)
     ).scalars()
     return [Choice(ALL, said("all_rounds"))] + [
@@ -110,7 +110,7 @@ def _round_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
 def _area_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
     plan_id = _plan_id(ctx, data)
     areas = ctx.session.execute(
-        select(Area).where(Area.plan_id == plan_id).order_by(Area.position)  # type: ignore[arg-type]
+        select(Area).where(Area.plan_id == plan_id).order_by(Area.position)
     ).scalars()
     return [Choice(ALL, said("all_areas"))] + [
         Choice(a.code, f"{a.code}. {a.title}", (a.code,)) for a in areas

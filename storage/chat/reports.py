@@ -57,7 +57,7 @@ _LATEST = select(
     StatusReport.receipt,
 ).where(StatusReport.agency_id == bindparam("agency_id"), StatusReport.is_latest)
 _LATEST_ONE = _LATEST.where(StatusReport.task_id == bindparam("task_id"))
-_REPORTS = StatusReport.__table__  # type: ignore[attr-defined]
+_REPORTS = StatusReport.__table__
 _TASK_FACTS = select(Task.id, Task.plan_id, Task.ref).where(Task.id == bindparam("task_id"))
 _AGENCY_FACTS = select(Agency.id, Agency.code, Agency.kind).where(
     Agency.id == bindparam("agency_id")
@@ -211,7 +211,7 @@ class SqlReportStore:
             StatusReport.agency_id == draft.agency_id,
             StatusReport.round_id == round_id
             if round_id is not None
-            else StatusReport.round_id.is_(None),  # type: ignore[union-attr]
+            else StatusReport.round_id.is_(None),
         )
         previous = self.session.execute(
             select(func.max(StatusReport.version)).where(*same)
@@ -256,7 +256,7 @@ class SqlReportStore:
                 PendingUpload.created_at,
             ).where(
                 PendingUpload.instance == instance,
-                PendingUpload.id.in_(draft.upload_ids),  # type: ignore[union-attr]
+                PendingUpload.id.in_(draft.upload_ids),
             )
             columns = ["report_id", "file_name", "mime_type", "size", "sha256", "content"]
             moved = self.session.execute(

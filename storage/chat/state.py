@@ -31,7 +31,7 @@ class ChatKey:
     user_id: str
 
 
-_INSERT_UPDATE = insert(ProcessedUpdate.__table__)  # type: ignore[arg-type]
+_INSERT_UPDATE = insert(ProcessedUpdate.__table__)
 _ACTOR = (
     select(
         Contact.id,
@@ -139,9 +139,9 @@ _FLOW = select(
     ChatFlow.user_id == bindparam("user_id"),
 )
 _FLOWS = ChatFlow.__table__  # Core statements: no unit-of-work overhead on the hot path
-_INSERT_FLOW = insert(_FLOWS)  # type: ignore[arg-type]
-_UPDATE_FLOW = update(_FLOWS).where(_FLOWS.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
-_DELETE_FLOW = delete(_FLOWS).where(_FLOWS.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
+_INSERT_FLOW = insert(_FLOWS)
+_UPDATE_FLOW = update(_FLOWS).where(_FLOWS.c.id == bindparam("row_id"))
+_DELETE_FLOW = delete(_FLOWS).where(_FLOWS.c.id == bindparam("row_id"))
 
 
 def load_flow(session: Session, key: ChatKey) -> tuple[FlowRecord, FlowState] | None:
