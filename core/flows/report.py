@@ -198,6 +198,7 @@ def build_report_flow(store_of: StoreOf) -> Flow:
             ctx.audit("report_submit", f"task:{data['task_id']}", "refused", reason=refusal.reason)
             store.drop_uploads(data["_instance"])
             return say("chat/report_refused.j2", reason=refusal.reason)
+        assert agency_id is not None  # may_report refuses a report without the actor's agency
         draft = ReportDraft(
             agency_id=agency_id,
             task_id=data["task_id"],
