@@ -14,6 +14,7 @@ come from the `Letterhead` (data and settings), never from code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,7 @@ def _borderless(table: Table) -> None:
     properties.append(borders)
 
 
-def _widths(table: Table, widths_mm: list[float]) -> None:
+def _widths(table: Table, widths_mm: Sequence[float]) -> None:
     """Column widths in the grid (LibreOffice reads these) and in every cell (Word does)."""
     table.autofit = False
     for column, width in zip(table.columns, widths_mm, strict=True):
