@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -248,7 +249,7 @@ def _contacts(
         existing[user_id] = contact
     session.flush()
     for agency in agencies:
-        ids[agency.id] = existing[f"{DEMO_USER_PREFIX}{agency.code}"].id  # type: ignore[index]
+        ids[agency.id] = existing[f"{DEMO_USER_PREFIX}{agency.code}"].id  # type: ignore[index,assignment]
     return ids, created
 
 
@@ -291,7 +292,7 @@ def seed_demo(
     agencies = {
         a.id: a
         for a in session.execute(
-            select(Agency).where(Agency.id.in_(agency_ids)).order_by(Agency.code)  # type: ignore[]
+            select(Agency).where(Agency.id.in_(agency_ids)).order_by(Agency.code)
         ).scalars()
     }
     ordered = sorted(agencies.values(), key=lambda a: a.code)
@@ -360,11 +361,11 @@ def _round_reports(
     session: Session,
     plan: Plan,
     tasks: list[Task],
-    pairs: list[Any],
-    agencies: dict[int, Agency],
+    pairs: Sequence[Any],
+    agencies: dict[int | None, Agency],
     contact_ids: dict[int, int],
-    late: set[int],
-    real: set[tuple[int, int]],
+    late: set[int | None],
+    real: set[Any],
     writer: _Writer,
 ) -> None:
     """Answers to the plan's reporting rounds: each audience agency on its first lead task."""

@@ -144,7 +144,7 @@ def insert_many(
             for item in items
         ],
     )
-    return {key: row_id for key, row_id in result.all()}
+    return {key: row_id for key, row_id in result.all()}  # type: ignore[misc]
 
 
 def candidates(
@@ -164,7 +164,7 @@ def candidates(
     if channels is not None:
         query = query.where(Outbox.channel.in_(list(channels)))
     query = query.order_by(Outbox.not_before, Outbox.id).limit(limit)
-    return [Candidate(*row) for row in session.exec(query).all()]
+    return [Candidate(*row) for row in session.exec(query).all()]  # type: ignore[arg-type]
 
 
 def claim(engine: Engine, row_id: int, now: datetime) -> bool:

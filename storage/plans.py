@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import cast
 
 from sqlalchemy import bindparam, delete, func, insert, update
 from sqlmodel import Session, select
@@ -68,19 +69,19 @@ def save_plan(
     summary = ImportSummary(meta.code, areas=len(draft.areas), tasks=len(draft.tasks))
 
     resolved = []
-    for task in draft.tasks:
-        lead = directory.resolve(task.lead_text)
-        coordinating = directory.resolve(task.coordinating_text)
+    for item in draft.tasks:
+        lead = directory.resolve(item.lead_text)
+        coordinating = directory.resolve(item.coordinating_text)
         if not lead.agencies:
             from core.plan_table import PlanFormatError
 
             raise PlanFormatError(
-                f"nhiệm vụ {task.ref}: không xác định được cơ quan chủ trì từ {task.lead_text!r}",
-                task.source_row,
+                f"nhiệm vụ {item.ref}: không xác định được cơ quan chủ trì từ {item.lead_text!r}",
+                item.source_row,
             )
         for text in lead.unresolved + coordinating.unresolved:
-            summary.unresolved.append((task.ref, text))
-        resolved.append((task, lead, coordinating))
+            summary.unresolved.append((item.ref, text))
+        resolved.append((item, lead, coordinating))
 
     plan = session.exec(select(Plan).where(Plan.code == meta.code)).first()
     if plan is None:
@@ -103,6 +104,7 @@ def save_plan(
     tasks = {t.ref: t for t in session.exec(select(Task).where(Task.plan_id == plan.id))}
     wanted = {t.ref for t in draft.tasks}
     stale = [t for ref, t in tasks.items() if ref not in wanted]
+    task: Task | None  # a stale task below, then each draft's row
     if stale:
         with_reports = set(
             session.exec(
@@ -126,7 +128,7 @@ def save_plan(
             summary.created_tasks += 1
         else:
             summary.updated_tasks += 1
-        task.area_id = areas[task_draft.area].id
+        task.area_id = cast(int, areas[task_draft.area].id)  # flushed above: never None
         task.position = position
         task.title = task_draft.title
         task.schedule = task_draft.schedule
@@ -179,7 +181,7 @@ def _sync_assignments(
             progress(done, total)
 
     task_ids = [t.id for t in tasks.values()]
-    existing: dict[tuple[int, int, str], tuple[int, str]] = {}
+    existing: dict[tuple[int, int, str], tuple[int | None, str]] = {}
     for chunk in _chunks(task_ids, 500):
         query = select(
             Assignment.id,
@@ -188,12 +190,12 @@ def _sync_assignments(
             Assignment.role,
             Assignment.annotation,
         ).where(Assignment.task_id.in_(chunk))
-        for row_id, task_id, agency_id, role, annotation in session.exec(query):
-            existing[(task_id, agency_id, role)] = (row_id, annotation)
+        for row_id, task_id, agency_id, role_value, annotation in session.exec(query):
+            existing[(task_id, agency_id, role_value)] = (row_id, annotation)
 
     stale = [row_id for key, (row_id, _) in existing.items() if key not in wanted]
     for chunk in _chunks(stale, 1000):
-        session.exec(delete(Assignment).where(Assignment.id.in_(chunk)))  # type: ignore[]
+        session.exec(delete(Assignment).where(Assignment.id.in_(chunk)))
     changed = [
         {"b_id": existing[key][0], "b_annotation": annotation}
         for key, annotation in wanted.items()

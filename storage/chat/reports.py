@@ -106,6 +106,7 @@ class SqlReportStore:
             rows = self.session.execute(_ONE_TASK, params).all()
             reports = self.session.execute(_LATEST_ONE, params).all()
         latest: dict[int, Any] = {}
+        report: Any  # a row of _LATEST here, an entry of `latest` below
         for report in reports:
             known = latest.get(report.task_id)
             if known is None or report.submitted_at > known.submitted_at:
@@ -238,7 +239,7 @@ class SqlReportStore:
                 "submitted_at": now,
             },
         )
-        report_id = int(inserted.inserted_primary_key[0])
+        report_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
         receipt = f"BC-{now.astimezone(self.tz).year}-{report_id:06d}"
         connection.execute(
             update(_REPORTS).where(_REPORTS.c.id == report_id).values(receipt=receipt)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Engine
@@ -82,7 +82,7 @@ def actor_for(session: Session, channel: str, user_id: str) -> Actor | None:
         return None
     contact_id, channel_, user, chat, role, agency_id, name, code, agency_name = row
     return Actor(
-        contact_id=contact_id,
+        contact_id=cast(int, contact_id),  # a stored row's id is never None
         channel=channel_,
         user_id=user,
         chat_id=chat,
@@ -163,7 +163,7 @@ def load_flow(session: Session, key: ChatKey) -> tuple[FlowRecord, FlowState] | 
         page=page,
         options=stored.get("options", []),
     )
-    return FlowRecord(row_id, list(stored.get("labels", []))), state
+    return FlowRecord(cast(int, row_id), list(stored.get("labels", []))), state
 
 
 def state_of(row: ChatFlow) -> FlowState:
@@ -209,7 +209,7 @@ def save_flow(
         _INSERT_FLOW,
         {"channel": key.channel, "chat_id": key.chat_id, "user_id": key.user_id, **values},
     )
-    return FlowRecord(int(result.inserted_primary_key[0]), labels or [])
+    return FlowRecord(int(result.inserted_primary_key[0]), labels or [])  # type: ignore[index]
 
 
 def delete_flow(session: Session, record: FlowRecord | ChatFlow) -> None:

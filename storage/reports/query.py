@@ -13,7 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, String, and_, false, or_, select, type_coerce
 from sqlmodel import Session
@@ -153,9 +153,10 @@ def load_report_data(
     clauses, _area = _scope_clauses(session, plan, scope, round_)
     where = and_(*clauses)
     assert plan.id is not None
+    row: Any  # rows of the several queries below
 
     areas = [
-        AreaInfo(a.id, a.code, a.title, a.position)
+        AreaInfo(cast(int, a.id), a.code, a.title, a.position)
         for a in session.execute(select(Area).where(Area.plan_id == plan.id)).scalars()
     ]
 

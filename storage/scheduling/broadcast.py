@@ -56,8 +56,8 @@ def _agencies(
     if kind is AudienceKind.KIND:
         return list(session.exec(select(Agency.id).where(Agency.kind == audience.value)).all())  # type: ignore[arg-type]
     if kind is AudienceKind.PICKED:
-        found = dict(
-            session.exec(
+        found: dict[str, int] = dict(
+            session.exec(  # type: ignore[arg-type]
                 select(Agency.code, Agency.id).where(col(Agency.code).in_(audience.codes))
             ).all()
         )
@@ -116,11 +116,11 @@ def recipients(
     )
     found: list[Recipient] = []
     if agencies is None:
-        return [Recipient(*row) for row in session.exec(query).all()]
+        return [Recipient(*row) for row in session.exec(query).all()]  # type: ignore[arg-type]
     for start in range(0, len(agencies), 500):
         chunk = agencies[start : start + 500]
         found += [
-            Recipient(*row)
+            Recipient(*row)  # type: ignore[arg-type]
             for row in session.exec(query.where(col(Contact.agency_id).in_(chunk))).all()
         ]
     return sorted(found, key=lambda r: r.contact_id)

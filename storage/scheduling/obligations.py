@@ -126,7 +126,7 @@ def _ids(joined: str | None) -> tuple[int, ...]:
     return tuple(sorted(int(part) for part in (joined or "").split(",") if part))
 
 
-def _active_agencies() -> object:
+def _active_agencies() -> ColumnElement[bool]:
     return Agency.active == True  # noqa: E712
 
 
@@ -176,7 +176,11 @@ def _round_period(
             tasks = tasks.where(col(Task.ref).in_(audience.tasks or ()))
         task_ids = list(session.connection().execute(tasks).scalars())
         pending = _pending(
-            session, task_ids, audience.roles, agency_ids, StatusReport.submitted_at >= since
+            session,
+            task_ids,  # type: ignore[arg-type]
+            audience.roles,
+            agency_ids,
+            StatusReport.submitted_at >= since,
         )
         return [
             Obligation(row.code, agency, period.deadline, period.opens, row.id, found)
@@ -195,7 +199,7 @@ def _round_period(
     if agency_ids is not None:
         query = query.where(col(Agency.id).in_(list(agency_ids)))
     return [
-        Obligation(row.code, agency_id, period.deadline, period.opens, row.id)
+        Obligation(row.code, agency_id, period.deadline, period.opens, row.id)  # type: ignore[arg-type]
         for agency_id in session.connection().execute(query.order_by(Agency.id)).scalars()
     ]
 
@@ -255,7 +259,7 @@ def checkin_obligations(
         return []
     pending = _pending(
         session,
-        task_ids,
+        task_ids,  # type: ignore[arg-type]
         (AssignmentRole.LEAD.value,),
         agency_ids,
         StatusReport.submitted_at >= since,
