@@ -244,7 +244,7 @@ class DeliveryWorker:
             log.exception("unexpected error sending outbox row %s", row.id)
             outbox_repo.mark_failed(
                 self.engine,
-                row.id,
+                row.id,  # type: ignore[arg-type]
                 f"error: {type(exc).__name__}",
                 self.clock.now(),
             )

@@ -269,7 +269,7 @@ class _Writer:
             query = select(Agency.id, Agency.name).where(
                 col(Agency.id).in_(missing[start : start + 500])
             )
-            self._agencies.update(dict(self.session.connection().execute(query).all()))
+            self._agencies.update(dict(self.session.connection().execute(query).all()))  # type: ignore[arg-type]
 
     def tasks(self, ids: Sequence[int]) -> list[tuple[str, str]]:
         """(ref, title) of `ids`, loaded in bulk and kept."""
@@ -279,7 +279,7 @@ class _Writer:
                 col(Task.id).in_(missing[start : start + 500])
             )
             for task_id, ref, title in self.session.connection().execute(query):
-                self._tasks[task_id] = (ref, title)
+                self._tasks[task_id] = (ref, title)  # type: ignore[index]
         return [self._tasks[i] for i in ids if i in self._tasks]
 
     def round(self, round_id: int | None) -> ReportingRound | None:
