@@ -13,7 +13,7 @@ import importlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import ModuleType
@@ -113,11 +113,11 @@ def build_runtime(
 
 def start_background(runtime: Runtime) -> list[asyncio.Task[Any]]:
     """Each feature's `run(runtime)`, plus the sweep that expires idle flows."""
-    jobs: list[Callable[[], Awaitable[Any]]] = [lambda: _sweep_idle(runtime)]
+    jobs: list[Callable[[], Coroutine[Any, Any, Any]]] = [lambda: _sweep_idle(runtime)]
     for module in feature_modules(runtime.features):
         runner = getattr(module, "run", None)
         if runner is not None:
-            jobs.append(lambda runner=runner: runner(runtime))
+            jobs.append(lambda runner=runner: runner(runtime))  # type: ignore[misc]
     return [asyncio.create_task(job()) for job in jobs]
 
 

@@ -118,7 +118,8 @@ def _area_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
 
 
 def _kind_choices(ctx: Any, data: dict[str, Any]) -> list[Choice]:
-    labels = environment().get_template("report/labels.j2").module.kind
+    module: Any = environment().get_template("report/labels.j2").module  # template macros
+    labels = module.kind
     return [Choice(ALL, said("all_kinds"))] + [
         Choice(k.value, str(labels[k.value]), (k.value,)) for k in AgencyKind
     ]

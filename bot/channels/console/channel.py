@@ -11,12 +11,13 @@ import threading
 from typing import TextIO
 
 from bot.channels.console.render import as_text
-from core.channel import ChannelLimits, Sent
+from core.channel import TEXT_CAPABILITIES, ChannelLimits, Sent
 from core.outgoing import Outgoing
 
 
 class ConsoleChannel:
     name = "console"
+    capabilities = TEXT_CAPABILITIES
 
     def __init__(self, out: TextIO) -> None:
         self.out = out

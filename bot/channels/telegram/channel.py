@@ -16,6 +16,7 @@ from telegram import error as tg
 
 from bot.channels.telegram.render import MAX_CAPTION, chunks, fit, keyboard
 from core.channel import (
+    TELEGRAM_CAPABILITIES,
     Blocked,
     ChannelLimits,
     ChatMigrated,
@@ -35,6 +36,7 @@ class TelegramChannel:
     """Sends and edits through a PTB `Bot`; raises only core.channel errors."""
 
     name = "telegram"
+    capabilities = TELEGRAM_CAPABILITIES
 
     def __init__(self, bot: Bot, load_evidence: EvidenceLoader | None = None) -> None:
         self.bot = bot
