@@ -244,13 +244,13 @@ class DeliveryWorker:
             log.exception("unexpected error sending outbox row %s", row.id)
             outbox_repo.mark_failed(
                 self.engine,
-                row.id,  # type: ignore[arg-type]
+                row.id,
                 f"error: {type(exc).__name__}",
                 self.clock.now(),
             )
             await self._notify(row, outbox_repo.FAILED)
             return PassResult(failed=1)
-        outbox_repo.mark_sent(self.engine, row.id, message_id, self.clock.now())  # type: ignore[arg-type]
+        outbox_repo.mark_sent(self.engine, row.id, message_id, self.clock.now())
         row.status, row.message_id = outbox_repo.SENT, message_id
         await self._notify(row, outbox_repo.SENT)
         return PassResult(sent=1)
@@ -299,7 +299,7 @@ class DeliveryWorker:
                 await self.pacers[row.channel].acquire(row.chat_id)
             message_id = (await channel.send(row.chat_id, part)).message_id
             if not last:
-                outbox_repo.record_part(self.engine, row.id, index + 1, message_id)  # type: ignore[arg-type]
+                outbox_repo.record_part(self.engine, row.id, index + 1, message_id)
                 row.parts_sent = index + 1
         return message_id
 
@@ -319,7 +319,7 @@ class DeliveryWorker:
 
     async def _failure(self, row: Outbox, exc: DeliveryError, pacer: Pacer) -> PassResult:
         now = self.clock.now()
-        row_id: int = row.id  # type: ignore[assignment]
+        row_id: int = row.id
         if isinstance(exc, RetryAfter):
             pacer.pause(exc.seconds)
             outbox_repo.retry_later(

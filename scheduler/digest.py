@@ -76,7 +76,7 @@ class _Facts:
         self.rounds = open_rounds(session)
         self.round_by_id = {r.id: r for r in self.rounds}
         started = round_obligations(session, self.rounds, today, ctx.tz)
-        dated = task_obligations(session, None, plan_ids=[self.plan.id] if self.plan else None)  # type: ignore[list-item]
+        dated = task_obligations(session, None, plan_ids=[self.plan.id] if self.plan else None)
         self.overdue = [o for o in started + dated if self._late(o)]
         horizon = calendar.add_working_days(today, FOCAL_HORIZON)
         self.open_by_agency: dict[int, list[Obligation]] = defaultdict(list)
@@ -107,7 +107,7 @@ class _Facts:
             period = RoundSchedule(row.deadline, row.opens_on, row.recurrence).current(self.today)
             due = self.calendar.effective_deadline(period.deadline)
             if self.today <= due <= limit:
-                missing = len(self.missing_by_round.get(row.id, set()))  # type: ignore[arg-type]
+                missing = len(self.missing_by_round.get(row.id, set()))
                 found.append(Closing(row.title, row.code, period.deadline, missing))
         return sorted(found, key=lambda c: c.deadline)
 

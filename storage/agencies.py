@@ -109,4 +109,4 @@ def load_directory(session: Session) -> AgencyDirectory:
 
 
 def agency_ids(session: Session) -> dict[str, int]:
-    return {code: id_ for id_, code in session.exec(select(Agency.id, Agency.code))}  # type: ignore[misc]
+    return {code: id_ for id_, code in session.exec(select(Agency.id, Agency.code))}

@@ -249,7 +249,7 @@ def _contacts(
         existing[user_id] = contact
     session.flush()
     for agency in agencies:
-        ids[agency.id] = existing[f"{DEMO_USER_PREFIX}{agency.code}"].id  # type: ignore[index,assignment]
+        ids[agency.id] = existing[f"{DEMO_USER_PREFIX}{agency.code}"].id
     return ids, created
 
 
@@ -362,9 +362,9 @@ def _round_reports(
     plan: Plan,
     tasks: list[Task],
     pairs: Sequence[Any],
-    agencies: dict[int | None, Agency],
+    agencies: dict[int, Agency],
     contact_ids: dict[int, int],
-    late: set[int | None],
+    late: set[int],
     real: set[Any],
     writer: _Writer,
 ) -> None:

@@ -164,7 +164,7 @@ def candidates(
     if channels is not None:
         query = query.where(Outbox.channel.in_(list(channels)))
     query = query.order_by(Outbox.not_before, Outbox.id).limit(limit)
-    return [Candidate(*row) for row in session.exec(query).all()]  # type: ignore[arg-type]
+    return [Candidate(*row) for row in session.exec(query).all()]
 
 
 def claim(engine: Engine, row_id: int, now: datetime) -> bool:

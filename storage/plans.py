@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import cast
 
 from sqlalchemy import bindparam, delete, func, insert, update
 from sqlmodel import Session, select
@@ -128,7 +127,7 @@ def save_plan(
             summary.created_tasks += 1
         else:
             summary.updated_tasks += 1
-        task.area_id = cast(int, areas[task_draft.area].id)  # flushed above: never None
+        task.area_id = areas[task_draft.area].id
         task.position = position
         task.title = task_draft.title
         task.schedule = task_draft.schedule
@@ -242,7 +241,7 @@ def load_plan(session: Session, plan: Plan) -> model.Plan:
     areas = session.exec(select(Area).where(Area.plan_id == plan.id).order_by(Area.position)).all()
     area_codes = {a.id: a.code for a in areas}
     tasks = session.exec(select(Task).where(Task.plan_id == plan.id).order_by(Task.position)).all()
-    by_task: dict[int, list[model.Assignment]] = {t.id: [] for t in tasks}  # type: ignore[misc]
+    by_task: dict[int, list[model.Assignment]] = {t.id: [] for t in tasks}
     query = (
         select(Assignment.task_id, Assignment.role, Assignment.annotation, Agency.code)
         .join(Agency, Agency.id == Assignment.agency_id)
@@ -269,7 +268,7 @@ def load_plan(session: Session, plan: Plan) -> model.Plan:
                 expected_output=t.expected_output,
                 lead_text=t.lead_text,
                 coordinating_text=t.coordinating_text,
-                assignments=tuple(by_task[t.id]),  # type: ignore[index]
+                assignments=tuple(by_task[t.id]),
             )
             for t in tasks
         ),

@@ -193,7 +193,7 @@ def agency_list(
         if kind:
             query = query.where(Agency.kind == kind)
         agencies = session.exec(query).all()
-        parents = {a.id: a.code for a in session.exec(select(Agency))}
+        parents: dict[int | None, str] = {a.id: a.code for a in session.exec(select(Agency))}
     rows = [
         {"code": a.code, "name": a.name, "kind": a.kind, "parent": parents.get(a.parent_id)}
         for a in agencies

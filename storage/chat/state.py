@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Engine
@@ -82,7 +82,7 @@ def actor_for(session: Session, channel: str, user_id: str) -> Actor | None:
         return None
     contact_id, channel_, user, chat, role, agency_id, name, code, agency_name = row
     return Actor(
-        contact_id=cast(int, contact_id),  # a stored row's id is never None
+        contact_id=contact_id,
         channel=channel_,
         user_id=user,
         chat_id=chat,
@@ -163,7 +163,7 @@ def load_flow(session: Session, key: ChatKey) -> tuple[FlowRecord, FlowState] | 
         page=page,
         options=stored.get("options", []),
     )
-    return FlowRecord(cast(int, row_id), list(stored.get("labels", []))), state
+    return FlowRecord(row_id, list(stored.get("labels", []))), state
 
 
 def state_of(row: ChatFlow) -> FlowState:

@@ -13,7 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, false, or_, select, type_coerce
 from sqlmodel import Session
@@ -156,7 +156,7 @@ def load_report_data(
     row: Any  # rows of the several queries below
 
     areas = [
-        AreaInfo(cast(int, a.id), a.code, a.title, a.position)
+        AreaInfo(a.id, a.code, a.title, a.position)
         for a in session.execute(select(Area).where(Area.plan_id == plan.id)).scalars()
     ]
 
@@ -286,7 +286,7 @@ def load_report_data(
     return ReportData(
         plan=PlanInfo(plan.id, plan.code, plan.title, plan.year, plan.issuer, plan.issued_on),
         round=(
-            RoundInfo(round_.id, round_.code, round_.title, round_.deadline)  # type: ignore[arg-type]
+            RoundInfo(round_.id, round_.code, round_.title, round_.deadline)
             if round_ is not None
             else None
         ),

@@ -54,10 +54,10 @@ def _agencies(
     if kind is AudienceKind.ALL_FOCAL:
         return None
     if kind is AudienceKind.KIND:
-        return list(session.exec(select(Agency.id).where(Agency.kind == audience.value)).all())  # type: ignore[arg-type]
+        return list(session.exec(select(Agency.id).where(Agency.kind == audience.value)).all())
     if kind is AudienceKind.PICKED:
         found: dict[str, int] = dict(
-            session.exec(  # type: ignore[arg-type]
+            session.exec(
                 select(Agency.code, Agency.id).where(col(Agency.code).in_(audience.codes))
             ).all()
         )
@@ -116,11 +116,11 @@ def recipients(
     )
     found: list[Recipient] = []
     if agencies is None:
-        return [Recipient(*row) for row in session.exec(query).all()]  # type: ignore[arg-type]
+        return [Recipient(*row) for row in session.exec(query).all()]
     for start in range(0, len(agencies), 500):
         chunk = agencies[start : start + 500]
         found += [
-            Recipient(*row)  # type: ignore[arg-type]
+            Recipient(*row)
             for row in session.exec(query.where(col(Contact.agency_id).in_(chunk))).all()
         ]
     return sorted(found, key=lambda r: r.contact_id)
@@ -209,7 +209,7 @@ def create_broadcast(
 
 
 def tally(session: Session, broadcast: Broadcast) -> Tally:
-    key = group_key(broadcast.id)  # type: ignore[arg-type]
+    key = group_key(broadcast.id)
     counts = dict(
         session.exec(
             select(Outbox.status, func.count())

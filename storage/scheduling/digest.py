@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -118,7 +117,7 @@ def agency_names(session: Session, ids: list[int]) -> dict[int, str]:
         for agency_id, name in session.execute(
             select(Agency.id, Agency.name).where(col(Agency.id).in_(ids[start : start + 500]))
         ).all():
-            names[cast(int, agency_id)] = name  # a stored row's id is never None
+            names[agency_id] = name
     return names
 
 

@@ -177,7 +177,7 @@ def _round_period(
         task_ids = list(session.connection().execute(tasks).scalars())
         pending = _pending(
             session,
-            task_ids,  # type: ignore[arg-type]
+            task_ids,
             audience.roles,
             agency_ids,
             StatusReport.submitted_at >= since,
@@ -199,7 +199,7 @@ def _round_period(
     if agency_ids is not None:
         query = query.where(col(Agency.id).in_(list(agency_ids)))
     return [
-        Obligation(row.code, agency_id, period.deadline, period.opens, row.id)  # type: ignore[arg-type]
+        Obligation(row.code, agency_id, period.deadline, period.opens, row.id)
         for agency_id in session.connection().execute(query.order_by(Agency.id)).scalars()
     ]
 
@@ -259,7 +259,7 @@ def checkin_obligations(
         return []
     pending = _pending(
         session,
-        task_ids,  # type: ignore[arg-type]
+        task_ids,
         (AssignmentRole.LEAD.value,),
         agency_ids,
         StatusReport.submitted_at >= since,

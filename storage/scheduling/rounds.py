@@ -200,7 +200,7 @@ def audience_agency_ids(session: Session, row: ReportingRound) -> list[int]:
         if not audience.all_tasks:
             query = query.where(col(Task.ref).in_(audience.tasks or ()))
         return list(session.exec(query).all())
-    query = select(Agency.id).where(Agency.active == True)  # type: ignore[assignment]  # noqa: E712
+    query = select(Agency.id).where(Agency.active == True)  # noqa: E712
     conditions = []
     if audience.agencies:
         conditions.append(col(Agency.code).in_(audience.agencies))
