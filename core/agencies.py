@@ -80,7 +80,8 @@ class AgencyDirectory:
             folded = fold(original)
             # fold() keeps length for Vietnamese letters, so folded offsets index `original`.
             aligned = len(folded) == len(original)
-            pos, codes = 0, []
+            pos = 0
+            codes: list[str] = []
             while pos < len(folded):
                 skipped = _SKIP.match(folded, pos)
                 if skipped:

@@ -98,9 +98,12 @@ class Request:
 class PressedButton(Protocol):
     """A redeemed button (storage.chat.buttons.ButtonAction): its token belonged to the presser."""
 
-    action: str
-    args: dict[str, Any]
-    contact_id: int
+    @property
+    def action(self) -> str: ...
+    @property
+    def args(self) -> dict[str, Any]: ...
+    @property
+    def contact_id(self) -> int: ...
 
 
 class ChatContext(Protocol):

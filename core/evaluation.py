@@ -240,13 +240,13 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
         ),
         key=lambda la: (-la.overdue, -la.max_days, la.agency.code),
     )
-    kinds = {kind: by_kind[kind] for kind in sorted(by_kind, key=kind_order)}
+    kind_tallies = {kind: by_kind[kind] for kind in sorted(by_kind, key=kind_order)}
     return CompiledReport(
         data,
         areas,
         task_tally,
         agency_tally,
-        kinds,
+        kind_tallies,
         late_agencies,
         coordinated_tally,
         coordinating_tally,

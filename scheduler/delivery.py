@@ -234,11 +234,11 @@ class DeliveryWorker:
                 self.engine,
                 row.id,
                 f"error: {type(exc).__name__}",
-                self.clock.now(),  # type: ignore[arg-type]
+                self.clock.now(),
             )
             await self._notify(row, outbox_repo.FAILED)
             return PassResult(failed=1)
-        outbox_repo.mark_sent(self.engine, row.id, message_id, self.clock.now())  # type: ignore[arg-type]
+        outbox_repo.mark_sent(self.engine, row.id, message_id, self.clock.now())
         row.status, row.message_id = outbox_repo.SENT, message_id
         self._offer_numbered(channel, row)
         await self._notify(row, outbox_repo.SENT)
@@ -306,7 +306,7 @@ class DeliveryWorker:
                 await self.pacers[row.channel].acquire(row.chat_id)
             message_id = (await channel.send(row.chat_id, part)).message_id
             if not last:
-                outbox_repo.record_part(self.engine, row.id, index + 1, message_id)  # type: ignore[arg-type]
+                outbox_repo.record_part(self.engine, row.id, index + 1, message_id)
                 row.parts_sent = index + 1
         return message_id
 
@@ -316,7 +316,7 @@ class DeliveryWorker:
         with Session(self.engine) as session:
             session.execute(
                 update(Contact)
-                .where(Contact.channel == row.channel, Contact.chat_id == old)  # type: ignore[arg-type]
+                .where(Contact.channel == row.channel, Contact.chat_id == old)
                 .values(chat_id=new_chat_id)
             )
             session.commit()
@@ -326,7 +326,7 @@ class DeliveryWorker:
 
     async def _failure(self, row: Outbox, exc: DeliveryError, pacer: Pacer) -> PassResult:
         now = self.clock.now()
-        row_id: int = row.id  # type: ignore[assignment]
+        row_id: int = row.id
         if isinstance(exc, RetryAfter):
             pacer.pause(exc.seconds)
             outbox_repo.retry_later(

@@ -107,7 +107,7 @@ class _Facts:
             period = RoundSchedule(row.deadline, row.opens_on, row.recurrence).current(self.today)
             due = self.calendar.effective_deadline(period.deadline)
             if self.today <= due <= limit:
-                missing = len(self.missing_by_round.get(row.id, set()))  # type: ignore[arg-type]
+                missing = len(self.missing_by_round.get(row.id, set()))
                 found.append(Closing(row.title, row.code, period.deadline, missing))
         return sorted(found, key=lambda c: c.deadline)
 
@@ -231,7 +231,7 @@ def _text_for(contact: Contact, facts: _Facts) -> str | None:
         return None  # nothing to do: no digest at all
     described = sorted(
         (facts.describe(o) for o in items),
-        key=lambda d: (not d["late"], d["deadline"] or date.max),  # type: ignore[operator]
+        key=lambda d: (not d["late"], d["deadline"] or date.max),
     )
     return render(
         "digest/focal.j2",

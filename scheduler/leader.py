@@ -54,7 +54,7 @@ def try_lead(engine: Engine) -> Leadership | None:
     """Leadership if no other live process has it, else None."""
     if engine.dialect.name == "postgresql":
         connection = engine.connect()
-        got = connection.execute(
+        got: bool = connection.execute(
             text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}
         ).scalar_one()
         connection.commit()

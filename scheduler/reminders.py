@@ -196,7 +196,7 @@ def _plan_focal(
             continue
         for contact in focal.get(obligation.agency_id, []):
             planned.append(
-                Planned(_key(obligation, level, contact.id, today), contact, obligation, level)  # type: ignore[arg-type]
+                Planned(_key(obligation, level, contact.id, today), contact, obligation, level)
             )
     return planned
 
@@ -228,7 +228,7 @@ def _plan_snoozed(session: Session, ctx: Scheduling, today: date) -> list[Planne
             remaining,
         )
         level = ReminderLevel.parse(record.level)
-        key = _key(obligation, level, contact.id, record.day) + ":snooze"  # type: ignore[arg-type]
+        key = _key(obligation, level, contact.id, record.day) + ":snooze"
         planned.append(Planned(key, contact, obligation, level, snoozed_from=record.id))
     return planned
 
@@ -312,7 +312,7 @@ class _Writer:
         """
         fresh = [p for p in planned if p.snoozed_from is None]
         for p in fresh:
-            self._fresh.add((p.obligation.key, p.contact.id))  # type: ignore[arg-type]
+            self._fresh.add((p.obligation.key, p.contact.id))
         repeats = [
             p
             for p in planned
@@ -401,7 +401,7 @@ class _Writer:
             escalate_after=self.ctx.policy.overdue_days,
             **context,
         )
-        contact_id: int = p.contact.id  # type: ignore[assignment]
+        contact_id: int = p.contact.id
         tasks = p.obligation.task_ids
         if len(tasks) == 1:
             args: dict[str, object] = {
@@ -450,7 +450,7 @@ class _Writer:
             for leader in leaders.get(obligation.agency_id, []):
                 items.append(
                     OutboxItem(
-                        key=_key(obligation, level, leader.id, self.today),  # type: ignore[arg-type]
+                        key=_key(obligation, level, leader.id, self.today),
                         channel=leader.channel,
                         chat_id=leader.chat_id,
                         contact_id=leader.id,
@@ -520,9 +520,7 @@ def snooze(
     if session.exec(select(Snooze).where(Snooze.key == snooze_key)).first() is not None:
         return SnoozeOutcome("reminders/snooze_once.j2")
     until = snooze_until(calendar, max(today, record.day))
-    session.add(
-        Snooze(key=snooze_key, reminder_id=record.id, contact_id=contact_id, until=until)  # type: ignore[arg-type]
-    )
+    session.add(Snooze(key=snooze_key, reminder_id=record.id, contact_id=contact_id, until=until))
     session.flush()
     return SnoozeOutcome("reminders/snoozed.j2", until)
 
@@ -564,7 +562,7 @@ def reminder_tasks(
         )
         if round_ is not None and round_.plan_id is not None:
             query = query.where(Task.plan_id == round_.plan_id)
-        ids = list(session.exec(query).all())  # type: ignore[arg-type]
+        ids = list(session.exec(query).all())
     tasks = session.exec(select(Task).where(col(Task.id).in_(ids))).all()
     order = {task_id: n for n, task_id in enumerate(ids)}
-    return agency, round_, sorted(tasks, key=lambda t: order[t.id])  # type: ignore[index]
+    return agency, round_, sorted(tasks, key=lambda t: order[t.id])

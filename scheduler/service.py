@@ -116,9 +116,9 @@ class SchedulingService:
             return
         self.worker = self.build_worker()
         self.worker.recover()
-        for job in self.on_start:  # e.g. prompts a crash kept from their users
+        for startup in self.on_start:  # e.g. prompts a crash kept from their users
             try:
-                await asyncio.to_thread(job)
+                await asyncio.to_thread(startup)
             except Exception:
                 log.exception("start-up job failed")
         self.scheduler = self.build_scheduler()

@@ -47,7 +47,7 @@ def import_agencies(session: Session, path: Path) -> AgencyImportSummary:
     if missing:
         raise AgencyFileError("thiếu cột: " + ", ".join(missing))
     rows = list(reader)
-    existing = {a.code: a for a in session.exec(select(Agency))}  # type: ignore[call-overload]
+    existing = {a.code: a for a in session.exec(select(Agency))}
     summary = AgencyImportSummary()
     parents: list[tuple[Agency, str]] = []
     for number, row in enumerate(rows, start=2):
@@ -85,7 +85,7 @@ def import_agencies(session: Session, path: Path) -> AgencyImportSummary:
 def import_groups(session: Session, path: Path) -> int:
     """Group phrases ("Các sở, ban, ngành" → department) from a CSV (phrase, kinds)."""
     rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
-    existing = {g.phrase: g for g in session.exec(select(AgencyGroup))}  # type: ignore[call-overload]
+    existing = {g.phrase: g for g in session.exec(select(AgencyGroup))}
     for number, row in enumerate(rows, start=2):
         phrase = clean(row.get("phrase"))
         kinds = _parse_kinds(row.get("kinds") or "", f"dòng {number}")
@@ -99,7 +99,7 @@ def import_groups(session: Session, path: Path) -> int:
 def load_directory(session: Session) -> AgencyDirectory:
     agencies = [
         AgencyEntry(a.code, a.name, AgencyKind(a.kind), tuple(a.alias_list()), a.active)
-        for a in session.exec(select(Agency).order_by(Agency.id))  # type: ignore[arg-type]
+        for a in session.exec(select(Agency).order_by(Agency.id))
     ]
     groups = {
         g.phrase: tuple(AgencyKind(k) for k in g.kinds.split("|") if k)
@@ -109,4 +109,4 @@ def load_directory(session: Session) -> AgencyDirectory:
 
 
 def agency_ids(session: Session) -> dict[str, int]:
-    return {code: id_ for id_, code in session.exec(select(Agency.id, Agency.code))}  # type: ignore[misc]
+    return {code: id_ for id_, code in session.exec(select(Agency.id, Agency.code))}

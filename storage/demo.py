@@ -25,6 +25,7 @@ import hashlib
 import json
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -124,12 +125,10 @@ def _between(rng: random.Random, start: date, end: date) -> date:
 
 def remove_demo(session: Session) -> int:
     """Delete every demo report (and its evidence); real reports are never touched."""
-    demo_ids = select(StatusReport.id).where(
-        StatusReport.receipt.like(f"{DEMO_PREFIX}%")  # type: ignore[attr-defined]
-    )
-    session.execute(delete(EvidenceFile).where(EvidenceFile.report_id.in_(demo_ids)))  # type: ignore[attr-defined]
+    demo_ids = select(StatusReport.id).where(StatusReport.receipt.like(f"{DEMO_PREFIX}%"))
+    session.execute(delete(EvidenceFile).where(EvidenceFile.report_id.in_(demo_ids)))
     removed = session.execute(
-        delete(StatusReport).where(StatusReport.receipt.like(f"{DEMO_PREFIX}%"))  # type: ignore[attr-defined]
+        delete(StatusReport).where(StatusReport.receipt.like(f"{DEMO_PREFIX}%"))
     )
     return int(removed.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -279,8 +278,8 @@ def _contacts(
         c.user_id: c
         for c in session.execute(
             select(Contact).where(
-                Contact.channel == DEMO_CHANNEL,  # type: ignore[arg-type]
-                Contact.user_id.like(f"{DEMO_USER_PREFIX}%"),  # type: ignore[attr-defined]
+                Contact.channel == DEMO_CHANNEL,
+                Contact.user_id.like(f"{DEMO_USER_PREFIX}%"),
             )
         ).scalars()
     }
@@ -313,7 +312,7 @@ def _contacts(
         existing[user_id] = contact
     session.flush()
     for agency in agencies:
-        ids[agency.id] = existing[f"{DEMO_USER_PREFIX}{agency.code}"].id  # type: ignore[index,assignment]
+        ids[agency.id] = existing[f"{DEMO_USER_PREFIX}{agency.code}"].id
     return ids, created
 
 
@@ -335,20 +334,20 @@ def seed_demo(
 
     tasks = list(
         session.execute(
-            select(Task).where(Task.plan_id == plan.id).order_by(Task.position)  # type: ignore[arg-type]
+            select(Task).where(Task.plan_id == plan.id).order_by(Task.position)
         ).scalars()
     )
     pairs = session.execute(
         select(Assignment.task_id, Assignment.agency_id, Assignment.role)
-        .join(Task, Task.id == Assignment.task_id)  # type: ignore[arg-type]
-        .where(Task.plan_id == plan.id)  # type: ignore[arg-type]
+        .join(Task, Task.id == Assignment.task_id)
+        .where(Task.plan_id == plan.id)
         .order_by(Task.position, Assignment.agency_id, Assignment.role)
     ).all()
     real = set(
         session.execute(
             select(StatusReport.task_id, StatusReport.agency_id)
-            .join(Task, Task.id == StatusReport.task_id)  # type: ignore[arg-type]
-            .where(Task.plan_id == plan.id)  # type: ignore[arg-type]
+            .join(Task, Task.id == StatusReport.task_id)
+            .where(Task.plan_id == plan.id)
             .distinct()
         ).all()
     )
@@ -356,7 +355,7 @@ def seed_demo(
     agencies = {
         a.id: a
         for a in session.execute(
-            select(Agency).where(Agency.id.in_(agency_ids)).order_by(Agency.code)  # type: ignore[union-attr,arg-type]
+            select(Agency).where(Agency.id.in_(agency_ids)).order_by(Agency.code)
         ).scalars()
     }
     ordered = sorted(agencies.values(), key=lambda a: a.code)
@@ -396,7 +395,7 @@ def seed_demo(
     receipts = dict(
         session.execute(
             select(StatusReport.receipt, StatusReport.id).where(
-                StatusReport.receipt.like(f"{DEMO_PREFIX}%")  # type: ignore[attr-defined]
+                StatusReport.receipt.like(f"{DEMO_PREFIX}%")
             )
         ).all()
     )
@@ -425,17 +424,17 @@ def _round_reports(
     session: Session,
     plan: Plan,
     tasks: list[Task],
-    pairs: list[Any],
+    pairs: Sequence[Any],
     agencies: dict[int, Agency],
     contact_ids: dict[int, int],
     late: set[int],
-    real: set[tuple[int, int]],
+    real: set[Any],
     writer: _Writer,
 ) -> None:
     """Answers to the plan's reporting rounds: each audience agency on its first lead task."""
     rounds = session.execute(
         select(ReportingRound)
-        .where(ReportingRound.plan_id == plan.id)  # type: ignore[arg-type]
+        .where(ReportingRound.plan_id == plan.id)
         .order_by(ReportingRound.code)
     ).scalars()
     by_id = {t.id: t for t in tasks}
@@ -475,8 +474,6 @@ def count_demo(session: Session) -> int:
         session.execute(
             select(func.count())
             .select_from(StatusReport)
-            .where(
-                StatusReport.receipt.like(f"{DEMO_PREFIX}%")  # type: ignore[attr-defined]
-            )
+            .where(StatusReport.receipt.like(f"{DEMO_PREFIX}%"))
         ).scalar_one()
     )

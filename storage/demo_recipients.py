@@ -11,6 +11,7 @@ points, they also receive the reminders parbot sends on its schedule.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
@@ -42,7 +43,8 @@ def link_demo_recipients(session: Session) -> list[DemoRecipient]:
         .join(Agency, col(Agency.id) == Contact.agency_id)
         .where(col(Contact.user_id).in_(wanted), col(Contact.channel) == DEMO_CHANNEL)
     ).all()
-    found = {contact.user_id: (contact, agency) for contact, agency in rows}
+    pairs = cast("list[tuple[Contact, str]]", rows)
+    found = {contact.user_id: (contact, agency) for contact, agency in pairs}
     linked: list[DemoRecipient] = []
     for user_id in wanted:
         if user_id not in found:

@@ -144,7 +144,7 @@ def insert_many(
             for item in items
         ],
     )
-    return {key: row_id for key, row_id in result.all()}
+    return {key: row_id for key, row_id in result.all()}  # type: ignore[misc]
 
 
 def candidates(
@@ -188,7 +188,7 @@ def claim(engine: Engine, row_id: int, now: datetime) -> bool:
         else:
             result = connection.execute(
                 update(Outbox)
-                .where(Outbox.id == row_id, Outbox.status == PENDING)  # type: ignore[arg-type]
+                .where(Outbox.id == row_id, Outbox.status == PENDING)
                 .values(status=SENDING, attempts=Outbox.attempts + 1, claimed_at=now)
             )
         return result.rowcount == 1
@@ -199,7 +199,7 @@ def cancel_pending(engine: Engine, row_id: int, reason: str) -> bool:
     with engine.begin() as connection:
         result = connection.execute(
             update(Outbox)
-            .where(Outbox.id == row_id, Outbox.status == PENDING)  # type: ignore[arg-type]
+            .where(Outbox.id == row_id, Outbox.status == PENDING)
             .values(status=CANCELLED, error=reason)
         )
         return result.rowcount == 1
@@ -262,9 +262,7 @@ def recover_interrupted(engine: Engine, now: datetime, older_than: datetime | No
     with Session(engine) as session:
         query = update(Outbox).where(Outbox.status == SENDING)
         if older_than is not None:
-            query = query.where(
-                or_(Outbox.claimed_at.is_(None), Outbox.claimed_at < older_than)  # type: ignore[union-attr]
-            )
+            query = query.where(or_(Outbox.claimed_at.is_(None), Outbox.claimed_at < older_than))
         result = session.execute(
             query.values(
                 status=FAILED,

@@ -70,19 +70,19 @@ def save_plan(
     summary = ImportSummary(meta.code, areas=len(draft.areas), tasks=len(draft.tasks))
 
     resolved = []
-    for task in draft.tasks:
-        lead = directory.resolve(task.lead_text)
-        coordinating = directory.resolve(task.coordinating_text)
+    for item in draft.tasks:
+        lead = directory.resolve(item.lead_text)
+        coordinating = directory.resolve(item.coordinating_text)
         if not lead.agencies:
             from core.plan_table import PlanFormatError
 
             raise PlanFormatError(
-                f"nhiệm vụ {task.ref}: không xác định được cơ quan chủ trì từ {task.lead_text!r}",
-                task.source_row,
+                f"nhiệm vụ {item.ref}: không xác định được cơ quan chủ trì từ {item.lead_text!r}",
+                item.source_row,
             )
         for text in lead.unresolved + coordinating.unresolved:
-            summary.unresolved.append((task.ref, text))
-        resolved.append((task, lead, coordinating))
+            summary.unresolved.append((item.ref, text))
+        resolved.append((item, lead, coordinating))
 
     plan = session.exec(select(Plan).where(Plan.code == meta.code)).first()
     if plan is None:
@@ -108,19 +108,18 @@ def save_plan(
     tasks = {t.ref: t for t in session.exec(select(Task).where(Task.plan_id == plan.id))}
     wanted = {t.ref for t in draft.tasks}
     stale = [t for ref, t in tasks.items() if ref not in wanted]
+    task: Task | None  # a stale task below, then each draft's row
     if stale:
         with_reports = set(
             session.exec(
-                select(StatusReport.task_id).where(
-                    StatusReport.task_id.in_([t.id for t in stale])  # type: ignore[union-attr]
-                )
+                select(StatusReport.task_id).where(StatusReport.task_id.in_([t.id for t in stale]))
             )
         )
         for task in stale:
             if task.id in with_reports:
                 summary.kept_tasks.append(task.ref)
                 continue
-            session.exec(delete(Assignment).where(Assignment.task_id == task.id))  # type: ignore[call-overload]
+            session.exec(delete(Assignment).where(Assignment.task_id == task.id))
             session.delete(task)
             summary.removed_tasks += 1
         session.flush()
@@ -133,7 +132,7 @@ def save_plan(
             summary.created_tasks += 1
         else:
             summary.updated_tasks += 1
-        task.area_id = areas[task_draft.area].id  # type: ignore[assignment]
+        task.area_id = areas[task_draft.area].id
         task.position = position
         task.title = task_draft.title
         task.schedule = task_draft.schedule
@@ -186,7 +185,7 @@ def _sync_assignments(
             progress(done, total)
 
     task_ids = [t.id for t in tasks.values()]
-    existing: dict[tuple[int, int, str], tuple[int, str]] = {}
+    existing: dict[tuple[int, int, str], tuple[int | None, str]] = {}
     for chunk in _chunks(task_ids, 500):
         query = select(
             Assignment.id,
@@ -194,13 +193,13 @@ def _sync_assignments(
             Assignment.agency_id,
             Assignment.role,
             Assignment.annotation,
-        ).where(Assignment.task_id.in_(chunk))  # type: ignore[union-attr]
-        for row_id, task_id, agency_id, role, annotation in session.exec(query):  # type: ignore[misc]
-            existing[(task_id, agency_id, role)] = (row_id, annotation)
+        ).where(Assignment.task_id.in_(chunk))
+        for row_id, task_id, agency_id, role_value, annotation in session.exec(query):
+            existing[(task_id, agency_id, role_value)] = (row_id, annotation)
 
     stale = [row_id for key, (row_id, _) in existing.items() if key not in wanted]
     for chunk in _chunks(stale, 1000):
-        session.exec(delete(Assignment).where(Assignment.id.in_(chunk)))  # type: ignore[call-overload,union-attr]
+        session.exec(delete(Assignment).where(Assignment.id.in_(chunk)))
     changed = [
         {"b_id": existing[key][0], "b_annotation": annotation}
         for key, annotation in wanted.items()
@@ -229,9 +228,7 @@ def _chunks(items: list, size: int) -> list[list]:
 def plan_by_code(session: Session, code: str | None) -> Plan | None:
     """The plan with `code`, or the most recently imported one when no code is given."""
     query = select(Plan)
-    query = (
-        query.where(Plan.code == code) if code else query.order_by(Plan.imported_at.desc())  # type: ignore[attr-defined]
-    )
+    query = query.where(Plan.code == code) if code else query.order_by(Plan.imported_at.desc())
     return session.exec(query).first()
 
 
@@ -239,29 +236,25 @@ def count_assignments(session: Session, plan_id: int) -> int:
     return session.exec(
         select(func.count())
         .select_from(Assignment)
-        .join(Task, Task.id == Assignment.task_id)  # type: ignore[arg-type]
+        .join(Task, Task.id == Assignment.task_id)
         .where(Task.plan_id == plan_id)
     ).one()
 
 
 def load_plan(session: Session, plan: Plan) -> model.Plan:
     """The stored plan as domain objects, tasks in appendix order with their assignments."""
-    areas = session.exec(
-        select(Area).where(Area.plan_id == plan.id).order_by(Area.position)  # type: ignore[arg-type]
-    ).all()
+    areas = session.exec(select(Area).where(Area.plan_id == plan.id).order_by(Area.position)).all()
     area_codes = {a.id: a.code for a in areas}
-    tasks = session.exec(
-        select(Task).where(Task.plan_id == plan.id).order_by(Task.position)  # type: ignore[arg-type]
-    ).all()
-    by_task: dict[int, list[model.Assignment]] = {t.id: [] for t in tasks}  # type: ignore[misc]
+    tasks = session.exec(select(Task).where(Task.plan_id == plan.id).order_by(Task.position)).all()
+    by_task: dict[int, list[model.Assignment]] = {t.id: [] for t in tasks}
     query = (
         select(Assignment.task_id, Assignment.role, Assignment.annotation, Agency.code)
-        .join(Agency, Agency.id == Assignment.agency_id)  # type: ignore[arg-type]
-        .join(Task, Task.id == Assignment.task_id)  # type: ignore[arg-type]
+        .join(Agency, Agency.id == Assignment.agency_id)
+        .join(Task, Task.id == Assignment.task_id)
         .where(Task.plan_id == plan.id)
-        .order_by(Assignment.id)  # type: ignore[arg-type]
+        .order_by(Assignment.id)
     )
-    for task_id, role, annotation, code in session.exec(query):  # type: ignore[misc]
+    for task_id, role, annotation, code in session.exec(query):
         by_task[task_id].append(model.Assignment(code, AssignmentRole(role), annotation))
     return model.Plan(
         code=plan.code,
@@ -280,7 +273,7 @@ def load_plan(session: Session, plan: Plan) -> model.Plan:
                 expected_output=t.expected_output,
                 lead_text=t.lead_text,
                 coordinating_text=t.coordinating_text,
-                assignments=tuple(by_task[t.id]),  # type: ignore[index]
+                assignments=tuple(by_task[t.id]),
             )
             for t in tasks
         ),

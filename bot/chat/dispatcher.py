@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -134,7 +134,7 @@ class Ctx:
         self.deferred: list[Callable[[Session], Sequence[Outgoing]]] = []
 
     # -- the ChatContext protocol
-    def button(self, text: str, action: str, args: dict[str, Any] | None = None) -> Button:
+    def button(self, text: str, action: str, args: Mapping[str, Any] | None = None) -> Button:
         if self.actor is None:
             raise RuntimeError("buttons are bound to a linked contact")
         token = issue_button(
@@ -143,7 +143,7 @@ class Ctx:
         return Button(text, token)
 
     def start_flow(
-        self, name: str, data: dict[str, Any] | None = None, step: str | None = None
+        self, name: str, data: Mapping[str, Any] | None = None, step: str | None = None
     ) -> list[Outgoing]:
         flow = self.registry.flows[name]
         if self.state is not None:

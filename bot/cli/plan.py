@@ -210,11 +210,11 @@ def agency_list(
     if kind and wanted is None:
         fail(render("cli/bad_kind.j2", value=kind, words=KIND_WORDS_SHOWN))
     with Session(ready_engine()) as session:
-        query = select(Agency).order_by(Agency.id)  # type: ignore[arg-type]
+        query = select(Agency).order_by(Agency.id)
         if wanted is not None:
             query = query.where(Agency.kind == wanted.value)
         agencies = session.exec(query).all()
-        parents = {a.id: a.code for a in session.exec(select(Agency))}
+        parents: dict[int | None, str] = {a.id: a.code for a in session.exec(select(Agency))}
     rows = [
         {"code": a.code, "name": a.name, "kind": a.kind, "parent": parents.get(a.parent_id)}
         for a in agencies

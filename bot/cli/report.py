@@ -135,8 +135,8 @@ def _report_count(session: Any, plan_code: str | None) -> int:
         session.execute(
             select(func.count())
             .select_from(StatusReport)
-            .join(Task, Task.id == StatusReport.task_id)  # type: ignore[arg-type]
-            .where(Task.plan_id == plan.id)  # type: ignore[arg-type]
+            .join(Task, Task.id == StatusReport.task_id)
+            .where(Task.plan_id == plan.id)
         ).scalar_one()
     )
 

@@ -190,10 +190,10 @@ def round_show(code: str = typer.Argument(..., help="Mã kỳ báo cáo.")) -> N
         row = get_round(session, code)
         if row is None:
             fail(f"không có kỳ báo cáo {code}")
-        count = len(audience_agency_ids(session, row))  # type: ignore[arg-type]
+        count = len(audience_agency_ids(session, row))
     typer.echo(
         render("rounds/cli_show.j2", round=row, count=count, audience=json.loads(row.audience))
-    )  # type: ignore[union-attr]
+    )
 
 
 @round_app.command("set-deadline")
@@ -337,7 +337,7 @@ def outbox_deliver(
     try:
         asyncio.run(deliver())
     finally:
-        leadership.release()  # type: ignore[union-attr]
+        leadership.release()
 
 
 def register(app: typer.Typer) -> None:

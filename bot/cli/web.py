@@ -69,7 +69,9 @@ def web_link(
             select(Contact).where(Contact.channel == OPERATOR, Contact.user_id == user_id)
         ).first()
         if contact is None:
-            contact = Contact(channel=OPERATOR, user_id=user_id, chat_id=user_id)
+            contact = Contact(
+                channel=OPERATOR, user_id=user_id, chat_id=user_id, role=wanted.value
+            )
             session.add(contact)
         contact.role, contact.active = wanted.value, True
         contact.agency_id = found.id if found else None

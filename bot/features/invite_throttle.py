@@ -24,8 +24,8 @@ def tell_coordinators(session: Session, now: datetime, wait: timedelta) -> int:
     """Queue a warning to every active coordinator; returns how many were queued."""
     coordinators = session.execute(
         select(Contact).where(
-            Contact.role == UserRole.COORDINATOR.value,  # type: ignore[arg-type]
-            Contact.active.is_(True),  # type: ignore[attr-defined]
+            Contact.role == UserRole.COORDINATOR.value,
+            Contact.active.is_(True),
         )
     ).scalars()
     text = render(

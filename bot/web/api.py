@@ -53,7 +53,8 @@ async def report(request: Request) -> Response:
         as_of = parse_date(query["as_of"])
         if as_of is None:
             return _error(400, "bad_date", "Ngày as_of không hợp lệ (YYYY-MM-DD hoặc DD/MM/YYYY).")
-    scope = Scope(as_of=as_of, **{FILTERS[k]: query[k] for k in FILTERS if query.get(k)})
+    filters: dict[str, Any] = {FILTERS[k]: query[k] for k in FILTERS if query.get(k)}
+    scope = Scope(as_of=as_of, **filters)
     return await run_in_threadpool(_compile, web, token.strip(), scope)
 
 

@@ -9,6 +9,7 @@ at most `max_files` of them — the same limits as chat files.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -35,7 +36,7 @@ class UploadedFile:
     field: str
     file_name: str
     mime_type: str
-    content: bytearray = field(default_factory=bytearray)
+    content: bytearray = dataclasses.field(default_factory=bytearray)
 
 
 @dataclass

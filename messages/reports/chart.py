@@ -59,7 +59,7 @@ def _bars(axes: Axes, title: str, rows: list[tuple[str, Tally]], axis_label: str
     axes.set_title(title, family=FONT, fontsize=11, loc="left", fontweight="bold")
     axes.set_xlabel(axis_label, family=FONT, fontsize=8)
     for label in axes.get_yticklabels():
-        label.set_family(FONT)
+        label.set_fontfamily(FONT)
         label.set_fontsize(8)
     axes.spines[["top", "right"]].set_visible(False)
 

@@ -23,6 +23,7 @@ right language) and its properties name the issuer and the document's date.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,7 @@ def _borderless(table: Table) -> None:
     properties.append(borders)
 
 
-def _widths(table: Table, widths_mm: list[float]) -> None:
+def _widths(table: Table, widths_mm: Sequence[float]) -> None:
     """Column widths in the grid (LibreOffice reads these) and in every cell (Word does)."""
     table.autofit = False
     for column, width in zip(table.columns, widths_mm, strict=True):

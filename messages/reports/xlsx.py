@@ -154,7 +154,7 @@ def _tally_row(first: list[Any], tally: Tally) -> list[Any]:
 
 def _stats_sheet(book: XlsxStream, report: CompiledReport, words: Any) -> None:
     verdicts = [words.verdict[v] for v in Verdict]
-    notes = environment().get_template("report/xlsx_notes.j2").module
+    notes: Any = environment().get_template("report/xlsx_notes.j2").module  # template macros
     width = 3 + len(verdicts)
     with book.sheet(words.sheet["stats"], (10, 52, 14, *([16] * len(verdicts)))) as sheet:
         number_row = [Style.CODE, Style.TEXT] + [Style.NUMBER] * (width - 2)

@@ -63,9 +63,9 @@ class Style(IntEnum):
 # fill colour (ARGB) per verdict style: green, light green, yellow, red, grey
 _VERDICT_FILLS = ("FFC6EFCE", "FFE2F0D9", "FFFFEB9C", "FFFFC7CE", "FFE7E6E6")
 
-_ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
-_ESCAPES.update({c: None for c in range(32) if c not in (9, 10, 13)})  # type: ignore[misc]
-_ESCAPES.update({0xFFFE: None, 0xFFFF: None})  # type: ignore[misc]
+_ESCAPES: dict[int, str | None] = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
+_ESCAPES.update({c: None for c in range(32) if c not in (9, 10, 13)})
+_ESCAPES.update({0xFFFE: None, 0xFFFF: None})
 
 
 # the opening of a text cell (spaces and line breaks kept as typed), and an empty cell, for

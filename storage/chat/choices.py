@@ -25,10 +25,10 @@ def offer_choices(
     """The latest numbered message in this chat offered `buttons` (callback data, in order)."""
     connection = session.connection()
     connection.execute(
-        delete(_TABLE).where(_TABLE.c.channel == channel, _TABLE.c.chat_id == chat_id)  # type: ignore[attr-defined]
+        delete(_TABLE).where(_TABLE.c.channel == channel, _TABLE.c.chat_id == chat_id)
     )
     connection.execute(
-        insert(_TABLE),  # type: ignore[arg-type]
+        insert(_TABLE),
         {
             "channel": channel,
             "chat_id": chat_id,
@@ -56,5 +56,5 @@ def offered_choices(session: Session, channel: str, chat_id: str) -> list[str] |
 def forget_choices(session: Session, channel: str, chat_id: str) -> None:
     """The latest choices are spent (their flow ended): their numbers are outdated now."""
     session.connection().execute(
-        delete(_TABLE).where(_TABLE.c.channel == channel, _TABLE.c.chat_id == chat_id)  # type: ignore[attr-defined]
+        delete(_TABLE).where(_TABLE.c.channel == channel, _TABLE.c.chat_id == chat_id)
     )

@@ -125,9 +125,7 @@ def redeem_invite(
     if invite.expires_at <= now:
         return _failed(session, key, now, RedeemStatus.EXPIRED)
     claimed = session.execute(
-        update(Invite)
-        .where(Invite.id == invite.id, Invite.used_at.is_(None))  # type: ignore[union-attr]
-        .values(used_at=now)
+        update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None)).values(used_at=now)
     )
     if getattr(claimed, "rowcount", 0) != 1:
         return _failed(session, key, now, RedeemStatus.USED)

@@ -57,7 +57,7 @@ _LATEST = select(
     StatusReport.receipt,
 ).where(StatusReport.agency_id == bindparam("agency_id"), StatusReport.is_latest)
 _LATEST_ONE = _LATEST.where(StatusReport.task_id == bindparam("task_id"))
-_REPORTS = StatusReport.__table__  # type: ignore[attr-defined]
+_REPORTS = StatusReport.__table__
 _TASK_FACTS = select(Task.id, Task.plan_id, Task.ref).where(Task.id == bindparam("task_id"))
 _AGENCY_FACTS = select(Agency.id, Agency.code, Agency.kind).where(
     Agency.id == bindparam("agency_id")
@@ -107,6 +107,7 @@ class SqlReportStore:
             rows = self.session.execute(_ONE_TASK, params).all()
             reports = self.session.execute(_LATEST_ONE, params).all()
         latest: dict[int, Any] = {}
+        report: Any  # a row of _LATEST here, an entry of `latest` below
         for report in reports:
             known = latest.get(report.task_id)
             if known is None or report.submitted_at > known.submitted_at:
@@ -212,7 +213,7 @@ class SqlReportStore:
             StatusReport.agency_id == draft.agency_id,
             StatusReport.round_id == round_id
             if round_id is not None
-            else StatusReport.round_id.is_(None),  # type: ignore[union-attr]
+            else StatusReport.round_id.is_(None),
         )
         previous = self.session.execute(
             select(func.max(StatusReport.version)).where(*same)
@@ -239,7 +240,7 @@ class SqlReportStore:
                 "submitted_at": now,
             },
         )
-        report_id = int(inserted.inserted_primary_key[0])
+        report_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
         receipt = f"BC-{now.astimezone(self.tz).year}-{report_id:06d}"
         connection.execute(
             update(_REPORTS).where(_REPORTS.c.id == report_id).values(receipt=receipt)
@@ -257,7 +258,7 @@ class SqlReportStore:
                 PendingUpload.created_at,
             ).where(
                 PendingUpload.instance == instance,
-                PendingUpload.id.in_(draft.upload_ids),  # type: ignore[union-attr]
+                PendingUpload.id.in_(draft.upload_ids),
             )
             columns = ["report_id", "file_name", "mime_type", "size", "sha256", "content"]
             moved = self.session.execute(

@@ -31,7 +31,7 @@ class ChatKey:
     user_id: str
 
 
-_INSERT_UPDATE = insert(ProcessedUpdate.__table__)  # type: ignore[arg-type]
+_INSERT_UPDATE = insert(ProcessedUpdate.__table__)
 _ACTOR = (
     select(
         Contact.id,
@@ -139,14 +139,14 @@ _FLOW = select(
     ChatFlow.user_id == bindparam("user_id"),
 )
 _FLOWS = ChatFlow.__table__  # Core statements: no unit-of-work overhead on the hot path
-_INSERT_FLOW = insert(_FLOWS)  # type: ignore[arg-type]
-_UPDATE_FLOW = update(_FLOWS).where(_FLOWS.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
+_INSERT_FLOW = insert(_FLOWS)
+_UPDATE_FLOW = update(_FLOWS).where(_FLOWS.c.id == bindparam("row_id"))
 _MARK_SENT = (
-    update(_FLOWS)  # type: ignore[arg-type]
-    .where(_FLOWS.c.id == bindparam("row_id"), _FLOWS.c.seq == bindparam("sent_seq"))  # type: ignore[attr-defined]
+    update(_FLOWS)
+    .where(_FLOWS.c.id == bindparam("row_id"), _FLOWS.c.seq == bindparam("sent_seq"))
     .values(prompt_sent_seq=bindparam("sent_seq"))
 )
-_DELETE_FLOW = delete(_FLOWS).where(_FLOWS.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
+_DELETE_FLOW = delete(_FLOWS).where(_FLOWS.c.id == bindparam("row_id"))
 
 
 def load_flow(session: Session, key: ChatKey) -> tuple[FlowRecord, FlowState] | None:
@@ -214,7 +214,7 @@ def save_flow(
         _INSERT_FLOW,
         {"channel": key.channel, "chat_id": key.chat_id, "user_id": key.user_id, **values},
     )
-    return FlowRecord(int(result.inserted_primary_key[0]), labels or [])
+    return FlowRecord(int(result.inserted_primary_key[0]), labels or [])  # type: ignore[index]
 
 
 def delete_flow(session: Session, record: FlowRecord | ChatFlow) -> None:
@@ -233,7 +233,7 @@ def unsent_prompts(session: Session, limit: int = 500) -> list[ChatFlow]:
     return list(
         session.execute(
             select(ChatFlow)
-            .where(sent.is_(None) | (sent != ChatFlow.seq))  # type: ignore[union-attr,operator]
+            .where(sent.is_(None) | (sent != ChatFlow.seq))
             .order_by(ChatFlow.id)
             .limit(limit)
         ).scalars()

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.plan_table import map_header
+
+if TYPE_CHECKING:
+    from docx.table import Table
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, Sequence[str | None]]]:
@@ -32,7 +36,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, Sequence[str | None]]]:
     # No header found: yield nothing, parse_rows says that no task table was found.
 
 
-def _table_rows(tables: list, first: object) -> Iterator[tuple[int, Sequence[str | None]]]:
+def _table_rows(tables: list[Table], first: Table) -> Iterator[tuple[int, Sequence[str | None]]]:
     """Rows of the task table and of any later tables that continue it (same column count)."""
     number = 0
     started = False

@@ -83,7 +83,7 @@ def _round(session: Session, plan: Plan, code: str | None) -> ReportingRound | N
     if not code:
         return None
     found = session.execute(
-        select(ReportingRound).where(ReportingRound.code == code)  # type: ignore[arg-type]
+        select(ReportingRound).where(ReportingRound.code == code)
     ).scalar_one_or_none()
     if found is None or (found.plan_id is not None and found.plan_id != plan.id):
         raise ScopeError("round", code)
@@ -98,11 +98,11 @@ def _audience_clause(round_: ReportingRound | None) -> list[ColumnElement[bool]]
     clauses: list[ColumnElement[bool]] = []
     codes, kinds = audience.get("agencies") or [], audience.get("kinds") or []
     if codes or kinds:
-        who = [Agency.code.in_(codes)] if codes else []  # type: ignore[attr-defined]
-        who += [Agency.kind.in_(kinds)] if kinds else []  # type: ignore[attr-defined]
+        who = [Agency.code.in_(codes)] if codes else []
+        who += [Agency.kind.in_(kinds)] if kinds else []
         clauses.append(or_(*who))
     if audience.get("tasks"):
-        clauses.append(Task.ref.in_(audience["tasks"]))  # type: ignore[attr-defined]
+        clauses.append(Task.ref.in_(audience["tasks"]))
     return clauses
 
 
@@ -110,28 +110,28 @@ def _scope_clauses(
     session: Session, plan: Plan, scope: Scope, round_: ReportingRound | None
 ) -> tuple[list[ColumnElement[bool]], Area | None]:
     """Filters over `task` and `agency` shared by every query of the report."""
-    clauses: list[ColumnElement[bool]] = [Task.plan_id == plan.id]  # type: ignore[list-item]
+    clauses: list[ColumnElement[bool]] = [Task.plan_id == plan.id]
     area = None
     if scope.area_code:
         area = session.execute(
-            select(Area).where(Area.plan_id == plan.id, Area.code == scope.area_code.upper())  # type: ignore[arg-type]
+            select(Area).where(Area.plan_id == plan.id, Area.code == scope.area_code.upper())
         ).scalar_one_or_none()
         if area is None:
             raise ScopeError("area", scope.area_code)
-        clauses.append(Task.area_id == area.id)  # type: ignore[arg-type]
+        clauses.append(Task.area_id == area.id)
     if scope.agency_kind:
         if scope.agency_kind not in {k.value for k in AgencyKind}:
             raise ScopeError("kind", scope.agency_kind)
-        clauses.append(Agency.kind == scope.agency_kind)  # type: ignore[arg-type]
+        clauses.append(Agency.kind == scope.agency_kind)
     if scope.agency_codes:  # a reader's reach (core.auth.report_reach): several agencies
-        clauses.append(Agency.code.in_(scope.agency_codes))  # type: ignore[attr-defined]
+        clauses.append(Agency.code.in_(scope.agency_codes))
     elif scope.agency_code:
         agency_id = session.execute(
-            select(Agency.id).where(Agency.code == scope.agency_code)  # type: ignore[arg-type]
+            select(Agency.id).where(Agency.code == scope.agency_code)
         ).scalar_one_or_none()
         if agency_id is None:
             raise ScopeError("agency", scope.agency_code)
-        clauses.append(Agency.id == agency_id)  # type: ignore[arg-type]
+        clauses.append(Agency.id == agency_id)
     clauses += _audience_clause(round_)
     return clauses, area
 
@@ -155,10 +155,11 @@ def load_report_data(
     clauses, _area = _scope_clauses(session, plan, scope, round_)
     where = and_(*clauses)
     assert plan.id is not None
+    row: Any  # rows of the several queries below
 
     areas = [
-        AreaInfo(a.id, a.code, a.title, a.position)  # type: ignore[arg-type]
-        for a in session.execute(select(Area).where(Area.plan_id == plan.id)).scalars()  # type: ignore[arg-type]
+        AreaInfo(a.id, a.code, a.title, a.position)
+        for a in session.execute(select(Area).where(Area.plan_id == plan.id)).scalars()
     ]
 
     step("assignments", 0, 4)
@@ -168,8 +169,8 @@ def load_report_data(
     coordinators: dict[int, list[int]] = defaultdict(list)
     rows = connection.execute(
         select(Assignment.task_id, Assignment.agency_id, Assignment.role)
-        .join(Task, Task.id == Assignment.task_id)  # type: ignore[arg-type]
-        .join(Agency, Agency.id == Assignment.agency_id)  # type: ignore[arg-type]
+        .join(Task, Task.id == Assignment.task_id)
+        .join(Agency, Agency.id == Assignment.agency_id)
         .where(where)
         .order_by(Assignment.task_id, Assignment.agency_id)
     ).all()  # fetchall: row-by-row iteration costs seconds at 350,000 rows
@@ -184,7 +185,7 @@ def load_report_data(
             coordinators[task_id] = [a for a in coordinators[task_id] if a not in mine]
     in_scope = set(leads) | set(coordinators)
 
-    task_rows = session.execute(select(Task).where(Task.plan_id == plan.id)).scalars()  # type: ignore[arg-type]
+    task_rows = session.execute(select(Task).where(Task.plan_id == plan.id)).scalars()
     tasks = [
         TaskInfo(
             t.id,
@@ -193,7 +194,7 @@ def load_report_data(
             t.position,
             t.title,
             t.schedule,
-            t.rule_kind,  # type: ignore[arg-type]
+            t.rule_kind,
             t.due_date,
             t.expected_output,
             t.lead_text,
@@ -212,15 +213,15 @@ def load_report_data(
 
     step("reports", 1, 4)
     cutoff = day_end_utc(as_of, tz)
-    report_where = [where, StatusReport.submitted_at < cutoff]  # type: ignore[operator]
+    report_where = [where, StatusReport.submitted_at < cutoff]
     if round_ is not None:
-        report_where.append(StatusReport.round_id == round_.id)  # type: ignore[arg-type]
+        report_where.append(StatusReport.round_id == round_.id)
     evidence: dict[int, list[EvidenceInfo]] = defaultdict(list)
     for row in connection.execute(
         select(EvidenceFile.id, EvidenceFile.report_id, EvidenceFile.file_name, EvidenceFile.size)
-        .join(StatusReport, StatusReport.id == EvidenceFile.report_id)  # type: ignore[arg-type]
-        .join(Task, Task.id == StatusReport.task_id)  # type: ignore[arg-type]
-        .join(Agency, Agency.id == StatusReport.agency_id)  # type: ignore[arg-type]
+        .join(StatusReport, StatusReport.id == EvidenceFile.report_id)
+        .join(Task, Task.id == StatusReport.task_id)
+        .join(Agency, Agency.id == StatusReport.agency_id)
         .where(*report_where)
         .order_by(EvidenceFile.report_id, EvidenceFile.id)
     ):
@@ -248,10 +249,10 @@ def load_report_data(
             # faster than the column type's processor at this volume
             type_coerce(StatusReport.submitted_at, String),
         )
-        .join(Task, Task.id == StatusReport.task_id)  # type: ignore[arg-type]
-        .join(Agency, Agency.id == StatusReport.agency_id)  # type: ignore[arg-type]
-        .outerjoin(ReportingRound, ReportingRound.id == StatusReport.round_id)  # type: ignore[arg-type]
-        .outerjoin(Contact, Contact.id == StatusReport.reporter_id)  # type: ignore[arg-type]
+        .join(Task, Task.id == StatusReport.task_id)
+        .join(Agency, Agency.id == StatusReport.agency_id)
+        .outerjoin(ReportingRound, ReportingRound.id == StatusReport.round_id)
+        .outerjoin(Contact, Contact.id == StatusReport.reporter_id)
         .where(*report_where)  # unordered: sorting 350,000 rows is cheaper in Python
     ).all():
         if (row[2], row[3]) not in pairs:
@@ -296,7 +297,7 @@ def load_report_data(
             plan.symbol,
         ),
         round=(
-            RoundInfo(round_.id, round_.code, round_.title, round_.deadline)  # type: ignore[arg-type]
+            RoundInfo(round_.id, round_.code, round_.title, round_.deadline)
             if round_ is not None
             else None
         ),
@@ -335,7 +336,7 @@ def iter_evidence(
         chunk = ids[start : start + batch]
         rows = session.execute(
             select(EvidenceFile.id, EvidenceFile.content).where(
-                EvidenceFile.id.in_(chunk) if chunk else false()  # type: ignore[union-attr]
+                EvidenceFile.id.in_(chunk) if chunk else false()
             )
         )
         contents = {row[0]: row[1] for row in rows}
@@ -376,7 +377,7 @@ def letterhead(
 ) -> Letterhead:
     """The Word report's issuing body: agency `issuer_code` under the plan's issuer."""
     name = session.execute(
-        select(Agency.name).where(Agency.code == issuer_code)  # type: ignore[arg-type]
+        select(Agency.name).where(Agency.code == issuer_code)
     ).scalar_one_or_none()
     if name is None:
         raise ScopeError("agency", issuer_code)

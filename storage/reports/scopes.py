@@ -23,7 +23,7 @@ class SqlReportScopes:
         rows = self.session.execute(
             select(col(Plan.code), col(Plan.title)).order_by(col(Plan.year).desc(), col(Plan.code))
         ).all()
-        return [ScopeChoice(code, title) for code, title in rows]
+        return [ScopeChoice(str(code), str(title)) for code, title in rows]
 
     def _plan_id(self, plan_code: str | None) -> int | None:
         query = select(col(Plan.id))
@@ -39,7 +39,7 @@ class SqlReportScopes:
             .where(col(ReportingRound.plan_id) == self._plan_id(plan_code))
             .order_by(col(ReportingRound.deadline), col(ReportingRound.code))
         ).all()
-        return [ScopeChoice(code, title) for code, title in rows]
+        return [ScopeChoice(str(code), str(title)) for code, title in rows]
 
     def areas(self, plan_code: str | None) -> list[ScopeChoice]:
         rows = self.session.execute(
@@ -47,7 +47,7 @@ class SqlReportScopes:
             .where(col(Area.plan_id) == self._plan_id(plan_code))
             .order_by(col(Area.position))
         ).all()
-        return [ScopeChoice(code, title) for code, title in rows]
+        return [ScopeChoice(str(code), str(title)) for code, title in rows]
 
     def seat(self, agency_id: int | None, report_issuer: str) -> Seat:
         return seat_of(self.session, agency_id, report_issuer)

@@ -34,6 +34,6 @@ def seat_of(session: Session, agency_id: int | None, report_issuer: str) -> Seat
     if agency is None:
         return Seat(None)
     below = session.execute(
-        select(Agency.code).where(Agency.parent_id == agency.id).order_by(Agency.code)  # type: ignore[arg-type]
+        select(Agency.code).where(Agency.parent_id == agency.id).order_by(Agency.code)
     ).scalars()
     return Seat(agency.code, tuple(below), directs_plan(session, agency, report_issuer))

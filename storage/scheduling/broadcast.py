@@ -48,9 +48,9 @@ def _agencies(
     if kind is AudienceKind.ALL_FOCAL:
         return None
     if kind is AudienceKind.KIND:
-        return list(session.exec(select(Agency.id).where(Agency.kind == audience.value)).all())  # type: ignore[arg-type]
+        return list(session.exec(select(Agency.id).where(Agency.kind == audience.value)).all())
     if kind is AudienceKind.PICKED:
-        found = dict(
+        found: dict[str, int] = dict(
             session.exec(
                 select(Agency.code, Agency.id).where(col(Agency.code).in_(audience.codes))
             ).all()
@@ -203,7 +203,7 @@ def create_broadcast(
 
 
 def tally(session: Session, broadcast: Broadcast) -> Tally:
-    key = group_key(broadcast.id)  # type: ignore[arg-type]
+    key = group_key(broadcast.id)
     counts = dict(
         session.exec(
             select(Outbox.status, func.count())

@@ -126,7 +126,7 @@ def _ids(joined: str | None) -> tuple[int, ...]:
     return tuple(sorted(int(part) for part in (joined or "").split(",") if part))
 
 
-def _active_agencies() -> object:
+def _active_agencies() -> ColumnElement[bool]:
     return Agency.active == True  # noqa: E712
 
 
@@ -176,7 +176,11 @@ def _round_period(
             tasks = tasks.where(col(Task.ref).in_(audience.tasks or ()))
         task_ids = list(session.connection().execute(tasks).scalars())
         pending = _pending(
-            session, task_ids, audience.roles, agency_ids, StatusReport.submitted_at >= since
+            session,
+            task_ids,
+            audience.roles,
+            agency_ids,
+            StatusReport.submitted_at >= since,
         )
         return [
             Obligation(row.code, agency, period.deadline, period.opens, row.id, found)

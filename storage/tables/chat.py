@@ -20,7 +20,7 @@ class ChatFlow(SQLModel, table=True):
 
     __tablename__ = "chat_flow"
     __table_args__ = (UniqueConstraint("channel", "chat_id", "user_id"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
     chat_id: str = Field(max_length=64)
     user_id: str = Field(max_length=64)
@@ -67,7 +67,7 @@ class Invite(SQLModel, table=True):
     """A one-time onboarding code; only its SHA-256 is stored."""
 
     __tablename__ = "chat_invite"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     code_hash: str = Field(unique=True, max_length=64)
     agency_id: int | None = Field(default=None, foreign_key="agency.id")
     role: str = Field(max_length=16)  # core.model.UserRole
@@ -94,7 +94,7 @@ class PendingUpload(SQLModel, table=True):
 
     __tablename__ = "chat_upload"
     __table_args__ = (UniqueConstraint("instance", "sha256"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
     chat_id: str = Field(max_length=64)
     user_id: str = Field(max_length=64)

@@ -19,7 +19,7 @@ class CalendarDay(SQLModel, table=True):
     """An admin's decision about one day: an extra day off, or a make-up working day."""
 
     __tablename__ = "sched_calendar_day"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     day: date = Field(unique=True, index=True)
     kind: str = Field(max_length=8)  # off | work
     note: str = Field(default="", max_length=300)
@@ -32,7 +32,7 @@ class ReminderRecord(SQLModel, table=True):
 
     __tablename__ = "sched_reminder"
     __table_args__ = (Index("ix_sched_reminder_agency_day", "agency_id", "day"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     outbox_id: int = Field(foreign_key="outbox.id", unique=True)
     source: str = Field(max_length=80)  # round code, "task:<deadline>" or "checkin"
     round_id: int | None = Field(default=None, foreign_key="reporting_round.id")
@@ -52,7 +52,7 @@ class Snooze(SQLModel, table=True):
 
     __tablename__ = "sched_snooze"
     __table_args__ = (UniqueConstraint("key"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     key: str = Field(max_length=240)  # source:agency:deadline:level:contact
     reminder_id: int = Field(foreign_key="sched_reminder.id")
     contact_id: int = Field(foreign_key="contact.id")
@@ -66,7 +66,7 @@ class JobRun(SQLModel, table=True):
 
     __tablename__ = "sched_job_run"
     __table_args__ = (UniqueConstraint("job", "day"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     job: str = Field(max_length=40)
     day: date
     at: datetime = Field(default_factory=utcnow)
@@ -77,7 +77,7 @@ class Broadcast(SQLModel, table=True):
     """A coordinator's nudge to many agencies; its messages share Outbox.group_key."""
 
     __tablename__ = "sched_broadcast"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     created_by: int | None = Field(default=None, foreign_key="contact.id")
     actor: str = Field(default="", max_length=120)
     audience: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON

@@ -20,7 +20,7 @@ def utcnow() -> datetime:
 
 
 class Agency(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     code: str = Field(index=True, unique=True, max_length=64)
     name: str = Field(max_length=300)
     kind: str = Field(index=True, max_length=32)
@@ -36,13 +36,13 @@ class AgencyGroup(SQLModel, table=True):
     """A group phrase of plan prose ("Các sở, ban, ngành") and the kinds it means."""
 
     __tablename__ = "agency_group"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     phrase: str = Field(unique=True, max_length=200)
     kinds: str = Field(max_length=200)  # "department|district"
 
 
 class Plan(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     code: str = Field(index=True, unique=True, max_length=64)
     title: str = Field(sa_column=Column(Text, nullable=False))
     year: int
@@ -57,7 +57,7 @@ class Plan(SQLModel, table=True):
 
 class Area(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("plan_id", "code"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id", index=True)
     code: str = Field(max_length=8)  # I … VIII
     title: str = Field(sa_column=Column(Text, nullable=False))
@@ -66,7 +66,7 @@ class Area(SQLModel, table=True):
 
 class Task(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("plan_id", "ref"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id", index=True)
     area_id: int = Field(foreign_key="area.id", index=True)
     ref: str = Field(max_length=32)  # "III.2.2.a"
@@ -90,7 +90,7 @@ class Assignment(SQLModel, table=True):
         UniqueConstraint("task_id", "agency_id", "role"),
         Index("ix_assignment_agency_role", "agency_id", "role"),
     )
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)
     agency_id: int = Field(foreign_key="agency.id")
     role: str = Field(max_length=16)  # lead | coordinate
@@ -101,7 +101,7 @@ class ReportingRound(SQLModel, table=True):
     """A kỳ báo cáo: who must report what by when."""
 
     __tablename__ = "reporting_round"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     plan_id: int | None = Field(default=None, foreign_key="plan.id", index=True)
     code: str = Field(unique=True, max_length=64)
     title: str = Field(sa_column=Column(Text, nullable=False))
@@ -120,7 +120,7 @@ class Contact(SQLModel, table=True):
     """A chat user linked to an agency and a role (one link per channel account)."""
 
     __table_args__ = (UniqueConstraint("channel", "user_id"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)  # telegram | console | zalo
     user_id: str = Field(max_length=64)
     chat_id: str = Field(max_length=64)
@@ -140,7 +140,7 @@ class StatusReport(SQLModel, table=True):
         UniqueConstraint("task_id", "agency_id", "round_id", "version"),
         Index("ix_report_agency_task", "agency_id", "task_id"),
     )
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     receipt: str = Field(unique=True, max_length=32)
     task_id: int = Field(foreign_key="task.id", index=True)
     agency_id: int = Field(foreign_key="agency.id")
@@ -159,7 +159,7 @@ class EvidenceFile(SQLModel, table=True):
     """Tài liệu kiểm chứng: the bytes are kept in the database so nothing is lost."""
 
     __tablename__ = "evidence_file"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="status_report.id", index=True)
     file_name: str = Field(max_length=255)
     mime_type: str = Field(default="application/octet-stream", max_length=100)
@@ -171,7 +171,7 @@ class EvidenceFile(SQLModel, table=True):
 
 class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(default="", max_length=120)  # "telegram:123" or "cli"
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
@@ -185,7 +185,7 @@ class Outbox(SQLModel, table=True):
     """Every outgoing message, written in the transaction that caused it."""
 
     __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     idempotency_key: str = Field(unique=True, max_length=200)
     channel: str = Field(max_length=16)
     chat_id: str = Field(max_length=64)

@@ -109,7 +109,7 @@ def consume_link(session: Session, link: WebLink, now: datetime) -> bool:
     """Mark a single-use link used; False when another request used it first (a race)."""
     done = session.execute(
         update(WebLink)
-        .where(WebLink.id == link.id, WebLink.used_at.is_(None))  # type: ignore[union-attr]
+        .where(WebLink.id == link.id, WebLink.used_at.is_(None))
         .values(used_at=now)
     )
     return done.rowcount == 1  # type: ignore[attr-defined]
@@ -118,7 +118,7 @@ def consume_link(session: Session, link: WebLink, now: datetime) -> bool:
 def revoke_links(session: Session, contact_id: int, now: datetime) -> int:
     done = session.execute(
         update(WebLink)
-        .where(WebLink.contact_id == contact_id, WebLink.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(WebLink.contact_id == contact_id, WebLink.revoked_at.is_(None))
         .values(revoked_at=now)
     )
     return done.rowcount  # type: ignore[attr-defined]
@@ -181,7 +181,7 @@ def end_session(session: Session, session_id: int, now: datetime) -> bool:
 def end_sessions_of(session: Session, contact_id: int, now: datetime) -> int:
     done = session.execute(
         update(WebSession)
-        .where(WebSession.contact_id == contact_id, WebSession.ended_at.is_(None))  # type: ignore[union-attr]
+        .where(WebSession.contact_id == contact_id, WebSession.ended_at.is_(None))
         .values(ended_at=now)
     )
     return done.rowcount  # type: ignore[attr-defined]
@@ -191,7 +191,7 @@ def open_sessions(session: Session, now: datetime) -> list[tuple[WebSession, Con
     rows = session.exec(
         select(WebSession, Contact)
         .join(Contact, Contact.id == WebSession.contact_id)
-        .where(WebSession.ended_at.is_(None), WebSession.expires_at > now)  # type: ignore[union-attr]
+        .where(WebSession.ended_at.is_(None), WebSession.expires_at > now)
         .order_by(WebSession.id)
     ).all()
     return [(s, c) for s, c in rows]
@@ -246,7 +246,7 @@ def unlink_contact(session: Session, contact_id: int, now: datetime) -> dict[str
     contact.active = False
     tokens = session.execute(
         update(ApiToken)
-        .where(ApiToken.contact_id == contact_id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(ApiToken.contact_id == contact_id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
     ).rowcount  # type: ignore[attr-defined]
     return {
@@ -286,6 +286,6 @@ def prune(session: Session, now: datetime, keep: timedelta = timedelta(days=7)) 
     session.execute(delete(WebLink).where(WebLink.expires_at < before))
     session.execute(
         delete(WebSession).where(
-            or_(WebSession.expires_at < before, WebSession.ended_at < before)  # type: ignore[operator]
+            or_(WebSession.expires_at < before, WebSession.ended_at < before)
         )
     )

@@ -38,7 +38,7 @@ def count(engine: Engine, channel: str, now: datetime, n: int = 1) -> int:
     """Add `n` messages to this month's count; returns the new total."""
     month = month_of(now)
     with Session(engine) as session:
-        changed = session.exec(  # type: ignore[call-overload]
+        changed = session.exec(
             update(ZaloQuota)
             .where(ZaloQuota.channel == channel, ZaloQuota.month == month)
             .values(used=ZaloQuota.used + n)
@@ -65,12 +65,12 @@ def usage(session: Session, channel: str, now: datetime, limit: int) -> Usage:
 
 def claim_warning(session: Session, channel: str, now: datetime) -> bool:
     """True once per month and channel: the caller then tells the coordinators."""
-    changed = session.exec(  # type: ignore[call-overload]
+    changed = session.exec(
         update(ZaloQuota)
         .where(
             ZaloQuota.channel == channel,
             ZaloQuota.month == month_of(now),
-            ZaloQuota.warned.is_(False),  # type: ignore[attr-defined]
+            ZaloQuota.warned.is_(False),
         )
         .values(warned=True)
     ).rowcount

@@ -23,7 +23,7 @@ def current(session: Session) -> ZaloOAToken | None:
 
 def lock(session: Session) -> ZaloOAToken | None:
     """Take the refresh lock (until this session commits or rolls back); the fresh row."""
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         update(ZaloOAToken)
         .where(col(ZaloOAToken.id) == TOKEN_ID)
         .values(lock_version=ZaloOAToken.lock_version + 1)
@@ -58,7 +58,7 @@ def mark_lost(session: Session, now: datetime) -> None:
 def add_pending(session: Session, state: str, verifier: str, now: datetime) -> None:
     session.exec(
         delete(ZaloOAuthPending).where(col(ZaloOAuthPending.created_at) < now - PENDING_FOR)
-    )  # type: ignore[call-overload]
+    )
     session.add(ZaloOAuthPending(state=state, code_verifier=verifier, created_at=now))
 
 

@@ -182,7 +182,7 @@ class TelegramAdapter:
         message = update.message
         if message is None:
             return None  # edits, channel posts, membership changes: nothing to answer
-        base = {
+        base: dict[str, Any] = {
             "channel": CHANNEL,
             "chat_id": str(message.chat.id),
             "user_id": str(user.id),

@@ -115,8 +115,8 @@ class ZaloBotAdapter:
             return
         self._remember_choices(chat_id, response)
         messages = ([response.edit] if response.edit else []) + response.messages
-        if not messages and response.notice:
-            messages = [Outgoing(response.notice)]
+        if not messages and response.acknowledge:
+            messages = [Outgoing(response.acknowledge)]
         await self._say(chat_id, messages)
 
     async def request_of(self, name: str, message: dict[str, Any], chat_id: str) -> Request | None:

@@ -45,6 +45,12 @@ class ZaloBotChannel:
         self._contact_of = contact_of or (lambda chat_id: None)
         self._count = count
 
+    def is_group(self, chat_id: str) -> bool:
+        return False  # Zalo delivers one user's chat at a time
+
+    def invite_link(self, code: str) -> str | None:
+        return None  # the user writes first: the code is sent to the bot as text
+
     async def send(self, chat_id: str, message: Outgoing) -> Sent:
         try:
             return await self._send(chat_id, message)

@@ -51,7 +51,12 @@ class ZaloBotService:
             count=self.count,
             on_token_refused=self.token_refused,
         )
-        self.adapter = ZaloBotAdapter(runtime.dispatcher, self.channel, self.engine)
+        # numbered choices are remembered by the dispatcher and the delivery worker (in the
+        # database), which learn the channel's capabilities here
+        runtime.dispatcher.attach(self.channel)
+        self.adapter = ZaloBotAdapter(
+            runtime.dispatcher, self.channel, self.engine, map_numbers=False
+        )
         self.adapter.inbound = lambda: self.count(1)
 
     def _contact_of(self, chat_id: str) -> int | None:

@@ -110,8 +110,8 @@ class ZaloOAAdapter:
         if response.duplicate:
             return
         messages = ([response.edit] if response.edit else []) + response.messages
-        if not messages and response.notice:
-            messages = [Outgoing(response.notice)]
+        if not messages and response.acknowledge:
+            messages = [Outgoing(response.acknowledge)]
         for outgoing in messages:
             try:
                 await self.channel.send(user, outgoing)

@@ -72,6 +72,12 @@ class ZaloOAChannel:
         self._contact_of = contact_of or (lambda chat_id: None)
         self._load_evidence = load_evidence
 
+    def is_group(self, chat_id: str) -> bool:
+        return False  # Zalo delivers one user's chat at a time
+
+    def invite_link(self, code: str) -> str | None:
+        return None  # the user writes first: the code is sent to the bot as text
+
     async def send(self, chat_id: str, message: Outgoing) -> Sent:
         window = await asyncio.to_thread(self.window_of, chat_id)
         if not inside(window, self.now(), self.window_hours):

@@ -55,6 +55,7 @@ class ZaloOAService:
             rate=settings.zalo_send_rate,
         )
         key = settings.zalo_oa_secret_key
+        runtime.dispatcher.attach(self.channel)
         self.adapter = ZaloOAAdapter(
             runtime.dispatcher,
             self.channel,
