@@ -98,8 +98,11 @@ class ChatBot:
         await self.stop()
 
     # -- waiting for the bot
-    async def processed(self, update: dict[str, Any], timeout: float = 10.0) -> None:
-        """Until the bot finished the update: committed, replies sent (or a replay skipped)."""
+    async def processed(self, update: dict[str, Any], timeout: float = 60.0) -> None:
+        """Until the bot finished the update: committed, replies sent (or a replay skipped).
+
+        A wait, not a speed check (speed is bench/chat_latency.py): a whole-province /tonghop
+        builds three files, which takes several seconds on a busy 2-core machine."""
         update_id = update["update_id"]
         async with asyncio.timeout(timeout):
             while update_id not in self.done:

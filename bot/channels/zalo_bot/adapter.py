@@ -13,7 +13,6 @@ open a deep link with a parameter, they type or paste what they were given.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections import OrderedDict
@@ -35,11 +34,6 @@ from storage.zalo.alerts import is_linked
 log = logging.getLogger("parbot.zalo")
 CHANNEL = "zalo"
 SEEN_FOR = 300.0  # seconds a message id is remembered in memory (as OpenClaw does)
-
-
-def update_key(message_id: str) -> int:
-    """A stable 63-bit integer for a Zalo message id (the dispatcher's key is an int today)."""
-    return int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:8], "big") >> 1
 
 
 def unwrap(body: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +120,7 @@ class ZaloBotAdapter:
             "channel": CHANNEL,
             "chat_id": chat_id,
             "user_id": str(sender.get("id") or chat_id),
-            "update_id": update_key(message_id) if message_id else None,
+            "dedupe_key": message_id or None,  # Zalo's message id: a replay changes nothing
             "display_name": nfc(str(sender.get("display_name") or ""))[:200],
         }
         if name == "message.text.received":

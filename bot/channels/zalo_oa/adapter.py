@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.channels.zalo_bot.adapter import looks_like_code, update_key
+from bot.channels.zalo_bot.adapter import looks_like_code
 from bot.channels.zalo_oa.channel import PAYLOAD_PREFIX, ZaloOAChannel
 from bot.channels.zalo_oa.signature import valid
 from bot.chat.dispatcher import Dispatcher
@@ -124,7 +124,7 @@ class ZaloOAAdapter:
             "channel": CHANNEL,
             "chat_id": user,
             "user_id": user,
-            "update_id": update_key(f"oa:{message_id}") if message_id else None,
+            "dedupe_key": message_id or None,  # the OA event's msg_id
         }
         if name == "user_send_text":
             text = nfc(str(message.get("text") or "")).strip()

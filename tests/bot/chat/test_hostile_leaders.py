@@ -9,13 +9,11 @@ import openpyxl
 import pytest
 from sqlmodel import Session, select
 
-from core.auth import Seat
 from core.clock import FixedClock
 from core.model import UserRole
 from core.report_model import Scope, scope_for
 from messages.reports.build import compile_report
 from messages.reports.summary import summary_text
-from storage.db import transaction
 from storage.reports.seats import seat_of
 from storage.tables.shared import Agency
 from tests.bot.features.test_reports import link, uploads
@@ -35,15 +33,17 @@ def data_dir(tmp_path, monkeypatch):
     return tmp_path / "data"
 
 
-DISTRICT, COMMUNES = "H-TAMKY", ("X-001", "X-002")
+DISTRICT, COMMUNE = "H-TAMKY", "X-20335"  # thành phố Tam Kỳ; UBND phường Tân Thạnh
 
 
-def give_communes_a_parent(engine) -> None:
-    with transaction(engine) as session:
+def communes_of_the_district(engine) -> set[str]:
+    """The seed gives every commune its district (storage/seed/quang-nam-2024/agencies.csv)."""
+    with Session(engine) as session:
         district = session.exec(select(Agency).where(Agency.code == DISTRICT)).one()
-        for code in COMMUNES:
-            commune = session.exec(select(Agency).where(Agency.code == code)).one()
-            commune.parent_id = district.id
+        below = session.exec(select(Agency).where(Agency.parent_id == district.id)).all()
+    codes = {a.code for a in below}
+    assert COMMUNE in codes and len(codes) > 1
+    return codes
 
 
 async def leader_report(engine, api, agency: str) -> tuple[list, list[str]]:
@@ -65,19 +65,18 @@ async def leader_report(engine, api, agency: str) -> tuple[list, list[str]]:
 
 
 async def test_a_commune_leaders_tonghop_covers_only_that_commune(demo_engine, fake_api, data_dir):
-    give_communes_a_parent(demo_engine)
-    calls, matrix = await leader_report(demo_engine, fake_api, "X-001")
-    assert matrix == ["X-001"]
-    expected = compiled(demo_engine, Scope(agency_code="X-001"))
+    calls, matrix = await leader_report(demo_engine, fake_api, COMMUNE)
+    assert matrix == [COMMUNE]
+    expected = compiled(demo_engine, Scope(agency_code=COMMUNE))
     assert summary_text(expected) in [c.text for c in calls]
 
 
 async def test_a_district_leader_sees_the_district_and_its_communes(
     demo_engine, fake_api, data_dir
 ):
-    give_communes_a_parent(demo_engine)
+    communes = communes_of_the_district(demo_engine)
     calls, matrix = await leader_report(demo_engine, fake_api, DISTRICT)
-    assert set(matrix) == {DISTRICT, *COMMUNES}
+    assert set(matrix) == {DISTRICT, *communes}
 
 
 async def test_the_plan_issuers_office_leader_sees_the_whole_plan(demo_engine, fake_api, data_dir):
@@ -94,14 +93,16 @@ async def test_a_department_leader_sees_only_the_department(demo_engine, fake_ap
 
 
 def test_seats_and_their_reach_are_read_the_same_on_both_databases(any_engine):
-    give_communes_a_parent(any_engine)
+    communes = communes_of_the_district(any_engine)
     with Session(any_engine) as session:
         ids = {a.code: a.id for a in session.exec(select(Agency))}
         seats = {code: seat_of(session, ids[code], "SNV") for code in ("SNV", "VPUBND", DISTRICT)}
         assert seats["SNV"].directs_plan and seats["VPUBND"].directs_plan
-        assert seats[DISTRICT] == Seat(DISTRICT, COMMUNES, directs_plan=False)
+        district = seats[DISTRICT]
+        assert district.agency_code == DISTRICT and not district.directs_plan
+        assert set(district.below) == communes
         scope = scope_for(UserRole.LEADER, seats[DISTRICT], Scope())
         report = compile_report(session, scope, TZ, NOW)
-    assert {a.code for a in report.data.agencies.values()} <= {DISTRICT, *COMMUNES}
+    assert {a.code for a in report.data.agencies.values()} <= {DISTRICT, *communes}
     assert DISTRICT in {a.code for a in report.data.agencies.values()}
     assert len(report.data.tasks) > 0
