@@ -18,7 +18,7 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:  # dashboard: heads until merged
     """Bring the database to `revision`; safe to run on every start.
 
     The history has one head: feature branches (0002 chat, 0003 scheduling) were joined by
