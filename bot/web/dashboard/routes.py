@@ -98,7 +98,8 @@ async def overview(request: Request) -> Response:
             view = store.view_for(session, scope)
         except LookupError as unknown:
             return _bad_filter(request, str(unknown))
-        report = store.summary(session, view, _today(request), web.clock.now())
+        as_of = store.stored_as_of(session, view) or _today(request)
+        report = store.summary(session, view, as_of, web.clock.now())
         filters = _filters(session, view)
     return page(
         request,
