@@ -360,6 +360,7 @@ def unreported(session: Session, view: View, limit: int = 500) -> list[Any]:
     return list(
         session.execute(
             select(Agency.id, Agency.code, Agency.name, func.count())
+            .select_from(E)
             .join(Agency, Agency.id == E.agency_id)  # type: ignore[arg-type]
             .where(*_where(view), E.report_id.is_(None))  # type: ignore[union-attr]
             .group_by(Agency.id, Agency.code, Agency.name)

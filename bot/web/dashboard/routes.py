@@ -20,6 +20,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.web.auth import viewer_of
+from bot.web.dashboard.nudge import NUDGERS
+from bot.web.dashboard.nudge import ROUTES as NUDGE_ROUTES
 from bot.web.pages import forbidden, page
 from core.commands import Actor
 from core.report_model import VERDICTS, ReportRefused, Scope, scope_for
@@ -289,7 +291,14 @@ async def unreported(request: Request) -> Response:
             except LookupError as unknown:
                 return _bad_filter(request, str(unknown))
             rows = store.unreported(session, view)
-    return page(request, "web/dashboard/unreported.j2", rounds=open_rounds, chosen=code, rows=rows)
+    return page(
+        request,
+        "web/dashboard/unreported.j2",
+        rounds=open_rounds,
+        chosen=code,
+        rows=rows,
+        may_nudge=_viewer.role in NUDGERS,
+    )
 
 
 async def rounds(request: Request) -> Response:
@@ -373,6 +382,7 @@ ROUTES = [
     Route("/co-quan/{code}", agency, methods=["GET"], name="dashboard.agency"),
     Route("/minh-chung/{id}", evidence_file, methods=["GET"], name="dashboard.evidence"),
     Route("/chua-bao-cao", unreported, methods=["GET"], name="dashboard.unreported"),
+    *NUDGE_ROUTES,
     Route("/ky-bao-cao", rounds, methods=["GET"], name="dashboard.rounds"),
     Route("/tai-ve", downloads, methods=["GET"], name="dashboard.downloads"),
     Route("/tai-ve/{fmt}", download, methods=["GET"], name="dashboard.download"),

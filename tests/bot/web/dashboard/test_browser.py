@@ -105,7 +105,10 @@ async def test_a_coordinator_filters_the_matrix_opens_an_agency_and_downloads_th
         await download.save_as(saved)
     book = openpyxl.load_workbook(saved, read_only=True)
     cells = {
-        str(c) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for c in row
+        str(c)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for c in row
     }
     assert saved.suffix == ".xlsx" and "II" in saved.name
     assert {t["ref"] for t in expected["tasks"]} <= cells

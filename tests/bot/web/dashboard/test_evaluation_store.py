@@ -26,7 +26,11 @@ def stored(engine, agency_id: int | None = None) -> dict[tuple, tuple]:
             query = query.where(E.agency_id == agency_id)
         return {
             (e.round_key, e.task_id, e.agency_id): (
-                e.verdict, e.days_overdue, e.report_id, e.lead, e.as_of
+                e.verdict,
+                e.days_overdue,
+                e.report_id,
+                e.lead,
+                e.as_of,
             )
             for e in session.execute(query).scalars()
         }
@@ -45,8 +49,13 @@ def test_a_new_report_refreshes_its_agencys_rows_as_a_full_recompute_would(demo_
     with transaction(demo_engine) as session:
         session.add(
             StatusReport(
-                receipt="BC-TEST-1", task_id=task_id, agency_id=agency_id, version=99,
-                status="done", result="Đã ban hành", submitted_at=NOW,
+                receipt="BC-TEST-1",
+                task_id=task_id,
+                agency_id=agency_id,
+                version=99,
+                status="done",
+                result="Đã ban hành",
+                submitted_at=NOW,
             )
         )
         session.flush()

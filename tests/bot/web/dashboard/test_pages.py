@@ -13,7 +13,7 @@ import tests.support.reports as report_support
 from core.model import UserRole
 from core.report_model import Scope
 from messages.reports.json_export import report_dict
-from storage.tables.shared import Agency, AuditLog, Task
+from storage.tables.shared import Agency, AuditLog, Outbox, Task
 from tests.bot.web.dashboard.support import dashboard_client, dashboard_web
 from tests.bot.web.support import contact, sign_in, signin_link
 from tests.support.reports import NOW, compiled
@@ -149,3 +149,38 @@ async def test_the_workbook_downloaded_counts_the_same_tasks_as_the_json_report(
     )
     for task in expected["tasks"]:
         assert task["ref"] in text
+
+
+async def test_nhac_writes_the_same_broadcast_as_nhacnho_and_needs_the_csrf_token(demo_engine):
+    web = dashboard_web(demo_engine)
+    async with signed_in(web, 8108, "SNV", UserRole.COORDINATOR) as browser:
+        listed = await browser.get("/chua-bao-cao")
+        assert listed.status_code == 200
+        code = re.findall(r'name="co_quan" value="([^"]+)"', listed.text)[0]
+        round_code = re.findall(r'name="ky" value="([^"]+)"', listed.text)[0]
+        focal = contact(demo_engine, 8109, code, UserRole.FOCAL, "Đầu mối chưa báo cáo")
+        forged = await browser.post(
+            "/chua-bao-cao/nhac", data={"csrf": "sai", "ky": round_code, "co_quan": code}
+        )
+        csrf = listed.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        sent = await browser.post(
+            "/chua-bao-cao/nhac", data={"csrf": csrf, "ky": round_code, "co_quan": code}
+        )
+    assert forged.status_code == 403
+    assert sent.status_code == 200 and 'id="nudged"' in sent.text
+    with Session(demo_engine) as session:
+        rows = session.exec(select(Outbox).where(Outbox.kind == "broadcast")).all()
+        nudges = session.exec(select(AuditLog).where(AuditLog.action == "web.nudge")).all()
+    assert [r.contact_id for r in rows if r.contact_id == focal] == [focal]
+    assert [a.outcome for a in nudges] == ["ok"]
+
+
+async def test_a_focal_point_may_not_nudge(demo_engine):
+    web = dashboard_web(demo_engine)
+    async with signed_in(web, 8110, "STP", UserRole.FOCAL) as browser:
+        listed = await browser.get("/chua-bao-cao")
+        csrf = listed.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        sent = await browser.post("/chua-bao-cao/nhac", data={"csrf": csrf, "co_quan": "STP"})
+    assert sent.status_code == 403
+    with Session(demo_engine) as session:
+        assert not session.exec(select(Outbox).where(Outbox.kind == "broadcast")).all()
