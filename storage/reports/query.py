@@ -101,7 +101,7 @@ def _audience_clause(round_: ReportingRound | None) -> list[ColumnElement[bool]]
         who = [Agency.code.in_(codes)] if codes else []  # type: ignore[attr-defined]
         who += [Agency.kind.in_(kinds)] if kinds else []  # type: ignore[attr-defined]
         clauses.append(or_(*who))
-    if audience.get("tasks") and audience["tasks"] not in ("*", ["*"]):  # "*": every task (core.rounds)
+    if audience.get("tasks") and audience["tasks"] not in ("*", ["*"]):  # "*": all (core.rounds)
         clauses.append(Task.ref.in_(audience["tasks"]))  # type: ignore[attr-defined]
     return clauses
 
