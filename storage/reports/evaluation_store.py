@@ -287,13 +287,17 @@ class MatrixPage:
 def matrix(session: Session, view: View, page: int = 1, per_page: int = 50) -> MatrixPage:
     """Agencies with at least one pair in the view (and status), by code, one page of them."""
     where = _where(view, with_verdict=True)
-    total = session.execute(select(func.count(func.distinct(E.agency_id))).where(*where)).scalar()
+    total = session.execute(
+        select(func.count()).select_from(
+            select(E.agency_code).where(*where).group_by(E.agency_code).subquery()
+        )
+    ).scalar()
     page = max(1, page)
     codes = (
         session.execute(
             select(E.agency_id)
             .where(*where)
-            .group_by(E.agency_id, E.agency_code)
+            .group_by(E.agency_code, E.agency_id)
             .order_by(E.agency_code)
             .limit(per_page)
             .offset((page - 1) * per_page)
@@ -371,6 +375,10 @@ def unreported(session: Session, view: View, limit: int = 500) -> list[Any]:
 
 
 def stored_as_of(session: Session, view: View) -> date | None:
+    """The date the view's evaluations were computed for (one indexed row, not a scan)."""
     return session.execute(
-        select(func.max(E.as_of)).where(E.round_key == view.round_key, E.plan_id == view.plan.id)
+        select(E.as_of)
+        .where(E.round_key == view.round_key, E.plan_id == view.plan.id)
+        .order_by(E.round_key, E.plan_id, E.agency_code)
+        .limit(1)
     ).scalar()

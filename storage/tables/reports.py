@@ -19,8 +19,26 @@ from storage.tables.shared import utcnow
 class AssignmentEvaluation(SQLModel, table=True):
     __tablename__ = "assignment_evaluation"
     __table_args__ = (
-        Index("ix_assignment_evaluation_area", "round_key", "plan_id", "area_id", "agency_code"),
-        Index("ix_assignment_evaluation_agency", "round_key", "plan_id", "agency_id"),
+        # covering indexes: the overview's GROUP BY and the matrix's paging read no table rows
+        Index(
+            "ix_assignment_evaluation_tally",
+            "round_key",
+            "plan_id",
+            "task_id",
+            "lead",
+            "area_id",
+            "agency_kind",
+            "verdict",
+        ),
+        Index(
+            "ix_assignment_evaluation_agency",
+            "round_key",
+            "plan_id",
+            "agency_code",
+            "agency_id",
+            "verdict",
+            "area_id",
+        ),
     )
     round_key: int = Field(primary_key=True)  # 0: plan-wide; else reporting_round.id
     task_id: int = Field(primary_key=True, foreign_key="task.id")

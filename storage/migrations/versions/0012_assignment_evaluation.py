@@ -43,18 +43,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("round_key", "task_id", "agency_id"),
     )
     op.create_index(
-        "ix_assignment_evaluation_area",
+        "ix_assignment_evaluation_tally",
         "assignment_evaluation",
-        ["round_key", "plan_id", "area_id", "agency_code"],
+        ["round_key", "plan_id", "task_id", "lead", "area_id", "agency_kind", "verdict"],
     )
     op.create_index(
         "ix_assignment_evaluation_agency",
         "assignment_evaluation",
-        ["round_key", "plan_id", "agency_id"],
+        ["round_key", "plan_id", "agency_code", "agency_id", "verdict", "area_id"],
     )
 
 
 def downgrade() -> None:
     op.drop_index("ix_assignment_evaluation_agency", table_name="assignment_evaluation")
-    op.drop_index("ix_assignment_evaluation_area", table_name="assignment_evaluation")
+    op.drop_index("ix_assignment_evaluation_tally", table_name="assignment_evaluation")
     op.drop_table("assignment_evaluation")

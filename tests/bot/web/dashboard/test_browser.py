@@ -118,10 +118,13 @@ async def test_a_focal_point_gets_the_403_page_for_another_agency(demo_engine):
     web = dashboard_web(demo_engine)
     who = contact(demo_engine, 8202, "STP", UserRole.FOCAL, "Nguyễn Văn Đầu Mối")
     async with served(web), browser() as chromium:
-        page = await chromium.new_page()
+        page = await chromium.new_page(viewport={"width": 390, "height": 844})  # a phone
         await page.goto(signin_link(web, who))
         await page.get_by_role("button", name="Đăng nhập").click()
         await page.wait_for_url("**/tong-quan")
+        await shot(page, "phone-overview")
+        await page.goto(f"{web.public_url}/ma-tran")
+        await shot(page, "phone-matrix")
         answer = await page.goto(f"{web.public_url}/co-quan/SNV")
         assert answer is not None and answer.status == 403
         assert "Không có quyền" in await page.locator("h1").inner_text()
