@@ -30,6 +30,7 @@ class AssignmentEvaluation(SQLModel, table=True):
             "agency_kind",
             "verdict",
         ),
+        Index("ix_assignment_evaluation_agency_id", "round_key", "plan_id", "agency_id"),
         Index(
             "ix_assignment_evaluation_agency",
             "round_key",

@@ -48,6 +48,11 @@ def upgrade() -> None:
         ["round_key", "plan_id", "task_id", "lead", "area_id", "agency_kind", "verdict"],
     )
     op.create_index(
+        "ix_assignment_evaluation_agency_id",
+        "assignment_evaluation",
+        ["round_key", "plan_id", "agency_id"],
+    )
+    op.create_index(
         "ix_assignment_evaluation_agency",
         "assignment_evaluation",
         ["round_key", "plan_id", "agency_code", "agency_id", "verdict", "area_id"],
@@ -56,5 +61,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_assignment_evaluation_agency", table_name="assignment_evaluation")
+    op.drop_index("ix_assignment_evaluation_agency_id", table_name="assignment_evaluation")
     op.drop_index("ix_assignment_evaluation_tally", table_name="assignment_evaluation")
     op.drop_table("assignment_evaluation")
