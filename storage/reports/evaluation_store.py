@@ -17,7 +17,7 @@ the same chart and JSON code as the full report. `matrix()` pages agencies × ta
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -40,7 +40,7 @@ from core.report_model import (
     Verdict,
 )
 from storage.reports.query import load_report_data
-from storage.tables.reports import AssignmentEvaluation
+from storage.tables.reports import AssignmentEvaluation, EvaluationGeneration
 from storage.tables.shared import Agency, Area, Plan, ReportingRound, Task
 
 E = AssignmentEvaluation
@@ -106,7 +106,27 @@ def _store(
     rows = _rows(report, round_key, now)
     for start in range(0, len(rows), 20_000):
         connection.execute(insert(_TABLE), rows[start : start + 20_000])
+    _bump(session, plan_id, now)
     return len(rows)
+
+
+def _bump(session: Session, plan_id: int, now: datetime) -> None:
+    row = session.get(EvaluationGeneration, plan_id)
+    if row is None:
+        session.add(EvaluationGeneration(plan_id=plan_id, generation=1, refreshed_at=now))
+    else:
+        row.generation += 1
+        row.refreshed_at = now
+    session.flush()
+
+
+def generation(session: Session, plan_id: int) -> int:
+    found = session.get(EvaluationGeneration, plan_id)
+    return found.generation if found is not None else 0
+
+
+_SUMS: OrderedDict[tuple[Any, ...], CompiledReport] = OrderedDict()
+_SUMS_KEPT = 64
 
 
 def refresh_all(session: Session, tz: tzinfo, now: datetime) -> int:
@@ -217,7 +237,21 @@ _REPORTED: Any = object()  # "a report exists" for the stand-in pairs above
 
 
 def summary(session: Session, view: View, as_of: date, now: datetime) -> CompiledReport:
-    """The stored verdicts added up the way `core.evaluation.evaluate` adds them."""
+    """The stored verdicts added up the way `core.evaluation.evaluate` adds them; reused while
+    the plan's evaluation generation has not moved (treat the result as read-only)."""
+    key = (str(session.get_bind().url), view, as_of, generation(session, view.plan.id))
+    cached = _SUMS.get(key)
+    if cached is not None:
+        _SUMS.move_to_end(key)
+        return cached
+    report = _summary(session, view, as_of, now)
+    _SUMS[key] = report
+    while len(_SUMS) > _SUMS_KEPT:
+        _SUMS.popitem(last=False)
+    return report
+
+
+def _summary(session: Session, view: View, as_of: date, now: datetime) -> CompiledReport:
     rows = session.execute(
         select(E.task_id, E.area_id, E.lead, E.agency_kind, E.verdict, func.count())
         .where(*_where(view))

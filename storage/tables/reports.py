@@ -57,3 +57,13 @@ class AssignmentEvaluation(SQLModel, table=True):
     done_at: datetime | None = None
     as_of: date
     refreshed_at: datetime = Field(default_factory=utcnow)
+
+
+class EvaluationGeneration(SQLModel, table=True):
+    """Bumped by every refresh of a plan's evaluations: pages cache their sums per generation,
+    so an unchanged plan is added up once, not on every request (and every worker agrees)."""
+
+    __tablename__ = "assignment_evaluation_generation"
+    plan_id: int = Field(primary_key=True, foreign_key="plan.id")
+    generation: int = 0
+    refreshed_at: datetime = Field(default_factory=utcnow)

@@ -59,7 +59,18 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "assignment_evaluation_generation",
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("generation", sa.Integer(), nullable=False),
+        sa.Column("refreshed_at", _T(), nullable=False),
+        sa.ForeignKeyConstraint(["plan_id"], ["plan.id"]),
+        sa.PrimaryKeyConstraint("plan_id"),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("assignment_evaluation_generation")
     op.drop_index("ix_assignment_evaluation_agency", table_name="assignment_evaluation")
     op.drop_index("ix_assignment_evaluation_agency_id", table_name="assignment_evaluation")
     op.drop_index("ix_assignment_evaluation_tally", table_name="assignment_evaluation")

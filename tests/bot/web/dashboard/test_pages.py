@@ -184,3 +184,37 @@ async def test_a_focal_point_may_not_nudge(demo_engine):
     assert sent.status_code == 403
     with Session(demo_engine) as session:
         assert not session.exec(select(Outbox).where(Outbox.kind == "broadcast")).all()
+
+
+async def test_the_overview_follows_a_new_report_at_once(demo_engine):
+    from core.model import AssignmentRole
+    from storage.db import transaction
+    from storage.reports.evaluation_store import refresh_after_report
+    from storage.tables.shared import Assignment, StatusReport
+    from tests.support.reports import TZ
+
+    web = dashboard_web(demo_engine)
+    async with signed_in(web, 8111, "SNV", UserRole.COORDINATOR) as browser:
+        before = figures((await browser.get("/tong-quan")).text, "task-tally")
+        with transaction(demo_engine) as session:
+            for task_id, agency_id in session.exec(
+                select(Assignment.task_id, Assignment.agency_id).where(
+                    Assignment.role == AssignmentRole.LEAD.value
+                )
+            ).all()[:40]:
+                session.add(
+                    StatusReport(
+                        receipt=f"BC-T-{task_id}-{agency_id}",
+                        task_id=task_id,
+                        agency_id=agency_id,
+                        version=99,
+                        status="done",
+                        submitted_at=NOW,
+                    )
+                )
+                session.flush()
+                refresh_after_report(session, task_id, agency_id, TZ, NOW)
+        after = figures((await browser.get("/tong-quan")).text, "task-tally")
+    expected = report_dict(compiled(demo_engine, Scope(), now=NOW))["totals"]
+    assert after != before
+    assert after == expected_rows([expected["tasks"], expected["lead_pairs"]])
