@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlmodel import Session
 
 from core.evaluation import evaluate, kind_order, task_verdict
@@ -136,6 +136,9 @@ def refresh_all(session: Session, tz: tzinfo, now: datetime) -> int:
         for round_key, round_code in _views(session, plan_id):
             scope = Scope(plan_code=code, round_code=round_code)
             written += _store(session, scope, round_key, plan_id, tz, now)
+    if session.get_bind().dialect.name == "postgresql":
+        # the table was just rewritten: without fresh statistics the planner guesses badly
+        session.execute(text("ANALYZE assignment_evaluation"))
     return written
 
 
