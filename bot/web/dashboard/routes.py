@@ -154,6 +154,8 @@ async def matrix(request: Request) -> Response:
         request,
         "web/dashboard/matrix.j2",
         grid=grid,
+        cells=grid.cells,
+        labels={v.value: verdict_label(v.value) for v in VERDICTS},
         scope=scope,
         status=200,
         chosen=view.verdict,
