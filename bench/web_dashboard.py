@@ -155,7 +155,7 @@ def report(label: str, figures: dict[str, Any]) -> bool:
     print(
         f"{label}: stored {figures['rows']:,} evaluations in {figures['refresh_s']:.1f} s "
         f"(daily job); one agency after a report {figures['hook_ms']:.0f} ms; "
-        f"matrix has {figures['pages']} pages of 50 agencies"
+        f"matrix has {figures['pages']} pages of 25 agencies"
     )
     for name, title in (
         ("overview_cold", "Tổng quan, sums not cached (right after a report)"),

@@ -321,7 +321,7 @@ class MatrixPage:
         self.pages = max(1, -(-self.total_agencies // self.per_page))
 
 
-def matrix(session: Session, view: View, page: int = 1, per_page: int = 50) -> MatrixPage:
+def matrix(session: Session, view: View, page: int = 1, per_page: int = 25) -> MatrixPage:
     """Agencies with at least one pair in the view (and status), by code, one page of them."""
     # Paged over the agency table (a few thousand rows), each agency kept when it has a pair
     # in the view: an indexed EXISTS probe (round_key, plan_id, agency_code…), so a late page

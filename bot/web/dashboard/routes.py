@@ -41,7 +41,7 @@ from storage.tables.shared import (
     Task,
 )
 
-PER_PAGE = 50
+PER_PAGE = 25  # 25 agencies × a plan's ~70 tasks: one screen, and rendered quickly
 WORDS = {"verdict": verdict_label, "kind": kind_label, "status": status_label}
 
 

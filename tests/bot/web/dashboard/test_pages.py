@@ -110,7 +110,7 @@ async def test_the_matrix_is_paged_by_agency(demo_engine):
         agencies = len(session.exec(select(Agency.id)).all())
     rows_1 = re.findall(r'<tr data-agency="([^"]+)"', first.text)
     rows_2 = re.findall(r'<tr data-agency="([^"]+)"', second.text)
-    assert len(rows_1) == min(50, agencies) and not set(rows_1) & set(rows_2)
+    assert len(rows_1) == min(25, agencies) and not set(rows_1) & set(rows_2)
     assert rows_1 == sorted(rows_1)
 
 
