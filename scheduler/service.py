@@ -26,6 +26,7 @@ from scheduler.broadcast import BroadcastProgress, progress_relevance
 from scheduler.context import Scheduling
 from scheduler.delivery import DeliveryConfig, DeliveryWorker
 from scheduler.digest import digest_relevance, sweep_digest
+from scheduler.evaluations import refresh_evaluations
 from scheduler.leader import Leadership, try_lead
 from scheduler.reminders import reminder_relevance, sweep
 from storage.scheduling.broadcast import PROGRESS_KIND
@@ -37,6 +38,7 @@ MISFIRE_GRACE = timedelta(minutes=4)  # a tick later than this is skipped: the n
 LEADER_RETRY = 30.0  # seconds between attempts to become the scheduling process
 
 JOBS: tuple[tuple[str, Callable[[Scheduling], Any]], ...] = (
+    ("parbot.evaluations", refresh_evaluations),  # first: reminders and digests read today
     ("parbot.reminders", sweep),
     ("parbot.digest", sweep_digest),
 )

@@ -6,6 +6,10 @@ after the update commits with `compile_job` (messages/reports/in_chat.py).
 
 from __future__ import annotations
 
+from typing import Any
+
+from starlette.routing import BaseRoute
+
 from core.commands import ChatContext, Registry
 from core.flows.compiled_report import (
     ReportScopes,
@@ -33,3 +37,10 @@ def register(registry: Registry) -> None:
     """Any linked user may ask; `scope_for` (core) narrows or refuses."""
     registry.add_flow(build_compiled_report_flow(scopes_of, compile_job))
     registry.add_command("tonghop", str(words().description()), tonghop)
+
+
+def web_routes(app: Any) -> list[BaseRoute]:
+    """The coordinators' dashboard on the web companion (bot/web/dashboard/)."""
+    from bot.web.dashboard import ROUTES
+
+    return list(ROUTES)

@@ -101,7 +101,7 @@ def _audience_clause(round_: ReportingRound | None) -> list[ColumnElement[bool]]
         who = [Agency.code.in_(codes)] if codes else []
         who += [Agency.kind.in_(kinds)] if kinds else []
         clauses.append(or_(*who))
-    if audience.get("tasks"):
+    if audience.get("tasks") and audience["tasks"] not in ("*", ["*"]):  # "*": all (core.rounds)
         clauses.append(Task.ref.in_(audience["tasks"]))
     return clauses
 

@@ -23,13 +23,14 @@ async def wait_for(condition, timeout: float = 10.0) -> None:
 async def test_jobs_are_few_fixed_and_restart_safe(engine):
     service = SchedulingService(Scheduling(engine, FixedClock(vn(date(2024, 7, 2), 9))), {})
     scheduler = service.build_scheduler()
-    for job_id, _ in (("parbot.reminders", None), ("parbot.digest", None)):
+    jobs = ["parbot.digest", "parbot.evaluations", "parbot.reminders"]
+    for job_id in jobs:
         job = scheduler.get_job(job_id)
         assert job is not None and job.coalesce is True and job.max_instances == 1
         assert job.misfire_grace_time == 240
         assert isinstance(job.trigger, CronTrigger) and "*/5" in str(job.trigger)
-    again = service.build_scheduler()  # a restart registers the same two jobs, nothing more
-    assert sorted(j.id for j in again.get_jobs()) == ["parbot.digest", "parbot.reminders"]
+    again = service.build_scheduler()  # a restart registers the same jobs, nothing more
+    assert sorted(j.id for j in again.get_jobs()) == jobs
 
 
 async def test_start_catches_up_with_what_fell_due_then_stops_cleanly(engine):

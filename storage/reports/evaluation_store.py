@@ -1,0 +1,465 @@
+"""Every assignment's evaluation kept in the database, so views read it instead of recompiling.
+
+Compiling a nationwide plan takes seconds; a dashboard page has a few hundred milliseconds.
+So the verdict of each (task, agency) pair — computed by `core.evaluation.evaluate`, the same
+code every report uses — is stored in `assignment_evaluation` and refreshed:
+
+* `refresh_after_report(session, task_id, agency_id, tz, now)`: in the transaction that saves a
+  report (one agency's part is recompiled: a few dozen pairs);
+* `refresh_all(session, tz, now)`: at the day change (days overdue and "quá hạn" move with the
+  date) and after an import or a deadline change.
+
+Reading: `summary()` adds the stored verdicts up into a `CompiledReport` whose tasks lists are
+empty but whose tallies (totals, areas, kinds) follow the core counting rule — leads count, and
+coordinating agencies stand in only when the scope holds no lead of a task — so it renders with
+the same chart and JSON code as the full report. `matrix()` pages agencies × tasks.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from core.evaluation import evaluate, kind_order, task_verdict
+from core.report_model import (
+    AgencyInfo,
+    AreaInfo,
+    AreaResult,
+    CompiledReport,
+    Evaluation,
+    PlanInfo,
+    ReportData,
+    RoundInfo,
+    Scope,
+    Tally,
+    Verdict,
+)
+from storage.reports.query import load_report_data
+from storage.tables.reports import AssignmentEvaluation, EvaluationGeneration
+from storage.tables.shared import Agency, Area, Plan, ReportingRound, Task
+
+E = AssignmentEvaluation
+_TABLE = AssignmentEvaluation.__table__
+PLAN_WIDE = 0
+
+
+def _views(session: Session, plan_id: int) -> list[tuple[int, str | None]]:
+    """(round_key, round code) of every stored view of a plan: plan-wide and each open round."""
+    rounds = session.execute(
+        select(ReportingRound.id, ReportingRound.code).where(
+            (ReportingRound.plan_id == plan_id) | ReportingRound.plan_id.is_(None),
+            ReportingRound.status == "open",
+        )
+    ).all()
+    return [(PLAN_WIDE, None), *((int(r.id), str(r.code)) for r in rounds)]
+
+
+def _rows(report: CompiledReport, round_key: int, now: datetime) -> list[dict[str, Any]]:
+    data = report.data
+    agencies = data.agencies
+    rows: list[dict[str, Any]] = []
+    for area in report.areas:
+        for result in area.tasks:
+            for evaluation in (*result.leads, *result.coordinators):
+                agency = agencies[evaluation.agency_id]
+                latest = evaluation.report
+                rows.append(
+                    {
+                        "round_key": round_key,
+                        "task_id": evaluation.task_id,
+                        "agency_id": evaluation.agency_id,
+                        "plan_id": data.plan.id,
+                        "area_id": area.area.id,
+                        "agency_code": agency.code,
+                        "agency_kind": agency.kind,
+                        "lead": evaluation.lead,
+                        "verdict": evaluation.verdict.value,
+                        "deadline": evaluation.deadline,
+                        "days_overdue": evaluation.days_overdue,
+                        "report_id": latest.id if latest else None,
+                        "reported_at": latest.submitted_at if latest else None,
+                        "done_at": evaluation.done_at,
+                        "as_of": data.as_of,
+                        "refreshed_at": now,
+                    }
+                )
+    return rows
+
+
+def _store(
+    session: Session, scope: Scope, round_key: int, plan_id: int, tz: tzinfo, now: datetime
+) -> int:
+    report = evaluate(load_report_data(session, scope, tz, now), tz)
+    where = [E.round_key == round_key, E.plan_id == plan_id]
+    if scope.agency_code:
+        agency_id = session.execute(
+            select(Agency.id).where(Agency.code == scope.agency_code)
+        ).scalar_one()
+        where.append(E.agency_id == agency_id)
+    connection = session.connection()
+    connection.execute(delete(_TABLE).where(*where))
+    rows = _rows(report, round_key, now)
+    for start in range(0, len(rows), 20_000):
+        connection.execute(insert(_TABLE), rows[start : start + 20_000])
+    _bump(session, plan_id, now)
+    return len(rows)
+
+
+def _bump(session: Session, plan_id: int, now: datetime) -> None:
+    row = session.get(EvaluationGeneration, plan_id)
+    if row is None:
+        session.add(EvaluationGeneration(plan_id=plan_id, generation=1, refreshed_at=now))
+    else:
+        row.generation += 1
+        row.refreshed_at = now
+    session.flush()
+
+
+def generation(session: Session, plan_id: int) -> int:
+    found = session.get(EvaluationGeneration, plan_id)
+    return found.generation if found is not None else 0
+
+
+_SUMS: OrderedDict[tuple[Any, ...], CompiledReport] = OrderedDict()
+_SUMS_KEPT = 64
+
+
+def refresh_all(session: Session, tz: tzinfo, now: datetime) -> int:
+    """Recompute every plan's stored evaluations (the daily job; after imports). Rows written."""
+    written = 0
+    for plan_id, code in session.execute(select(Plan.id, Plan.code)).all():
+        for round_key, round_code in _views(session, plan_id):
+            scope = Scope(plan_code=code, round_code=round_code)
+            written += _store(session, scope, round_key, plan_id, tz, now)
+    if session.get_bind().dialect.name == "postgresql":
+        # the table was just rewritten: without fresh statistics the planner guesses badly
+        session.execute(text("ANALYZE assignment_evaluation"))
+    return written
+
+
+def refresh_after_report(
+    session: Session, task_id: int, agency_id: int, tz: tzinfo, now: datetime
+) -> int:
+    """Recompute one agency's stored evaluations in the plan of `task_id` (after a report)."""
+    plan_id, plan_code = session.execute(
+        select(Plan.id, Plan.code).join(Task, Task.plan_id == Plan.id).where(Task.id == task_id)
+    ).one()
+    code = session.execute(select(Agency.code).where(Agency.id == agency_id)).scalar_one()
+    written = 0
+    for round_key, round_code in _views(session, plan_id):
+        scope = Scope(plan_code=plan_code, round_code=round_code, agency_code=code)
+        written += _store(session, scope, round_key, plan_id, tz, now)
+    return written
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What a page shows: a plan, optionally a round, narrowed like a report `Scope`."""
+
+    plan: PlanInfo
+    round: RoundInfo | None
+    round_key: int
+    area_id: int | None = None
+    agency_kind: str | None = None
+    agency_id: int | None = None
+    verdict: str | None = None  # the matrix's status filter
+
+
+def view_for(session: Session, scope: Scope, verdict: str | None = None) -> View:
+    """Resolve a report scope (codes) into ids; raises `LookupError` naming what is unknown."""
+    plan_q = select(Plan)
+    plan_q = (
+        plan_q.where(Plan.code == scope.plan_code)
+        if scope.plan_code
+        else plan_q.order_by(
+            Plan.id.desc()
+        )
+    )
+    plan = session.execute(plan_q).scalars().first()
+    if plan is None or plan.id is None:
+        raise LookupError("plan")
+    round_info, round_key = None, PLAN_WIDE
+    if scope.round_code:
+        found = session.execute(
+            select(ReportingRound).where(ReportingRound.code == scope.round_code)
+        ).scalar_one_or_none()
+        if found is None or found.id is None:
+            raise LookupError("round")
+        round_info = RoundInfo(found.id, found.code, found.title, found.deadline)
+        round_key = found.id
+    area_id = None
+    if scope.area_code:
+        area_id = session.execute(
+            select(Area.id).where(Area.plan_id == plan.id, Area.code == scope.area_code.upper())
+        ).scalar_one_or_none()
+        if area_id is None:
+            raise LookupError("area")
+    agency_id = None
+    if scope.agency_code:
+        agency_id = session.execute(
+            select(Agency.id).where(Agency.code == scope.agency_code)
+        ).scalar_one_or_none()
+        if agency_id is None:
+            raise LookupError("agency")
+    if verdict is not None and verdict not in {v.value for v in Verdict}:
+        raise LookupError("status")
+    plan_info = PlanInfo(plan.id, plan.code, plan.title, plan.year, plan.issuer, plan.issued_on)
+    return View(plan_info, round_info, round_key, area_id, scope.agency_kind, agency_id, verdict)
+
+
+def _where(view: View, with_verdict: bool = False) -> list[Any]:
+    where: list[Any] = [E.round_key == view.round_key, E.plan_id == view.plan.id]
+    if view.area_id is not None:
+        where.append(E.area_id == view.area_id)
+    if view.agency_kind:
+        where.append(E.agency_kind == view.agency_kind)
+    if view.agency_id is not None:
+        where.append(E.agency_id == view.agency_id)
+    if with_verdict and view.verdict:
+        where.append(E.verdict == view.verdict)
+    return where
+
+
+def _task_word(counts: dict[Verdict, int]) -> Verdict:
+    """core.evaluation.task_verdict over one stand-in pair per verdict present: the verdict
+    set (and whether anything was reported) is all that rule reads."""
+    stand_ins = [
+        Evaluation(0, 0, True, v, None, None if v is Verdict.NOT_REPORTED else _REPORTED, None, 0)
+        for v, n in counts.items()
+        if n
+    ]
+    return task_verdict(stand_ins)
+
+
+_REPORTED: Any = object()  # "a report exists" for the stand-in pairs above
+
+
+def summary(session: Session, view: View, as_of: date, now: datetime) -> CompiledReport:
+    """The stored verdicts added up the way `core.evaluation.evaluate` adds them; reused while
+    the plan's evaluation generation has not moved (treat the result as read-only)."""
+    bind = session.get_bind()
+    database = bind.engine.url if isinstance(bind, Connection) else bind.url
+    key = (str(database), view, as_of, generation(session, view.plan.id))
+    cached = _SUMS.get(key)
+    if cached is not None:
+        _SUMS.move_to_end(key)
+        return cached
+    report = _summary(session, view, as_of, now)
+    _SUMS[key] = report
+    while len(_SUMS) > _SUMS_KEPT:
+        _SUMS.popitem(last=False)
+    return report
+
+
+def _summary(session: Session, view: View, as_of: date, now: datetime) -> CompiledReport:
+    """`core.evaluation.evaluate`'s counting over stored verdicts: lead figures from lead
+    pairs only, in every scope; a task the scope only coordinates counts in the coordinated
+    tallies, never in the lead ones (the rule behind "51 vs 33", issue 9)."""
+    reported_col = E.report_id.is_not(None)
+    rows = session.execute(
+        select(E.task_id, E.area_id, E.lead, E.agency_kind, E.verdict, reported_col, func.count())
+        .where(*_where(view))
+        .group_by(E.task_id, E.area_id, E.lead, E.agency_kind, E.verdict, reported_col)
+    ).all()
+    has_lead = {r[0] for r in rows if r[2]}
+    # per task: verdict → (pairs, pairs that reported), over the pairs responsible for it
+    per_task: dict[int, dict[Verdict, list[int]]] = defaultdict(dict)
+    task_area: dict[int, int] = {}
+    by_kind: dict[str, Tally] = defaultdict(Tally)
+    area_pairs: dict[int, Tally] = defaultdict(Tally)
+    area_coordinating: dict[int, Tally] = defaultdict(Tally)
+    agency_tally, coordinating_tally = Tally(), Tally()
+    for task_id, area_id, lead, kind, verdict, reported, n in rows:
+        word, done = Verdict(verdict), n if reported else 0
+        task_area[task_id] = area_id
+        if not lead:
+            coordinating_tally.add(word, n, done)
+            area_coordinating[area_id].add(word, n, done)
+        if bool(lead) != (task_id in has_lead):
+            continue  # coordinating pairs decide a task only when no lead is in scope
+        slot = per_task[task_id].setdefault(word, [0, 0])
+        slot[0] += n
+        slot[1] += done
+        if lead:
+            by_kind[kind].add(word, n, done)
+            area_pairs[area_id].add(word, n, done)
+            agency_tally.add(word, n, done)
+    area_tasks: dict[int, Tally] = defaultdict(Tally)
+    area_coordinated: dict[int, Tally] = defaultdict(Tally)
+    task_tally, coordinated_tally = Tally(), Tally()
+    for task_id, counts in per_task.items():
+        word = _task_word({v: c[0] for v, c in counts.items()})
+        overdue_reported = counts.get(Verdict.OVERDUE, [0, 0])[1] > 0
+        if task_id in has_lead:
+            area_tasks[task_area[task_id]].add(word, 1, overdue_reported)
+            task_tally.add(word, 1, overdue_reported)
+        else:
+            area_coordinated[task_area[task_id]].add(word, 1, overdue_reported)
+            coordinated_tally.add(word, 1, overdue_reported)
+    areas = [
+        AreaInfo(a.id, a.code, a.title, a.position)
+        for a in session.execute(
+            select(Area).where(Area.plan_id == view.plan.id).order_by(Area.position)
+        ).scalars()
+    ]
+    data = ReportData(view.plan, view.round, Scope(), as_of, now, areas, [], {}, {}, {}, [])
+    results = [
+        AreaResult(
+            area,
+            [],
+            area_tasks[area.id],
+            area_pairs[area.id],
+            area_coordinated[area.id],
+            area_coordinating[area.id],
+        )
+        for area in areas
+        if area.id in area_tasks or area.id in area_coordinated
+    ]
+    kinds = {kind: by_kind[kind] for kind in sorted(by_kind, key=kind_order)}
+    return CompiledReport(
+        data,
+        results,
+        task_tally,
+        agency_tally,
+        kinds,
+        [],
+        coordinated_tally,
+        coordinating_tally,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    verdict: str
+    lead: bool
+    days_overdue: int
+    report_id: int | None
+
+
+@dataclass
+class MatrixPage:
+    """One page of agencies (rows) × the view's tasks (columns)."""
+
+    tasks: list[tuple[int, str, str]]  # (id, ref, title)
+    agencies: list[AgencyInfo]
+    cells: dict[tuple[int, int], Cell]  # (agency_id, task_id)
+    total_agencies: int
+    page: int
+    per_page: int
+    pages: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = max(1, -(-self.total_agencies // self.per_page))
+
+
+def matrix(session: Session, view: View, page: int = 1, per_page: int = 25) -> MatrixPage:
+    """Agencies with at least one pair in the view (and status), by code, one page of them."""
+    # Paged over the agency table (a few thousand rows), each agency kept when it has a pair
+    # in the view: an indexed EXISTS probe (round_key, plan_id, agency_code…), so a late page
+    # costs no more than the first — grouping 350,000 evaluations per request did.
+    probe = [E.round_key == view.round_key, E.plan_id == view.plan.id, E.agency_code == Agency.code]
+    if view.area_id is not None:
+        probe.append(E.area_id == view.area_id)
+    if view.verdict:
+        probe.append(E.verdict == view.verdict)
+    agency_where: list[Any] = [select(E.task_id).where(*probe).exists()]
+    if view.agency_kind:
+        agency_where.append(Agency.kind == view.agency_kind)
+    if view.agency_id is not None:
+        agency_where.append(Agency.id == view.agency_id)
+    total = session.execute(select(func.count()).select_from(Agency).where(*agency_where)).scalar()
+    page = max(1, page)
+    codes = (
+        session.execute(
+            select(Agency.id)
+            .where(*agency_where)
+            .order_by(Agency.code)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        .scalars()
+        .all()
+    )
+    ids = list(codes)
+    cells: dict[tuple[int, int], Cell] = {}
+    if ids:
+        cell_where = [*_where(view, with_verdict=True), E.agency_id.in_(ids)]
+        for row in session.execute(
+            select(E.agency_id, E.task_id, E.verdict, E.lead, E.days_overdue, E.report_id).where(
+                *cell_where
+            )
+        ):
+            cells[(row[0], row[1])] = Cell(row[2], bool(row[3]), row[4], row[5])
+    task_ids = {t for _a, t in cells}
+    task_q = select(Task.id, Task.ref, Task.title).where(Task.plan_id == view.plan.id)
+    if view.area_id is not None:
+        task_q = task_q.where(Task.area_id == view.area_id)
+    tasks = [
+        (int(r[0]), str(r[1]), str(r[2]))
+        for r in session.execute(task_q.order_by(Task.position))
+        if r[0] in task_ids
+    ]
+    agencies = {
+        r.id: AgencyInfo(r.id, r.code, r.name, r.kind)
+        for r in session.execute(
+            select(Agency.id, Agency.code, Agency.name, Agency.kind).where(
+                Agency.id.in_(ids)
+            )
+        )
+    }
+    ordered = [agencies[i] for i in ids if i in agencies]
+    return MatrixPage(tasks, ordered, cells, int(total or 0), page, per_page)
+
+
+def agency_evaluations(session: Session, view: View, agency_id: int) -> list[Any]:
+    """One agency's stored pairs in the view, in task order (for the *Cơ quan* page)."""
+    return list(
+        session.execute(
+            select(
+                Task.id,
+                Task.ref,
+                Task.title,
+                E.lead,
+                E.verdict,
+                E.deadline,
+                E.days_overdue,
+                E.reported_at,
+            )
+            .join(Task, Task.id == E.task_id)
+            .where(
+                E.round_key == view.round_key, E.plan_id == view.plan.id, E.agency_id == agency_id
+            )
+            .order_by(Task.position)
+        ).all()
+    )
+
+
+def unreported(session: Session, view: View, limit: int = 500) -> list[Any]:
+    """Agencies with pairs in the view that have no report yet: (id, code, name, pairs)."""
+    return list(
+        session.execute(
+            select(Agency.id, Agency.code, Agency.name, func.count())
+            .select_from(E)
+            .join(Agency, Agency.id == E.agency_id)
+            .where(*_where(view), E.report_id.is_(None))
+            .group_by(Agency.id, Agency.code, Agency.name)
+            .order_by(Agency.code)
+            .limit(limit)
+        ).all()
+    )
+
+
+def stored_as_of(session: Session, view: View) -> date | None:
+    """The date the view's evaluations were computed for (one indexed row, not a scan)."""
+    return session.execute(
+        select(E.as_of)
+        .where(E.round_key == view.round_key, E.plan_id == view.plan.id)
+        .order_by(E.round_key, E.plan_id, E.agency_code)
+        .limit(1)
+    ).scalar()
