@@ -74,21 +74,6 @@ class SlidingWindow:
                 await asyncio.sleep(wait)
 
 
-def overall_window(per_second: float) -> SlidingWindow:
-    """The overall limit as a whole number of sends per window.
-
-    At Telegram's 30/s a one-second window holds 29. A low rate would lose most of its
-    fraction to rounding (10/s × 0.97 → 9 a second, 90 %), so its window grows until it holds
-    at least 20 sends (29 in 3 s: 9.7/s), and its sends are spaced evenly at that rate — a
-    platform that publishes no limit (Zalo) gets no bursts at all.
-    """
-    if per_second >= 20:
-        return SlidingWindow(math.floor(per_second))
-    period = float(math.ceil(20 / per_second))
-    limit = math.floor(per_second * period)
-    return SlidingWindow(limit, period, min_gap=period / limit)
-
-
 class Pacer:
     """Spacing for one channel: overall, per private chat, per group, plus 429 pauses."""
 
@@ -101,7 +86,7 @@ class Pacer:
         self.limits = limits
         self.is_group = is_group  # the channel's own rule (Channel.is_group)
         self.safety = safety
-        self._overall = overall_window(limits.per_second * safety)
+        self._overall = SlidingWindow(math.floor(limits.per_second * safety))
         self._chats: dict[str, AsyncLimiter] = {}
         self._resume_at = 0.0
 
