@@ -20,7 +20,6 @@ from sqlmodel import Session
 from core.conversation import IncomingFile
 from core.flows.report import ReportDraft, Saved, TaskItem, UploadRef
 from core.rounds import Audience, AudienceError
-from storage.reports.evaluation_store import refresh_after_report
 from storage.tables.chat import PendingUpload
 from storage.tables.shared import (
     Agency,
@@ -246,8 +245,6 @@ class SqlReportStore:
         connection.execute(
             update(_REPORTS).where(_REPORTS.c.id == report_id).values(receipt=receipt)
         )
-        # the dashboard's stored evaluations change with the report, in its transaction
-        refresh_after_report(self.session, draft.task_id, draft.agency_id, self.tz, now)
         files = 0
         if draft.upload_ids:
             # INSERT … SELECT: the bytes move inside the database, never through Python again

@@ -77,3 +77,29 @@ def test_the_day_change_moves_days_overdue(demo_engine):
     tomorrow = stored(demo_engine)
     late = [k for k, v in today.items() if v[1] > 0]
     assert late and all(tomorrow[k][1] == today[k][1] + 1 for k in late)
+
+
+def test_reports_not_yet_counted_are_found_and_refreshed_off_the_chat_path(demo_engine):
+    """`refresh_stale` (the dashboard's background loop) finds every agency whose latest report
+    its stored rows do not count, and brings them to what a full recompute gives."""
+    from sqlalchemy import update
+
+    from storage.reports.evaluation_store import refresh_stale, stale_agencies
+
+    with transaction(demo_engine) as session:
+        refresh_all(session, TZ, NOW)
+    full = stored(demo_engine)
+    with Session(demo_engine) as session:
+        settled = stale_agencies(session)  # reports no stored view counts (see the note)
+        counted = {a for _, a in settled}
+        agency_id = session.execute(
+            select(E.agency_id).where(E.report_id.is_not(None), E.agency_id.not_in(counted))
+        ).scalars().first()
+    with transaction(demo_engine) as session:  # as if its reports came after the last refresh
+        session.execute(update(E).where(E.agency_id == agency_id).values(report_id=None))
+    with Session(demo_engine) as session:
+        assert {a for _, a in stale_agencies(session)} == counted | {agency_id}
+    assert refresh_stale(demo_engine, TZ, NOW) > 0
+    with Session(demo_engine) as session:
+        assert stale_agencies(session) == settled
+    assert stored(demo_engine) == full
