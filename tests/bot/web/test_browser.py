@@ -7,11 +7,9 @@ its upload link, then finishing the report in chat; links used twice or too late
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,23 +21,11 @@ from storage.tables.shared import AuditLog, EvidenceFile
 from tests.bot.test_run import free_port
 from tests.bot.web.flows import at_evidence_step, deliver, links_in
 from tests.bot.web.support import contact, web_of
+from tests.support.browser import ARGS, CHROMIUM, needs_chromium
 from tests.support.chat import ChatBot
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and shutil.which("chromium") is None,
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
+pytestmark = needs_chromium
 COORDINATOR, FOCAL = 7301, 7302
 
 

@@ -8,7 +8,6 @@ another agency. Screenshots go to $PARBOT_SCREENSHOTS when set (for looking at t
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,26 +25,14 @@ from messages.reports.json_export import report_dict
 from tests.bot.test_run import free_port
 from tests.bot.web.dashboard.support import dashboard_web
 from tests.bot.web.support import contact, signin_link
+from tests.support.browser import ARGS, CHROMIUM, needs_chromium
 from tests.support.reports import NOW, compiled
 
 demo_engine = report_support.demo_engine
 demo_template = report_support.demo_template
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and shutil.which("chromium") is None,
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
+pytestmark = needs_chromium
 
 
 @asynccontextmanager
