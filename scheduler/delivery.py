@@ -217,7 +217,9 @@ class DeliveryWorker:
         sending = await self._claim_and_start(item, row, channel)
         pacer.written(slot)
         if sending is None:
+            pacer.answered(slot)
             return PassResult()
+        sending.add_done_callback(lambda _done: pacer.answered(slot))
         try:
             message_id = await sending
         except ChatMigrated as exc:
