@@ -30,8 +30,11 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
+# Two test processes: most of the suite waits on fake servers, subprocesses and the databases,
+# so two workers keep a 2-core machine busy (PYTEST_WORKERS=0 runs in one process).
+PYTEST_WORKERS ?= 2
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_scale.py
