@@ -301,12 +301,20 @@ class DeliveryWorker:
             message.text, min(caps.max_text, channel.limits.max_text), caps.length_unit
         )
         message_id = row.message_id
-        for index in range(row.parts_sent, len(parts)):
+        first = row.parts_sent  # the row's own place in the window was taken for this one
+        for index in range(first, len(parts)):
             last = index == len(parts) - 1
             part = Outgoing(text=parts[index], buttons=message.buttons if last else [])
-            if index > row.parts_sent:
-                await self.pacers[row.channel].acquire(row.chat_id)
-            message_id = (await channel.send(row.chat_id, part)).message_id
+            if index == first:
+                message_id = (await channel.send(row.chat_id, part)).message_id
+            else:  # each further part is a message of its own to the platform's limits
+                pacer = self.pacers[row.channel]
+                slot = await pacer.acquire(row.chat_id)
+                pacer.written(slot)
+                try:
+                    message_id = (await channel.send(row.chat_id, part)).message_id
+                finally:
+                    pacer.answered(slot)
             if not last:
                 outbox_repo.record_part(self.engine, row.id, index + 1, message_id)
                 row.parts_sent = index + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 from sqlmodel import Session, select
@@ -259,3 +260,28 @@ def test_claim_is_exclusive(any_empty_engine):
     with Session(any_empty_engine) as session:
         claimed = session.exec(select(Outbox)).one()
     assert (claimed.status, claimed.attempts) == ("sending", 1)
+
+
+async def test_parts_of_long_messages_each_take_a_place_in_a_low_rate_window_and_free_it(
+    empty_engine,
+):
+    """A channel of 5 messages a second, three messages of three parts each: every part is one
+    message to the platform's count (the parts after the first once went out unpaced), and
+    each frees its place a second after it was answered (one that never freed it would stall
+    the channel for half a minute)."""
+    from dataclasses import replace
+
+    from core.channel import ChannelLimits
+
+    clock = FixedClock(vn(MONDAY))
+    channel = replace(MemoryChannel(), limits=ChannelLimits(per_second=5, per_chat_per_second=100))
+    stamps: list[float] = []
+    channel.on_send = lambda chat_id, message: stamps.append(time.monotonic())
+    text = "\n".join("x" * 100 for _ in range(100))  # three parts of 4,096 at most
+    for n in range(3):
+        put(empty_engine, f"long{n}", str(100 + n), text=text)
+    started = time.monotonic()
+    await worker(empty_engine, channel, clock).run_once()
+    assert len(stamps) == 9
+    assert all(sum(1 for t in stamps if s <= t < s + 1.0) <= 5 for s in stamps)
+    assert time.monotonic() - started < 15  # a stuck place would hold it ≥ 30 s
