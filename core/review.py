@@ -31,11 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 from core.auth import Refusal
+from core.calendar import WorkCalendar
 from core.commands import Actor
 from core.conversation import Text
 from core.model import ReportStatus, UserRole
@@ -203,3 +204,9 @@ def decide(
     if chosen.text is not None and not text.strip():
         raise DecisionRefused("no_text")
     return kind.decide(actor, key, action, text.strip(), now)
+
+
+def answer_overdue(raised_on: date, today: date, calendar: WorkCalendar) -> bool:
+    """A difficulty raised on `raised_on` (local date) is still waiting for its answer after
+    more than `DIFFICULTY_WORKING_DAYS` full working days: the coordinators' digest lists it."""
+    return calendar.working_days_between(raised_on, today) > DIFFICULTY_WORKING_DAYS

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from core.calendar import WorkCalendar
 from core.model import UserRole
+from core.review import DIFFICULTY_WORKING_DAYS, answer_overdue
 from core.outgoing import Outgoing
 from core.rounds import RoundSchedule
 from messages.render import render
@@ -30,6 +31,7 @@ from storage.scheduling.digest import (
     reports_since,
     status_by_area,
 )
+from storage.review.store import waiting_difficulties
 from storage.scheduling.obligations import Obligation, round_obligations, task_obligations
 from storage.scheduling.rounds import latest_plan, open_rounds
 from storage.tables.scheduling import JobRun
@@ -96,6 +98,12 @@ class _Facts:
         late_agencies = sorted({o.agency_id for o in self.overdue})
         self.names = agency_names(session, late_agencies + list(self.open_by_agency))
         self.closing = self._closing()
+        # difficulties raised in reports and still without an answer after 2 working days
+        self.unanswered = [
+            d
+            for d in waiting_difficulties(session)
+            if answer_overdue(d.submitted_at.astimezone(ctx.tz).date(), today, calendar)
+        ]
 
     def _late(self, o: Obligation) -> bool:
         return o.deadline is not None and self.calendar.effective_deadline(o.deadline) < self.today
@@ -209,6 +217,9 @@ def _text_for(contact: Contact, facts: _Facts) -> str | None:
             overdue=overdue[:SHOWN],
             overdue_more=max(0, len(overdue) - SHOWN),
             closing=facts.closing,
+            unanswered=facts.unanswered[:SHOWN],
+            unanswered_more=max(0, len(facts.unanswered) - SHOWN),
+            answer_within=DIFFICULTY_WORKING_DAYS,
         )
     if contact.role == UserRole.LEADER.value:
         total = sum(a.total for a in facts.areas)

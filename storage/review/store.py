@@ -245,3 +245,33 @@ def pending_for_agency(session: Session, agency_id: int) -> list[int]:
             .order_by(StatusReport.submitted_at)
         ).scalars()
     ]
+
+
+@dataclass(frozen=True)
+class WaitingDifficulty:
+    report_id: int
+    receipt: str
+    agency: str
+    task_ref: str
+    difficulties: str
+    submitted_at: datetime
+
+
+def waiting_difficulties(session: Session, limit: int = 200) -> list[WaitingDifficulty]:
+    """Difficulties still without an answer, oldest first, with what a digest line names."""
+    rows = session.execute(
+        select(
+            StatusReport.id,
+            StatusReport.receipt,
+            Agency.name,
+            Task.ref,
+            StatusReport.difficulties,
+            StatusReport.submitted_at,
+        )
+        .join(Task, Task.id == StatusReport.task_id)
+        .join(Agency, Agency.id == StatusReport.agency_id)
+        .where(StatusReport.is_latest, StatusReport.answer == "", _difficulty_clause())
+        .order_by(StatusReport.submitted_at, StatusReport.id)
+        .limit(limit)
+    ).all()
+    return [WaitingDifficulty(int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
