@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 
 from core.calendar import WorkCalendar
 from core.model import UserRole
-from core.review import DIFFICULTY_WORKING_DAYS, answer_overdue
 from core.outgoing import Outgoing
+from core.review import DIFFICULTY_WORKING_DAYS, answer_overdue
 from core.rounds import RoundSchedule
 from messages.render import render
 from scheduler.context import Scheduling
@@ -25,13 +25,13 @@ from scheduler.delivery import Relevance
 from storage import outbox as outbox_repo
 from storage.db import transaction
 from storage.outbox import OutboxItem
+from storage.review.store import waiting_difficulties
 from storage.scheduling.digest import (
     agency_names,
     blocked_count,
     reports_since,
     status_by_area,
 )
-from storage.review.store import waiting_difficulties
 from storage.scheduling.obligations import Obligation, round_obligations, task_obligations
 from storage.scheduling.rounds import latest_plan, open_rounds
 from storage.tables.scheduling import JobRun
