@@ -161,3 +161,47 @@ def test_difficulty_answered_reaches_the_focal_point_and_unanswered_shows_in_the
         told = session.exec(select(Outbox).where(Outbox.contact_id == focal)).all()
         answer = [json.loads(o.payload)["text"] for o in told if o.kind == "difficulty_answer"]
         assert len(answer) == 1 and "Áp dụng Công văn 123/SNV" in answer[0]
+
+
+def test_a_returned_done_report_brings_the_task_back_among_what_the_agency_owes(any_engine):
+    from storage.scheduling.obligations import task_obligations
+    from storage.tables.shared import Assignment
+
+    engine = any_engine
+    coord = add_contact(engine, "coordinator", "SNV", "802")
+    with Session(engine) as session:
+        stp = session.exec(select(Agency.id).where(Agency.code == "STP")).one()
+        ref = session.exec(
+            select(Task.ref)
+            .join(Assignment, Assignment.task_id == Task.id)
+            .where(
+                Assignment.agency_id == stp, Assignment.role == "lead", Task.due_date.is_not(None)
+            )
+        ).first()
+    assert ref is not None
+    saved = file_report(engine, "STP", ref, ReportStatus.DONE, "", MON)
+
+    def owed() -> bool:
+        with Session(engine) as session:
+            return any(
+                o.agency_id == stp and o.task_ids and saved_task(session) in o.task_ids
+                for o in task_obligations(session, None, agency_ids=[stp])
+            )
+
+    def saved_task(session) -> int:
+        return session.exec(
+            select(StatusReport.task_id).where(StatusReport.id == saved.report_id)
+        ).one()
+
+    assert not owed()
+    with transaction(engine) as session:
+        decide(
+            queue_for(session, TZ),
+            actor(coord, UserRole.COORDINATOR),
+            "report",
+            str(saved.report_id),
+            "return",
+            "Thiếu tài liệu",
+            MON,
+        )
+    assert owed()
