@@ -159,3 +159,31 @@ async def test_a_focal_point_cannot_review_by_command_forged_button_or_old_numbe
             ).all()
             assert "command:/duyet" in refusals and len(refusals) >= 2
             assert session.exec(select(Outbox).where(Outbox.kind.like("review%"))).all() == []
+
+
+async def test_a_difficulty_answered_in_duyet_reaches_the_focal_point(fake_api, engine):
+    async with ChatBot(fake_api, engine, FixedClock(NOW)) as bot:
+        await bot.command(FOCAL, "start", invite_code(engine, "STP", UserRole.FOCAL, NOW))
+        await bot.command(COORD, "start", invite_code(engine, "SNV", UserRole.COORDINATOR, NOW))
+        await bot.command(FOCAL, "baocao", TASK, expect="Tình trạng hiện nay")
+        await bot.press(FOCAL, "Gặp vướng mắc")
+        await bot.text(FOCAL, "Đã rà soát 40 thủ tục")
+        await bot.text(FOCAL, "40")
+        await bot.text(FOCAL, "Chưa có hướng dẫn số hoá kết quả", expect="Tài liệu kiểm chứng")
+        await bot.press(FOCAL, "Bỏ qua", expect="Xem lại báo cáo")
+        await bot.press(FOCAL, "Gửi", expect="Số biên nhận")
+        await bot.command(COORD, "duyet", expect="Báo cáo chờ duyệt")
+        shown = await bot.press(COORD, "Đạt", expect="Vướng mắc chờ trả lời")
+        assert "Đã duyệt «Đạt»" in texts(shown)
+        assert [b["text"] for b in shown[-1].buttons] == ["💬 Trả lời", "Bỏ qua"]
+        await bot.press(COORD, "Trả lời", expect="Nhập nội dung trả lời")
+        done = await bot.text(COORD, "Thực hiện theo Công văn 45/SNV", expect="Không còn mục")
+        assert "Đã gửi trả lời vướng mắc" in texts(done)
+        mark = fake_api.mark()
+        assert await deliver(bot) >= 2  # «Đạt» and the answer
+        told = texts([c for c in fake_api.sent_messages(FOCAL) if c.seq >= mark])
+    assert "Trả lời vướng mắc về nhiệm vụ III.4.1" in told
+    assert "Thực hiện theo Công văn 45/SNV" in told and "Chưa có hướng dẫn số hoá" in told
+    with Session(engine) as session:
+        report = session.exec(select(StatusReport)).one()
+    assert report.answer == "Thực hiện theo Công văn 45/SNV" and report.review == "accepted"
