@@ -28,6 +28,11 @@ goes into `coordinated_tally`, never into the lead figures. (Before this rule, c
 pairs stood in for missing leads inside the lead figures, and an agency's own view counted
 its coordinating tasks as overdue while the coordinator's view did not: 51 against 33.)
 
+Review (core.review). A report a coordinator returned («Trả lại») is not done, whatever it
+says: it is judged like a report that is not "done" and breaks the run of "done" versions. A
+report still chờ duyệt counts by what it says, provisionally (`CompiledReport.review_tally`
+says how many "done" still wait); an accepted one keeps its submission time.
+
 A task's verdict over its responsible pairs: all done → done on time (done late if any was
 late); otherwise any overdue → overdue; otherwise any report → in progress; otherwise not
 reported.
@@ -42,6 +47,7 @@ from operator import attrgetter
 
 from core.model import AgencyKind, ReportStatus
 from core.report_model import (
+    REVIEW_KEYS,
     AreaResult,
     CompiledReport,
     Evaluation,
@@ -56,6 +62,8 @@ from core.report_model import (
 )
 
 DONE = ReportStatus.DONE.value
+_RETURNED = "returned"  # core.review.ReviewStatus.RETURNED: a returned report is not done
+_PENDING = "pending"
 # Enum members read in the per-pair hot path: a class attribute lookup on an Enum costs a
 # descriptor call each time (≈ 1 µs), which adds up to seconds over 350,000 pairs.
 _DONE_ON_TIME, _DONE_LATE = Verdict.DONE_ON_TIME, Verdict.DONE_LATE
@@ -99,7 +107,7 @@ def judge(
     """
     if latest is None:
         return (_OVERDUE if due.overdue_days else _NOT_REPORTED), None, (due.overdue_days)
-    if latest.status == DONE:
+    if latest.status == DONE and latest.review != _RETURNED:
         done_at = (done_since or latest).submitted_at
         late = due.ends is not None and done_at >= due.ends
         return (_DONE_LATE if late else _DONE_ON_TIME), done_at, 0
@@ -133,7 +141,7 @@ def _latest_per_pair(
         key = (report.task_id, report.agency_id)
         versions[report.task_id] += 1
         previous = latest.get(key)
-        if report.status != DONE:
+        if report.status != DONE or report.review == _RETURNED:
             latest[key] = (report, None)
         elif previous is not None and previous[1] is not None:
             latest[key] = (report, previous[1])
@@ -164,6 +172,7 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
     coordinated_tally, coordinating_tally = Tally(), Tally()
     by_kind: dict[str, Tally] = defaultdict(Tally)
     late: dict[int, list[Evaluation]] = defaultdict(list)
+    reviews = dict.fromkeys(REVIEW_KEYS, 0)
     for task in sorted(data.tasks, key=lambda t: t.position):
         deadline = deadline_for(task, data.round)
         due = window(deadline, as_of, tz)
@@ -178,6 +187,11 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
             by_kind[kinds[evaluation.agency_id]].add(verdict_, 1, evaluation.report is not None)
             if verdict_ is _OVERDUE:
                 late[evaluation.agency_id].append(evaluation)
+            if evaluation.report is not None:
+                review = evaluation.report.review
+                reviews[review] = reviews.get(review, 0) + 1
+                if review == _PENDING and evaluation.done_at is not None:
+                    reviews["done_pending"] += 1
         for evaluation in coordinators:
             coordinating_tally.add(evaluation.verdict, 1, evaluation.report is not None)
         reported = sum(1 for e in leads + coordinators if e.report is not None)
@@ -250,6 +264,7 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
         late_agencies,
         coordinated_tally,
         coordinating_tally,
+        reviews,
     )
 
 

@@ -32,6 +32,7 @@ class Verdict(StrEnum):
 
 
 VERDICTS: tuple[Verdict, ...] = tuple(Verdict)
+REVIEW_KEYS = ("pending", "accepted", "returned", "done_pending")  # CompiledReport.review_tally
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,10 @@ class ReportInfo:
     difficulties: str
     submitted_at: datetime  # aware UTC
     evidence: tuple[EvidenceInfo, ...] = ()
+    review: str = "accepted"  # core.review.ReviewStatus: pending | accepted | returned
+    review_reason: str = ""  # why it was returned
+    answer: str = ""  # the coordinators' answer to its difficulties ("" : none yet)
+    answered_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +277,11 @@ class CompiledReport:
     late_agencies: list[LateAgency]
     coordinated_tally: Tally = field(default_factory=Tally)
     coordinating_tally: Tally = field(default_factory=Tally)
+    # review of the latest reports of lead pairs: {"pending", "accepted", "returned"} → count,
+    # and "done_pending": pairs counted done whose report is still chờ duyệt (core.review)
+    review_tally: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(REVIEW_KEYS, 0)
+    )
 
     @property
     def tasks(self) -> list[TaskResult]:

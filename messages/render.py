@@ -44,7 +44,13 @@ def environment() -> Environment:
     )
     env.filters["vn_date"] = vn_date
     env.filters["vn_datetime"] = vn_datetime
+    env.filters["said"] = said
     return env
+
+
+def said(value: Any) -> str:
+    """A nested `core.conversation.Text` (template + context) rendered inside another."""
+    return render(value.template, **value.context)
 
 
 def render(name: str, **context: Any) -> str:

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from core.calendar import WorkCalendar
 from core.model import UserRole
 from core.outgoing import Outgoing
+from core.review import DIFFICULTY_WORKING_DAYS, answer_overdue
 from core.rounds import RoundSchedule
 from messages.render import render
 from scheduler.context import Scheduling
@@ -24,6 +25,7 @@ from scheduler.delivery import Relevance
 from storage import outbox as outbox_repo
 from storage.db import transaction
 from storage.outbox import OutboxItem
+from storage.review.store import waiting_difficulties
 from storage.scheduling.digest import (
     agency_names,
     blocked_count,
@@ -96,6 +98,12 @@ class _Facts:
         late_agencies = sorted({o.agency_id for o in self.overdue})
         self.names = agency_names(session, late_agencies + list(self.open_by_agency))
         self.closing = self._closing()
+        # difficulties raised in reports and still without an answer after 2 working days
+        self.unanswered = [
+            d
+            for d in waiting_difficulties(session)
+            if answer_overdue(d.submitted_at.astimezone(ctx.tz).date(), today, calendar)
+        ]
 
     def _late(self, o: Obligation) -> bool:
         return o.deadline is not None and self.calendar.effective_deadline(o.deadline) < self.today
@@ -209,6 +217,9 @@ def _text_for(contact: Contact, facts: _Facts) -> str | None:
             overdue=overdue[:SHOWN],
             overdue_more=max(0, len(overdue) - SHOWN),
             closing=facts.closing,
+            unanswered=facts.unanswered[:SHOWN],
+            unanswered_more=max(0, len(facts.unanswered) - SHOWN),
+            answer_within=DIFFICULTY_WORKING_DAYS,
         )
     if contact.role == UserRole.LEADER.value:
         total = sum(a.total for a in facts.areas)

@@ -625,6 +625,10 @@ class Dispatcher:
         except (IndexError, ValueError):
             return self._refuse_button(ctx, data, "malformed")
         if state is None or state.instance != instance or state.seq != seq:
+            if state is None or state.instance != instance:
+                # not this user's current flow: an old run's button, or data forged from
+                # someone else's (a focal point replaying a coordinator's «Đạt»): on record
+                ctx.audit("button", data[:64], "refused", reason="not_current_flow")
             caps = self.capabilities(ctx.request.channel)
             if caps.popups:
                 return Response(acknowledge=render("chat/button_stale.j2"))

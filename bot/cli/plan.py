@@ -31,6 +31,7 @@ from storage.plans import (
     plan_by_code,
     save_plan,
 )
+from storage.review.store import set_plan_review
 from storage.seed import load_seed
 from storage.tables.shared import Agency, Plan, Task
 
@@ -169,6 +170,30 @@ def plan_rows(plan: model.Plan) -> list[dict]:
         }
         for t in plan.tasks
     ]
+
+
+@plan_app.command("review")
+def plan_review(
+    code: str | None = typer.Argument(
+        None, metavar="[MÃ]", help="Mã kế hoạch (mặc định: kế hoạch mới nhất)."
+    ),
+    on: bool | None = typer.Option(
+        None, "--bat/--tat", help="Bật hoặc tắt việc duyệt báo cáo (không ghi: xem hiện trạng)."
+    ),
+) -> None:
+    """Báo cáo của kế hoạch có cần điều phối viên duyệt (Đạt / Trả lại) hay không."""
+    with transaction(ready_engine()) as session:
+        plan = plan_by_code(session, code)
+        if plan is None:
+            fail(f"không có kế hoạch {code}" if code else "chưa có kế hoạch nào")
+        assert plan is not None
+        if on is not None:
+            set_plan_review(session, plan.code, on)
+        typer.echo(
+            render(
+                "cli/plan_review.j2", code=plan.code, on=plan.review_reports, changed=on is not None
+            )
+        )
 
 
 @plan_app.command("show")

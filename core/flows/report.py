@@ -72,6 +72,8 @@ class ReportDraft:
     figure: str | None
     difficulties: str
     upload_ids: list[int] = field(default_factory=list)
+    # evidence of an earlier version kept by «Báo cáo lại» (copied to the new version)
+    evidence_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Saved:
     files: int
     round_deadline: date | None = None
     late: bool = False  # filed after the round's deadline (local date): "nộp muộn"
+    review: str = "accepted"  # core.review.ReviewStatus: "pending" when the plan reviews
 
 
 class ReportStore(Protocol):
@@ -238,7 +241,8 @@ def build_report_flow(store_of: StoreOf) -> Flow:
             result=data["result"],
             figure=data.get("figure"),
             difficulties=data.get("difficulties") or "",
-            upload_ids=[f["upload_id"] for f in data.get("files") or []],
+            upload_ids=[f["upload_id"] for f in data.get("files") or [] if "evidence_id" not in f],
+            evidence_ids=[f["evidence_id"] for f in data.get("files") or [] if "evidence_id" in f],
         )
         saved = store.save(draft, ctx.now, data["_instance"])
         ctx.audit(
@@ -247,6 +251,7 @@ def build_report_flow(store_of: StoreOf) -> Flow:
             receipt=saved.receipt,
             version=saved.version,
             files=saved.files,
+            review=saved.review,
         )
         return say("chat/report_saved.j2", saved=saved, d=data, at=ctx.now)
 

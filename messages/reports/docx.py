@@ -46,6 +46,7 @@ from messages.render import VN, environment, render
 from messages.reports.labels import kind_label, labels
 from messages.reports.texts import (
     count_difficulties,
+    difficulty_answers,
     task_difficulties,
     task_progress,
     task_results,
@@ -56,6 +57,7 @@ BODY_PT = 14
 TABLE_PT = 13
 LATE_NAMED = 10
 TOP_DIFFICULTIES = 5
+ANSWERS_LISTED = 15  # difficulties listed one by one with their answers (section III)
 LANGUAGE = "vi-VN"
 TEXT_WIDTH_MM = 165  # A4 less the 30 mm and 15 mm margins
 
@@ -501,6 +503,19 @@ def write_report_docx(
 
     _para(document, str(parts.section_issues()), bold=True, indent=True)
     _para(document, render("docs/difficulties.j2", items=_difficulties(report)), indent=True)
+    raised = difficulty_answers(report)
+    answered = [d for d in raised if d.answer]
+    waiting = [d for d in raised if not d.answer]
+    listed = render(
+        "docs/difficulty_answers.j2",
+        answered=answered[:ANSWERS_LISTED],
+        answered_more=max(0, len(answered) - ANSWERS_LISTED),
+        waiting=waiting[:ANSWERS_LISTED],
+        waiting_more=max(0, len(waiting) - ANSWERS_LISTED),
+    )
+    for line in listed.splitlines():
+        if line.strip():
+            _para(document, line, indent=True)
     _para(document, render("docs/proposals.j2", lh=letterhead), indent=True)
     _para(document, render("docs/closing.j2", title=subject, lh=letterhead), indent=True)
     _signature(document, letterhead, parts)

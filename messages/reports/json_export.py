@@ -6,8 +6,11 @@ Keys are English and stable; verdicts are the `core.report_model.Verdict` values
 `reports` (agencies that reported, lead or coordinating) and `versions` (report versions).
 Lead and coordinating figures are apart: `totals.tasks` / `totals.lead_pairs` against
 `totals.coordinated_tasks` / `totals.coordinating_pairs`. Each tally's `overdue_reported` is
-the part of `overdue` that did report progress. `generated_at` is the only value that changes
-when the same data is compiled twice.
+the part of `overdue` that did report progress. Review (core.review): `totals.review` counts
+the latest reports of lead pairs by review state (`pending` chờ duyệt, `accepted`,
+`returned`) and `done_pending`, the pairs counted done whose report still waits; per task,
+`review` counts its responsible pairs' latest reports the same way. `generated_at` is the
+only value that changes when the same data is compiled twice.
 """
 
 from __future__ import annotations
@@ -15,11 +18,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.report_model import CompiledReport, Tally
+from core.report_model import CompiledReport, Tally, TaskResult
 
 
 def _tally(tally: Tally) -> dict[str, Any]:
     return {"total": tally.total, **tally.as_dict(), "overdue_reported": tally.overdue_reported}
+
+
+def _reviews(result: TaskResult) -> dict[str, int]:
+    counts = {"pending": 0, "accepted": 0, "returned": 0}
+    for evaluation in result.leads or result.coordinators:
+        if evaluation.report is not None:
+            review = evaluation.report.review
+            counts[review] = counts.get(review, 0) + 1
+    return counts
 
 
 def report_dict(report: CompiledReport) -> dict[str, Any]:
@@ -44,6 +56,7 @@ def report_dict(report: CompiledReport) -> dict[str, Any]:
             "lead_pairs": _tally(report.agency_tally),
             "coordinated_tasks": _tally(report.coordinated_tally),
             "coordinating_pairs": _tally(report.coordinating_tally),
+            "review": dict(report.review_tally),
         },
         "areas": [
             {
@@ -67,6 +80,7 @@ def report_dict(report: CompiledReport) -> dict[str, Any]:
                 "status": result.tally.as_dict(),
                 "reports": result.reports,
                 "versions": result.versions,
+                "review": _reviews(result),
             }
             for area in report.areas
             for result in area.tasks

@@ -46,6 +46,7 @@ def summary_model(report: CompiledReport, late_shown: int = LATE_SHOWN) -> dict[
         "coordinated": report.coordinated_tally,
         "pairs": report.agency_tally,
         "coordinating": report.coordinating_tally,
+        "review": report.review_tally,
         "areas": report.areas,
         "late": report.late_agencies[:late_shown],
         "late_more": max(0, len(report.late_agencies) - late_shown),

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from core.flows.targets import meets, primary_target, with_unit
 from core.model import ReportStatus
-from core.report_model import Evaluation, ReportData, TaskResult, Verdict
+from core.report_model import CompiledReport, Evaluation, ReportData, TaskResult, Verdict
+from core.review import has_difficulty
 from core.text import clean, nfc
 from messages.render import render
 from messages.reports.labels import status_label
@@ -45,6 +46,11 @@ def task_progress(result: TaskResult) -> str:
         overdue=counts[Verdict.OVERDUE],
         overdue_silent=sum(1 for e in pairs if e.verdict is Verdict.OVERDUE and e.report is None),
         not_reported=counts[Verdict.NOT_REPORTED],
+        # review (core.review): a returned report counts as not done; a pending one is said
+        review=report.review if report else "",
+        review_reason=report.review_reason if report else "",
+        pending=sum(1 for e in pairs if e.report is not None and e.report.review == "pending"),
+        returned=sum(1 for e in pairs if e.report is not None and e.report.review == "returned"),
     )
 
 
@@ -72,8 +78,8 @@ def task_results(result: TaskResult, data: ReportData, limit: int = 10) -> str:
     reported done with a figure below its target says so and quotes the target once."""
     pairs = responsible(result)
     others = result.coordinators if result.leads else []
-    done = [e for e in pairs if e.report is not None and e.report.status == "done"]
-    rest = [e for e in pairs if e.report is not None and e.report.status != "done"]
+    done = [e for e in pairs if e.done_at is not None]
+    rest = [e for e in pairs if e.report is not None and e.done_at is None]
     target = primary_target(result.task.expected_output)
     items: list[_Item] = []
     more = 0
@@ -154,3 +160,34 @@ def task_difficulties(result: TaskResult, limit: int = 6) -> str:
         many=len(ranked) > 1 or shown[0].count > 1,
         more=len(ranked) - len(shown),
     )
+
+
+@dataclass(frozen=True)
+class DifficultyAnswer:
+    """One difficulty of a latest report and the coordinators' answer ("" : not yet)."""
+
+    agency: str
+    ref: str
+    text: str
+    answer: str
+
+
+def difficulty_answers(report: CompiledReport) -> list[DifficultyAnswer]:
+    """Every difficulty raised in the latest reports in scope, appendix order, with its answer
+    (core.review: a «Gặp vướng mắc» status or a difficulties text raises one)."""
+    items: list[DifficultyAnswer] = []
+    agencies = report.data.agencies
+    for result in report.tasks:
+        for evaluation in result.leads + result.coordinators:
+            latest = evaluation.report
+            if latest is None or not has_difficulty(latest.status, latest.difficulties):
+                continue
+            items.append(
+                DifficultyAnswer(
+                    agencies[evaluation.agency_id].name,
+                    result.task.ref,
+                    clean(latest.difficulties),
+                    clean(latest.answer),
+                )
+            )
+    return items

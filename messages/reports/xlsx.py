@@ -38,7 +38,7 @@ VERDICT_STYLE = {
     Verdict.NOT_REPORTED: Style.NOT_REPORTED,
 }
 SUMMARY_WIDTHS = (7, 40, 11, 18, 18, 30, 26, 44, 28, 13)  # 235: ~60% on an A4 width
-REPORT_WIDTHS = (8, 11, 26, 9, 14, 5, 7, 13, 44, 10, 30, 18, 15, 28, 15)
+REPORT_WIDTHS = (8, 11, 26, 9, 14, 5, 7, 13, 44, 10, 30, 18, 15, 28, 15, 11, 26, 30)
 PROGRESS_EVERY = 20_000
 UNIX_EPOCH_SERIAL = 25569.0  # 1970-01-01 as an Excel date
 LINE_PT = 15.0
@@ -281,10 +281,11 @@ def _reports_sheet(
     )
     code, text = int(Style.CODE), int(Style.TEXT)
     styles = [code, code, text, text, text, int(Style.NUMBER), text, text, text, text, text]
-    styles += [text, int(Style.DATETIME), text, code]
+    styles += [text, int(Style.DATETIME), text, code, text, text, text]
+    reviews = words.review
     agencies = data.agencies
     total = len(ordered)
-    report_lines = lines_per_column(REPORT_WIDTHS, (2, 8, 10, 13))
+    report_lines = lines_per_column(REPORT_WIDTHS, (2, 8, 10, 13, 16, 17))
     lead_role, coordinating_role = role["lead"], role["coordinate"]
     utcoffset = tz.utcoffset
     with book.sheet(words.sheet["reports"], REPORT_WIDTHS, freeze=(1, 3)) as sheet:
@@ -313,6 +314,9 @@ def _reports_sheet(
                 serial + UNIX_EPOCH_SERIAL,
                 "; ".join([e.file_name for e in item.evidence]) if item.evidence else "",
                 item.receipt,
+                reviews.get(item.review, item.review),
+                item.review_reason,
+                item.answer,
             ]
             row_styles = styles
             if figure_style is not None:

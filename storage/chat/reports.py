@@ -19,7 +19,9 @@ from sqlmodel import Session
 
 from core.conversation import IncomingFile
 from core.flows.report import ReportDraft, Saved, TaskItem, UploadRef
+from core.review import status_on_submit
 from core.rounds import Audience, AudienceError
+from storage.review.store import plan_needs_review
 from storage.tables.chat import PendingUpload
 from storage.tables.shared import (
     Agency,
@@ -223,6 +225,7 @@ class SqlReportStore:
             update(_REPORTS).where(*same, StatusReport.is_latest).values(is_latest=False)
         )
         version = (previous or 0) + 1
+        review = status_on_submit(plan_needs_review(self.session, draft.task_id))
         inserted = connection.execute(
             insert(_REPORTS),
             {
@@ -238,6 +241,7 @@ class SqlReportStore:
                 "figure": draft.figure,
                 "difficulties": draft.difficulties,
                 "submitted_at": now,
+                "review": review.value,
             },
         )
         report_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
@@ -267,6 +271,33 @@ class SqlReportStore:
                 .returning(EvidenceFile.id)
             )
             files = len(moved.all())
+        if draft.evidence_ids:
+            # «Báo cáo lại» kept the returned version's files: copied, only from this agency's
+            # own reports on this task
+            kept = (
+                select(
+                    literal(report_id),
+                    EvidenceFile.file_name,
+                    EvidenceFile.mime_type,
+                    EvidenceFile.size,
+                    EvidenceFile.sha256,
+                    EvidenceFile.content,
+                    EvidenceFile.uploaded_at,
+                )
+                .join(StatusReport, StatusReport.id == EvidenceFile.report_id)
+                .where(
+                    EvidenceFile.id.in_(draft.evidence_ids),
+                    StatusReport.task_id == draft.task_id,
+                    StatusReport.agency_id == draft.agency_id,
+                )
+            )
+            columns = ["report_id", "file_name", "mime_type", "size", "sha256", "content"]
+            copied = self.session.execute(
+                insert(EvidenceFile)
+                .from_select([*columns, "uploaded_at"], kept)
+                .returning(EvidenceFile.id)
+            )
+            files += len(copied.all())
         self.drop_uploads(instance)
         return Saved(
             report_id=report_id,
@@ -277,4 +308,5 @@ class SqlReportStore:
             files=files,
             round_deadline=round_.deadline if round_ else None,
             late=round_ is not None and now.astimezone(self.tz).date() > round_.deadline,
+            review=review.value,
         )

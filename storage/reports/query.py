@@ -248,6 +248,10 @@ def load_report_data(
             # raw: SQLite's text is parsed below with the C `fromisoformat`, several times
             # faster than the column type's processor at this volume
             type_coerce(StatusReport.submitted_at, String),
+            StatusReport.review,
+            StatusReport.review_reason,
+            StatusReport.answer,
+            StatusReport.answered_at,
         )
         .join(Task, Task.id == StatusReport.task_id)
         .join(Agency, Agency.id == StatusReport.agency_id)
@@ -281,6 +285,10 @@ def load_report_data(
                 row[10],
                 submitted_at,
                 tuple(evidence.get(rid, ())),
+                row[12],
+                row[13],
+                row[14],
+                row[15],
             )
         )
     step("reports", 4, 4)

@@ -30,8 +30,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from core.model import AssignmentRole, ReportStatus, RuleKind
+from core.review import RETURNED
 from core.rounds import Audience, Period, RoundSchedule
 from storage.tables.shared import Agency, Assignment, ReportingRound, StatusReport, Task
+
+RETURNED_REVIEW = RETURNED.value
 
 TASK_SOURCE, CHECKIN_SOURCE = "task", "checkin"
 _CHUNK = 500
@@ -169,7 +172,8 @@ def _round_period(
     report = aliased(StatusReport)
     # Any report in the period counts, whichever round the chat tagged it with: an agency in
     # two rounds at once (VPUBND) must not be reminded for a report it has sent.
-    counts = report.submitted_at >= since
+    # a report a coordinator returned (core.review) must be redone: it does not count
+    counts = and_(report.submitted_at >= since, report.review != RETURNED_REVIEW)
     if audience.per_task:
         tasks = select(Task.id).where(Task.plan_id == row.plan_id)
         if not audience.all_tasks:
@@ -181,6 +185,7 @@ def _round_period(
             audience.roles,
             agency_ids,
             StatusReport.submitted_at >= since,
+            StatusReport.review != RETURNED_REVIEW,
         )
         return [
             Obligation(row.code, agency, period.deadline, period.opens, row.id, found)
@@ -231,6 +236,7 @@ def task_obligations(
         agency_ids,
         StatusReport.is_latest == True,  # noqa: E712
         StatusReport.status == ReportStatus.DONE.value,
+        StatusReport.review != RETURNED_REVIEW,  # a returned "done" is not done
     )
     found: list[Obligation] = []
     for agency, task_ids in pending.items():

@@ -53,6 +53,9 @@ class Plan(SQLModel, table=True):
     issuer: str = Field(default="", max_length=300)
     source: str = Field(default="", max_length=500)
     imported_at: datetime = Field(default_factory=utcnow)
+    # "reports need review": a submitted report waits (chờ duyệt) for a coordinator's Đạt or
+    # Trả lại (core.review); off: reports count as accepted when submitted
+    review_reports: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
 
 
 class Area(SQLModel, table=True):
@@ -153,6 +156,20 @@ class StatusReport(SQLModel, table=True):
     figure: str | None = Field(default=None, max_length=200)
     difficulties: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     submitted_at: datetime = Field(default_factory=utcnow, index=True)
+    # review (core.review.ReviewStatus): pending | accepted | returned; migration 0013 made
+    # every earlier report "accepted" (filed before review existed)
+    review: str = Field(
+        default="accepted", max_length=16, sa_column_kwargs={"server_default": "accepted"}
+    )
+    review_reason: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default="")
+    )
+    reviewed_by: int | None = Field(default=None, foreign_key="contact.id")
+    reviewed_at: datetime | None = None
+    # the coordinators' answer to the report's difficulties (core.review: difficulties answered)
+    answer: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    answered_by: int | None = Field(default=None, foreign_key="contact.id")
+    answered_at: datetime | None = None
 
 
 class EvidenceFile(SQLModel, table=True):

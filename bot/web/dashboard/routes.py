@@ -22,9 +22,11 @@ from starlette.routing import Route
 from bot.web.auth import viewer_of
 from bot.web.dashboard.nudge import NUDGERS
 from bot.web.dashboard.nudge import ROUTES as NUDGE_ROUTES
+from bot.web.dashboard.review import ROUTES as REVIEW_ROUTES
 from bot.web.pages import forbidden, page
 from core.commands import Actor
 from core.report_model import VERDICTS, ReportRefused, Scope, scope_for
+from core.review import may_review
 from messages.reports.build import MIME, Format, compile_report, file_name, write_output
 from messages.reports.chart import write_chart
 from messages.reports.labels import kind_label, status_label, verdict_label
@@ -170,7 +172,7 @@ async def agency(request: Request) -> Response:
     got = _granted(request, _requested(request, agency_code=code), f"agency:{code[:40]}")
     if isinstance(got, Response):
         return got
-    _viewer, scope = got
+    viewer, scope = got
     if (scope.agency_code or "").upper() != code.upper():
         return forbidden(request, f"agency:{code[:40]}")
     web = request.app.state.web
@@ -193,6 +195,11 @@ async def agency(request: Request) -> Response:
                 StatusReport.submitted_at,
                 StatusReport.receipt,
                 Contact.display_name,
+                StatusReport.is_latest,
+                StatusReport.review,
+                StatusReport.review_reason,
+                StatusReport.difficulties,
+                StatusReport.answer,
             )
             .outerjoin(Contact, Contact.id == StatusReport.reporter_id)
             .join(Task, Task.id == StatusReport.task_id)
@@ -231,6 +238,7 @@ async def agency(request: Request) -> Response:
         last=last,
         tz=web.tz,
         words=WORDS,
+        may_review=may_review(viewer) is None,
     )
 
 
@@ -385,6 +393,7 @@ ROUTES = [
     Route("/minh-chung/{id}", evidence_file, methods=["GET"], name="dashboard.evidence"),
     Route("/chua-bao-cao", unreported, methods=["GET"], name="dashboard.unreported"),
     *NUDGE_ROUTES,
+    *REVIEW_ROUTES,
     Route("/ky-bao-cao", rounds, methods=["GET"], name="dashboard.rounds"),
     Route("/tai-ve", downloads, methods=["GET"], name="dashboard.downloads"),
     Route("/tai-ve/{fmt}", download, methods=["GET"], name="dashboard.download"),

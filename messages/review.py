@@ -1,0 +1,215 @@
+"""The two kinds of `/duyet` item parbot ships: reports to review, difficulties to answer.
+
+Each decision is written, told and counted in the caller's transaction: the report's review or
+answer (storage/review/store.py), a message to the agency's focal point through the outbox
+(with «Báo cáo lại» on a returned report), and the dashboard's stored evaluation of that
+(task, agency). The chat flow (`core/flows/review.py`) and the dashboard's agency page both
+reach these through `core.review.decide`, so the role rule and the wording are the same.
+
+`queue_for(session, tz)` builds the queue; another kind is one more `kinds.add(...)` there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta, tzinfo
+
+from sqlmodel import Session
+
+from core.commands import Actor
+from core.conversation import Text, say
+from core.outgoing import Button, Outgoing
+from core.review import (
+    ACCEPTED,
+    PENDING,
+    RETURNED,
+    Action,
+    Decided,
+    DecisionRefused,
+    QueueItem,
+    QueueKinds,
+    has_difficulty,
+)
+from messages.render import render
+from storage.chat.buttons import issue_button
+from storage.outbox import OutboxItem, enqueue_many
+from storage.reports.evaluation_store import refresh_after_report
+from storage.review import store
+from storage.review.store import ReportView
+
+REPORT, DIFFICULTY = "report", "difficulty"
+AGAIN_TTL = timedelta(days=60)
+
+
+def _tell_focal(
+    session: Session,
+    report: ReportView,
+    key: str,
+    kind: str,
+    template: str,
+    now: datetime,
+    again: bool = False,
+) -> int:
+    """Queue `template` to the report's focal point(s); «Báo cáo lại» when `again`."""
+    items: list[OutboxItem] = []
+    for contact in store.focal_recipients(session, report):
+        assert contact.id is not None
+        buttons: list[list[Button]] = []
+        if again:
+            token = issue_button(
+                session,
+                contact.id,
+                "report_again",
+                {"report_id": report.id},
+                ttl=AGAIN_TTL,
+                now=now,
+            )
+            buttons = [[Button(render("review/button_again.j2"), token)]]
+        items.append(
+            OutboxItem(
+                key=f"{key}:{contact.id}",
+                channel=contact.channel,
+                chat_id=contact.chat_id,
+                message=Outgoing(render(template, r=report), buttons=buttons),
+                contact_id=contact.id,
+                kind=kind,
+            )
+        )
+    return len(enqueue_many(session, items, now)) if items else 0
+
+
+class ReportReviews:
+    """`core.review.QueueKind`: reports chờ duyệt → Đạt / Trả lại (with a reason)."""
+
+    name = REPORT
+
+    def __init__(self, session: Session, tz: tzinfo) -> None:
+        self.session, self.tz = session, tz
+
+    def waiting(self, limit: int) -> list[QueueItem]:
+        return [
+            QueueItem(REPORT, str(i), at) for i, at in store.waiting_reviews(self.session, limit)
+        ]
+
+    def _pending(self, key: str) -> ReportView | None:
+        try:
+            report = store.load(self.session, int(key))
+        except ValueError:
+            return None
+        if report is None or report.review != PENDING.value or not report.is_latest:
+            return None
+        return report
+
+    def show(self, key: str) -> Text | None:
+        report = self._pending(key)
+        return say("review/report_item.j2", r=report) if report is not None else None
+
+    def actions(self, key: str) -> Sequence[Action]:
+        report = self._pending(key)
+        if report is None:
+            return []
+        return [
+            Action("accept", say("review/button_accept.j2")),
+            Action("return", say("review/button_return.j2"), say("review/ask_reason.j2", r=report)),
+        ]
+
+    def decide(self, actor: Actor, key: str, action: str, text: str, now: datetime) -> Decided:
+        report = self._pending(key)
+        if report is None:
+            raise DecisionRefused("already_decided")
+        status = ACCEPTED if action == "accept" else RETURNED
+        if not store.set_review(self.session, report.id, status, text, actor.contact_id, now):
+            raise DecisionRefused("already_decided")
+        told = store.load(self.session, report.id)
+        assert told is not None
+        _tell_focal(
+            self.session,
+            told,
+            f"review:{report.id}:{status.value}",
+            f"review_{status.value}",
+            f"review/told_{status.value}.j2",
+            now,
+            again=status is RETURNED,
+        )
+        if status is RETURNED:  # a returned "done" is no longer done: the dashboard follows
+            refresh_after_report(self.session, report.task_id, report.agency_id, self.tz, now)
+        said = say(
+            "review/decided.j2",
+            action=action,
+            receipt=report.receipt,
+            ref=report.task_ref,
+            agency=report.agency_name,
+        )
+        return Decided(action, f"report:{report.receipt}", said)
+
+
+class DifficultyAnswers:
+    """`core.review.QueueKind`: difficulties raised in reports → an answer to the agency."""
+
+    name = DIFFICULTY
+
+    def __init__(self, session: Session, tz: tzinfo) -> None:
+        self.session, self.tz = session, tz
+
+    def waiting(self, limit: int) -> list[QueueItem]:
+        return [
+            QueueItem(DIFFICULTY, str(i), at)
+            for i, at in store.waiting_answers(self.session, limit)
+        ]
+
+    def _open(self, key: str) -> ReportView | None:
+        try:
+            report = store.load(self.session, int(key))
+        except ValueError:
+            return None
+        if report is None or report.answer or not report.is_latest:
+            return None
+        return report if has_difficulty(report.status, report.difficulties) else None
+
+    def show(self, key: str) -> Text | None:
+        report = self._open(key)
+        return say("review/difficulty_item.j2", r=report) if report is not None else None
+
+    def actions(self, key: str) -> Sequence[Action]:
+        report = self._open(key)
+        if report is None:
+            return []
+        return [
+            Action("answer", say("review/button_answer.j2"), say("review/ask_answer.j2", r=report))
+        ]
+
+    def decide(self, actor: Actor, key: str, action: str, text: str, now: datetime) -> Decided:
+        report = self._open(key)
+        if report is None or not store.set_answer(
+            self.session, report.id, text, actor.contact_id, now
+        ):
+            raise DecisionRefused("already_decided")
+        told = store.load(self.session, report.id)
+        assert told is not None
+        _tell_focal(
+            self.session,
+            told,
+            f"answer:{report.id}",
+            "difficulty_answer",
+            "review/told_answer.j2",
+            now,
+        )
+        said = say(
+            "review/decided.j2",
+            action=action,
+            receipt=report.receipt,
+            ref=report.task_ref,
+            agency=report.agency_name,
+        )
+        return Decided(action, f"report:{report.receipt}", said)
+
+
+def queue_for(session: Session, tz: tzinfo) -> QueueKinds:
+    """The `/duyet` queue: every kind, in this order (the oldest item of any kind comes first).
+
+    The extension requests of `/giahan` join with one line: `kinds.add(Extensions(session))`.
+    """
+    kinds = QueueKinds()
+    kinds.add(ReportReviews(session, tz))
+    kinds.add(DifficultyAnswers(session, tz))
+    return kinds
