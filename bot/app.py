@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from bot.chat.dispatcher import Dispatcher
 from bot.features import chat as chat_feature
+from bot.features import extensions as extensions_feature
 from bot.features import reports as reports_feature
 from bot.features import scheduling as scheduling_feature
 from bot.features import web as web_feature
@@ -53,6 +54,7 @@ FEATURES: tuple[Feature | ModuleType, ...] = (
     scheduling_feature,  # /kybaocao /nhacnho /caidat, reminder buttons
     reports_feature,  # /tonghop
     web_feature,  # /web: sign-in and upload links to the web companion
+    extensions_feature,  # /giahan, «Xin gia hạn», deputies and absences (after chat_feature)
 )
 
 
@@ -203,7 +205,14 @@ def build_app(
         files,
     )
     app = App(
-        settings, engine, clock, environment(), registry, dispatcher, files, plugins,
+        settings,
+        engine,
+        clock,
+        environment(),
+        registry,
+        dispatcher,
+        files,
+        plugins,
         features=features,
     )
     if isinstance(files, NoFileLinks) and settings.web_public_url() is not None:
