@@ -3,7 +3,8 @@
 Keys are English and stable; verdicts are the `core.report_model.Verdict` values. Per task:
 `ref`, `led` (the scope holds a lead agency of it: only led tasks are in `totals.tasks`),
 `verdict`, `status` (lead agencies counted per verdict; coordinating ones when not led),
-`reports` (agencies that reported, lead or coordinating) and `versions` (report versions).
+`reports` (agencies that reported, lead or coordinating), `versions` (report versions) and
+`extensions` (approved extensions: agency, original and new date, the pair's verdict).
 Lead and coordinating figures are apart: `totals.tasks` / `totals.lead_pairs` against
 `totals.coordinated_tasks` / `totals.coordinating_pairs`. Each tally's `overdue_reported` is
 the part of `overdue` that did report progress. `generated_at` is the only value that changes
@@ -15,11 +16,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.report_model import CompiledReport, Tally
+from core.report_model import CompiledReport, Tally, TaskResult
 
 
 def _tally(tally: Tally) -> dict[str, Any]:
     return {"total": tally.total, **tally.as_dict(), "overdue_reported": tally.overdue_reported}
+
+
+def _extensions(report: CompiledReport, result: TaskResult) -> list[dict[str, Any]]:
+    """Approved extensions of the task's agencies: the deadline each pair is judged against."""
+    found = []
+    for e in (*result.leads, *result.coordinators):
+        if e.extension is None:
+            continue
+        original = e.extension.original or result.deadline
+        found.append(
+            {
+                "agency": report.data.agencies[e.agency_id].code,
+                "original": original.isoformat() if original else None,
+                "new_date": e.extension.new_date.isoformat(),
+                "verdict": e.verdict.value,
+            }
+        )
+    return found
 
 
 def report_dict(report: CompiledReport) -> dict[str, Any]:
@@ -67,6 +86,7 @@ def report_dict(report: CompiledReport) -> dict[str, Any]:
                 "status": result.tally.as_dict(),
                 "reports": result.reports,
                 "versions": result.versions,
+                "extensions": _extensions(report, result),
             }
             for area in report.areas
             for result in area.tasks

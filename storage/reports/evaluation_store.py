@@ -81,6 +81,11 @@ def _rows(report: CompiledReport, round_key: int, now: datetime) -> list[dict[st
                         "lead": evaluation.lead,
                         "verdict": evaluation.verdict.value,
                         "deadline": evaluation.deadline,
+                        "extended_from": (
+                            (evaluation.extension.original or result.deadline)
+                            if evaluation.extension is not None
+                            else None
+                        ),
                         "days_overdue": evaluation.days_overdue,
                         "report_id": latest.id if latest else None,
                         "reported_at": latest.submitted_at if latest else None,
@@ -456,6 +461,7 @@ def agency_evaluations(session: Session, view: View, agency_id: int) -> list[Any
                 E.deadline,
                 E.days_overdue,
                 E.reported_at,
+                E.extended_from,
             )
             .join(Task, Task.id == E.task_id)
             .where(

@@ -65,6 +65,8 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("deputy", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
+    with op.batch_alter_table("assignment_evaluation") as batch:
+        batch.add_column(sa.Column("extended_from", sa.Date(), nullable=True))
     # the main focal point of agencies that have several: the one linked first
     op.execute(
         sa.text(
@@ -78,6 +80,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("assignment_evaluation") as batch:
+        batch.drop_column("extended_from")
     with op.batch_alter_table("chat_invite") as batch:
         batch.drop_column("deputy")
     op.drop_table("focal_seat")
