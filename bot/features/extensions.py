@@ -27,6 +27,7 @@ from core.flows.extension import (
 )
 from core.flows.report import FLOW as REPORT_FLOW
 from core.model import ReportStatus, UserRole
+from core.names import split_role
 from core.outgoing import Button, Outgoing
 from messages.extensions import QUEUE_ACTION, ExtensionService
 from messages.render import render
@@ -141,9 +142,14 @@ def deputy_invite(ctx: ChatContext) -> Outgoing:
     typed = ctx.request.text.strip()
     agency_id = ctx.actor.agency_id
     if typed:  # an agency named: it must be the focal point's own (unclear: not guessed)
-        match = resolve_agency(ctx.session, typed)
-        agency = agency_by_code(ctx.session, match.code) if match.code else None
-        agency_id = agency.id if agency is not None else None
+        agency_text, role, _written = split_role(typed)
+        if role not in (None, UserRole.FOCAL):  # a deputy is a focal point, nothing else
+            ctx.audit("deputy_invite", f"role:{role}", "refused", reason="role")
+            return Outgoing(render("deputies/refused.j2", reason="role"))
+        match = resolve_agency(ctx.session, agency_text) if agency_text else None
+        if match is not None:
+            agency = agency_by_code(ctx.session, match.code) if match.code else None
+            agency_id = agency.id if agency is not None else None
     refusal = may_invite_deputy(ctx.actor, agency_id)
     if refusal is not None:
         ctx.audit("deputy_invite", refusal.target, "refused", reason=refusal.reason)
