@@ -35,6 +35,7 @@ from scheduler.delivery import Relevance
 from storage import outbox as outbox_repo
 from storage.db import transaction
 from storage.deputies import recipients_by_agency
+from storage.extensions import approved_dates
 from storage.outbox import OutboxItem
 from storage.scheduling.obligations import (
     CHECKIN_SOURCE,
@@ -257,6 +258,7 @@ class _Writer:
         self._tasks: dict[int, tuple[str, str]] = {}
         self._rounds: dict[int, ReportingRound] = {}
         self._labels: dict[str, str] = {}
+        self._extended: dict[tuple[int, int], date] | None = None
         # on the same day a snoozed repeat yields to a fresh reminder of the same obligation
         self._fresh: set[tuple[str, int]] = set()
 
@@ -295,8 +297,15 @@ class _Writer:
         tasks = self.tasks(obligation.task_ids[:SHOWN_TASKS])
         round_ = self.round(obligation.round_id)
         what = "round" if round_ else ("checkin" if obligation.source == CHECKIN_SOURCE else "task")
+        if self._extended is None:  # approved extensions, read once per sweep
+            self._extended = approved_dates(self.session)
+        extended = what == "task" and any(
+            self._extended.get((t, obligation.agency_id)) == obligation.deadline
+            for t in obligation.task_ids
+        )
         return {
             "what": what,
+            "extended": extended,
             "title": round_.title if round_ else "",
             "ask": round_.ask if round_ else "",
             "agency": self.agency(obligation.agency_id),

@@ -119,7 +119,7 @@ async def test_approved_extension_shifts_the_ladder_and_counts_done_by_the_new_d
     ]
     assert "15/07/2024" in ladder[date(2024, 7, 4)][0]  # T−7 of the old date, before the request
     for day in (date(2024, 7, 22), date(2024, 7, 26), date(2024, 7, 30)):
-        assert "31/07/2024" in ladder[day][0] and "15/07/2024" not in ladder[day][0]
+        assert "31/07/2024 (đã gia hạn)" in ladder[day][0] and "15/07/2024" not in ladder[day][0]
     # nothing at all for the old date after the approval (T−3 10/07 … overdue 16–18/07)
     assert sorted(_days(seen, "801", "15/07/2024")) == [date(2024, 7, 4)]
     assert any("gia hạn đến 31/07/2024" in text for _d, chat, text in seen if chat == "801")
