@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from bot.chat.dispatcher import Dispatcher
 from bot.features import chat as chat_feature
+from bot.features import extensions as extensions_feature
 from bot.features import reports as reports_feature
 from bot.features import review as review_feature
 from bot.features import scheduling as scheduling_feature
@@ -55,6 +56,7 @@ FEATURES: tuple[Feature | ModuleType, ...] = (
     reports_feature,  # /tonghop
     web_feature,  # /web: sign-in and upload links to the web companion
     review_feature,  # /duyet: accept or return reports, answer difficulties; «Báo cáo lại»
+    extensions_feature,  # /giahan, «Xin gia hạn», deputies and absences (after chat_feature)
 )
 
 
@@ -205,7 +207,14 @@ def build_app(
         files,
     )
     app = App(
-        settings, engine, clock, environment(), registry, dispatcher, files, plugins,
+        settings,
+        engine,
+        clock,
+        environment(),
+        registry,
+        dispatcher,
+        files,
+        plugins,
         features=features,
     )
     if isinstance(files, NoFileLinks) and settings.web_public_url() is not None:

@@ -103,4 +103,3 @@ class AgencyDirectory:
                     seen.add(code)
                     result.agencies.append(AgencyRef(code, rest))
         return result
-

@@ -92,3 +92,38 @@ def may_invite(actor: Actor | None, role: UserRole) -> Refusal | None:
 
 def invitable_roles(actor: Actor) -> list[UserRole]:
     return [r for r in UserRole if r in _INVITES.get(actor.role, frozenset())]
+
+
+# ---------------------------------------------------------------------------- issue 13
+# Extension requests (gia hạn), their decisions, and deputies invited by a focal point.
+_DECIDERS = frozenset({UserRole.COORDINATOR, UserRole.ADMIN})
+
+
+def may_request_extension(
+    actor: Actor | None, agency_id: int | None, assigned: bool
+) -> Refusal | None:
+    """A focal point asks for more time only for its own agency, only on an assigned task:
+    the same rule as reporting (`may_report`)."""
+    return may_report(actor, agency_id, assigned)
+
+
+def may_decide_extension(actor: Actor | None) -> Refusal | None:
+    """Only coordinators (and admins) approve or refuse an extension — never a focal point,
+    whatever button data or typed number it sends."""
+    if actor is None:
+        return Refusal("unlinked", "extension")
+    if actor.role not in _DECIDERS:
+        return Refusal("role", "extension")
+    return None
+
+
+def may_invite_deputy(actor: Actor | None, agency_id: int | None) -> Refusal | None:
+    """A focal point invites a deputy (another focal point) for its own agency only."""
+    target = f"agency:{agency_id}"
+    if actor is None:
+        return Refusal("unlinked", target)
+    if actor.role is not UserRole.FOCAL:
+        return Refusal("not_focal", target)
+    if actor.agency_id is None or actor.agency_id != agency_id:
+        return Refusal("other_agency", target)
+    return None

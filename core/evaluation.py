@@ -5,6 +5,9 @@ The rules, applied to one agency on one task ("a pair") as of a date:
 * **Deadline.** With a reporting round chosen, the round's deadline; otherwise the task's
   due date. Tasks with no date (recurring "Thường xuyên", external schedules a coordinator has
   not dated yet) have no deadline and are never late: they are in progress or done.
+* **Extensions (gia hạn).** An approved extension moves one agency's deadline on one task to
+  its new date (never earlier than the deadline it replaces); that pair is judged against it
+  in every view, and the evaluation carries the extension so views can say so.
 * **Which reports count.** Versions submitted up to the end of the "as of" day (local time);
   with a round chosen, only that round's reports. The latest version is the agency's answer.
 * **Hoàn thành đúng hạn / quá hạn.** The latest version says done. The completion date is
@@ -51,6 +54,7 @@ from core.report_model import (
     AreaResult,
     CompiledReport,
     Evaluation,
+    ExtensionInfo,
     LateAgency,
     ReportData,
     ReportInfo,
@@ -75,6 +79,14 @@ def deadline_for(task: TaskInfo, round_: RoundInfo | None) -> date | None:
     if round_ is not None:
         return round_.deadline
     return task.due_date
+
+
+def extended(deadline: date | None, extension: ExtensionInfo) -> date:
+    """The pair's deadline with an approved extension: its new date, or the deadline it would
+    otherwise have if that is later (a round's deadline after the extended date)."""
+    if deadline is None:
+        return extension.new_date
+    return max(deadline, extension.new_date)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +173,18 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
     as_of = data.as_of
     kinds = {agency_id: agency.kind for agency_id, agency in data.agencies.items()}
 
+    extensions = data.extensions
+
     def pair(task: TaskInfo, due: Window, agency_id: int, lead: bool) -> Evaluation:
         found = latest.get((task.id, agency_id))
         report, done_since = found if found else (None, None)
+        extension = extensions.get((task.id, agency_id)) if extensions else None
+        if extension is not None:
+            due = window(extended(due.deadline, extension), as_of, tz)
         verdict, done_at, days = judge(report, done_since, due)
-        return Evaluation(task.id, agency_id, lead, verdict, due.deadline, report, done_at, days)
+        return Evaluation(
+            task.id, agency_id, lead, verdict, due.deadline, report, done_at, days, extension
+        )
 
     tasks_by_area: dict[int, list[TaskResult]] = defaultdict(list)
     agency_tally, task_tally = Tally(), Tally()

@@ -122,6 +122,23 @@ class ReportInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ExtensionInfo:
+    """An approved extension (gia hạn) of one agency's deadline on one task.
+
+    The task keeps its own date (`original`); this pair is judged against `new_date` instead:
+    done by then is on time, and every view says "gia hạn đến dd/mm/yyyy".
+    """
+
+    task_id: int
+    agency_id: int
+    original: date | None  # the deadline the agency asked to move
+    new_date: date
+    decided_by: str = ""  # who approved it (display name)
+    decided_at: datetime | None = None
+    reason: str = ""  # the agency's reason
+
+
+@dataclass(frozen=True, slots=True)
 class Scope:
     """What a report covers. `None` means "no narrowing" for every filter."""
 
@@ -166,6 +183,8 @@ class ReportData:
     leads: dict[int, list[int]]
     coordinators: dict[int, list[int]]
     reports: list[ReportInfo]
+    # approved extensions by (task, agency): the pair's deadline moves to `new_date`
+    extensions: dict[tuple[int, int], ExtensionInfo] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -218,6 +237,7 @@ class Evaluation:
     report: ReportInfo | None  # the latest version, if any
     done_at: datetime | None  # when the work was first reported done (current run of "done")
     days_overdue: int
+    extension: ExtensionInfo | None = None  # approved: `deadline` is its new date
 
 
 @dataclass

@@ -34,9 +34,12 @@ from scheduler.context import Scheduling
 from scheduler.delivery import Relevance
 from storage import outbox as outbox_repo
 from storage.db import transaction
+from storage.deputies import recipients_by_agency
+from storage.extensions import approved_dates
 from storage.outbox import OutboxItem
 from storage.scheduling.obligations import (
     CHECKIN_SOURCE,
+    TASK_SOURCE,
     Obligation,
     checkin_obligations,
     round_obligations,
@@ -62,6 +65,7 @@ WRITE_CHUNK = 1000  # reminders per committed transaction
 REPORT_ACTION = "report_task"  # provided by the chat feature (docs/chat-extensions.md)
 PICK_ACTION = "reminder_tasks"  # ours: list the reminder's open tasks as report buttons
 SNOOZE_ACTION = "snooze"
+EXTENSION_ACTION = "extension_request"  # «Xin gia hạn» (bot/features/extensions.py)
 
 
 @dataclass
@@ -187,9 +191,8 @@ def sweep(ctx: Scheduling) -> SweepResult:
 def _plan_focal(
     session: Session, due: Sequence[tuple[Obligation, ReminderLevel]], today: date
 ) -> list[Planned]:
-    focal = _contacts_by_agency(
-        session, (o.agency_id for o, lv in due if lv.to_focal), UserRole.FOCAL
-    )
+    # the main focal point, or its deputies (or leaders) while it is away: core.deputies
+    focal = recipients_by_agency(session, (o.agency_id for o, lv in due if lv.to_focal), today)
     planned = []
     for obligation, level in due:
         if not level.to_focal:
@@ -255,6 +258,7 @@ class _Writer:
         self._tasks: dict[int, tuple[str, str]] = {}
         self._rounds: dict[int, ReportingRound] = {}
         self._labels: dict[str, str] = {}
+        self._extended: dict[tuple[int, int], date] | None = None
         # on the same day a snoozed repeat yields to a fresh reminder of the same obligation
         self._fresh: set[tuple[str, int]] = set()
 
@@ -293,8 +297,15 @@ class _Writer:
         tasks = self.tasks(obligation.task_ids[:SHOWN_TASKS])
         round_ = self.round(obligation.round_id)
         what = "round" if round_ else ("checkin" if obligation.source == CHECKIN_SOURCE else "task")
+        if self._extended is None:  # approved extensions, read once per sweep
+            self._extended = approved_dates(self.session)
+        extended = what == "task" and any(
+            self._extended.get((t, obligation.agency_id)) == obligation.deadline
+            for t in obligation.task_ids
+        )
         return {
             "what": what,
+            "extended": extended,
             "title": round_.title if round_ else "",
             "ask": round_.ask if round_ else "",
             "agency": self.agency(obligation.agency_id),
@@ -403,6 +414,8 @@ class _Writer:
         )
         contact_id: int = p.contact.id
         tasks = p.obligation.task_ids
+        if p.contact.role != UserRole.FOCAL.value:
+            return Outgoing(text=text), []  # a leader standing in: told, nothing to press
         if len(tasks) == 1:
             args: dict[str, object] = {
                 "task_id": tasks[0],
@@ -418,6 +431,13 @@ class _Writer:
             snooze_token, snooze_row = self._button(contact_id, SNOOZE_ACTION, {"key": p.key})
             rows.append(snooze_row)
             buttons.append(Button(self._label("reminders/button_snooze.j2"), snooze_token))
+        if p.obligation.source == TASK_SOURCE and p.obligation.round_id is None:
+            extension_args: dict[str, object] = {"agency_id": p.obligation.agency_id}
+            if len(tasks) == 1:
+                extension_args["task_id"] = tasks[0]
+            extend, extend_row = self._button(contact_id, EXTENSION_ACTION, extension_args)
+            rows.append(extend_row)
+            buttons.append(Button(self._label("reminders/button_extension.j2"), extend))
         return Outgoing(text=text, buttons=[buttons]), rows
 
     def escalate(self, escalations: Sequence[tuple[Obligation, ReminderLevel]]) -> int:

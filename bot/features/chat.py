@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.features.extensions import deputy_invite
 from bot.features.invite_throttle import tell_coordinators
 from core.auth import invitable_roles, may_invite, may_report
 from core.commands import STAFF, ChatContext, PressedButton, Registry
@@ -193,7 +194,9 @@ def cancel(ctx: ChatContext) -> list[Outgoing]:
 def invite(ctx: ChatContext) -> Outgoing:
     """/moi AGENCY [role]: the agency by code or name (an ambiguity is listed, never
     guessed), the role in Vietnamese ("đầu mối", "lãnh đạo"…), focal point by default."""
-    assert ctx.actor is not None  # /moi is for staff only
+    assert ctx.actor is not None  # /moi is for staff and focal points
+    if ctx.actor.role is UserRole.FOCAL:  # a deputy for its own agency (bot/features/extensions)
+        return deputy_invite(ctx)
     roles = [r.value for r in invitable_roles(ctx.actor)]
     typed = ctx.request.text.strip()
     if not typed:
@@ -269,7 +272,7 @@ def register(registry: Registry) -> None:
     registry.add_command("nhiemvu", description("nhiemvu"), tasks)
     registry.add_command("baocao", description("baocao"), report, roles=focal)
     registry.add_command("huy", description("huy"), cancel, public=True)
-    registry.add_command("moi", description("moi"), invite, roles=STAFF)
+    registry.add_command("moi", description("moi"), invite, roles=STAFF | focal)
     registry.add_command(
         "dongvai", description("dongvai"), roleplay, public=True, channels={"console"}
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.features.extensions import absence_part
 from bot.settings import Settings
 from core.calendar import SendWindow, WorkCalendar
 from core.commands import STAFF, ChatContext, PressedButton, Registry
@@ -77,7 +78,8 @@ def _settings_message(ctx: ChatContext, template: str, muted: bool) -> Outgoing:
         render("digest/settings_button.j2", muted=not muted), "digest_set", {"muted": not muted}
     )
     text = render(template, muted=muted, at=ctx.config.digest_time)
-    return Outgoing(text, buttons=[[button]])
+    absence, rows = absence_part(ctx)  # a focal point's absence (bot/features/extensions.py)
+    return Outgoing(f"{text}\n\n{absence}" if absence else text, buttons=[[button], *rows])
 
 
 def settings_command(ctx: ChatContext) -> Outgoing:

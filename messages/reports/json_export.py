@@ -3,7 +3,8 @@
 Keys are English and stable; verdicts are the `core.report_model.Verdict` values. Per task:
 `ref`, `led` (the scope holds a lead agency of it: only led tasks are in `totals.tasks`),
 `verdict`, `status` (lead agencies counted per verdict; coordinating ones when not led),
-`reports` (agencies that reported, lead or coordinating) and `versions` (report versions).
+`reports` (agencies that reported, lead or coordinating), `versions` (report versions) and
+`extensions` (approved extensions: agency, original and new date, the pair's verdict).
 Lead and coordinating figures are apart: `totals.tasks` / `totals.lead_pairs` against
 `totals.coordinated_tasks` / `totals.coordinating_pairs`. Each tally's `overdue_reported` is
 the part of `overdue` that did report progress. Review (core.review): `totals.review` counts
@@ -32,6 +33,24 @@ def _reviews(result: TaskResult) -> dict[str, int]:
             review = evaluation.report.review
             counts[review] = counts.get(review, 0) + 1
     return counts
+
+
+def _extensions(report: CompiledReport, result: TaskResult) -> list[dict[str, Any]]:
+    """Approved extensions of the task's agencies: the deadline each pair is judged against."""
+    found = []
+    for e in (*result.leads, *result.coordinators):
+        if e.extension is None:
+            continue
+        original = e.extension.original or result.deadline
+        found.append(
+            {
+                "agency": report.data.agencies[e.agency_id].code,
+                "original": original.isoformat() if original else None,
+                "new_date": e.extension.new_date.isoformat(),
+                "verdict": e.verdict.value,
+            }
+        )
+    return found
 
 
 def report_dict(report: CompiledReport) -> dict[str, Any]:
@@ -81,6 +100,7 @@ def report_dict(report: CompiledReport) -> dict[str, Any]:
                 "reports": result.reports,
                 "versions": result.versions,
                 "review": _reviews(result),
+                "extensions": _extensions(report, result),
             }
             for area in report.areas
             for result in area.tasks

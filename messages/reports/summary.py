@@ -50,7 +50,24 @@ def summary_model(report: CompiledReport, late_shown: int = LATE_SHOWN) -> dict[
         "areas": report.areas,
         "late": report.late_agencies[:late_shown],
         "late_more": max(0, len(report.late_agencies) - late_shown),
+        "extended": extended_pairs(report),
     }
+
+
+def extended_pairs(report: CompiledReport) -> list[dict[str, object]]:
+    """Pairs judged against an approved extension, appendix order: "gia hạn đến …"."""
+    agencies = report.data.agencies
+    return [
+        {
+            "agency": agencies[e.agency_id].name,
+            "ref": result.task.ref,
+            "new_date": e.extension.new_date,
+            "verdict": e.verdict.value,
+        }
+        for result in report.tasks
+        for e in (*result.leads, *result.coordinators)
+        if e.extension is not None
+    ]
 
 
 def summary_text(report: CompiledReport, late_shown: int = LATE_SHOWN) -> str:

@@ -39,6 +39,8 @@ def task_progress(result: TaskResult) -> str:
         single_late=single is not None and single.verdict is Verdict.DONE_LATE,
         deadline=single.deadline if single else None,
         days_overdue=single.days_overdue if single else 0,
+        extended_to=single.extension.new_date if single and single.extension else None,
+        extended=sum(1 for e in pairs if e.extension is not None),
         done=result.tally.done,
         on_time=counts[Verdict.DONE_ON_TIME],
         late=counts[Verdict.DONE_LATE],

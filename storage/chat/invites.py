@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from core.model import UserRole
 from storage.chat.state import ChatKey, link_contact
+from storage.deputies import set_deputy
 from storage.tables.chat import Invite, InviteLockout, InviteThrottle
 from storage.tables.shared import Contact
 
@@ -81,8 +82,11 @@ def create_invite(
     expires_at: datetime,
     created_by: str,
     now: datetime,
+    deputy: bool = False,
 ) -> str:
-    """Store a new invite and return its code: the only time the code exists in clear."""
+    """Store a new invite and return its code: the only time the code exists in clear.
+
+    `deputy`: a focal point's invite for its own agency; who redeems it is a deputy."""
     code = new_code()
     session.add(
         Invite(
@@ -92,6 +96,7 @@ def create_invite(
             created_by=created_by[:120],
             created_at=now,
             expires_at=expires_at,
+            deputy=deputy,
         )
     )
     session.flush()
@@ -131,6 +136,8 @@ def redeem_invite(
         return _failed(session, key, now, RedeemStatus.USED)
     contact = link_contact(session, key, display_name, invite.agency_id, UserRole(invite.role))
     session.execute(update(Invite).where(Invite.id == invite.id).values(used_by=contact.id))
+    if contact.role == UserRole.FOCAL.value:  # main, or a deputy through a focal point's invite
+        set_deputy(session, contact.id, bool(invite.deputy), None, now)
     lockout = session.get(InviteLockout, (key.channel, key.user_id))
     if lockout is not None:
         session.delete(lockout)

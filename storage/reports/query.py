@@ -32,6 +32,7 @@ from core.report_model import (
     Scope,
     TaskInfo,
 )
+from storage.extensions import approved
 from storage.plans import plan_by_code
 from storage.tables.shared import (
     Agency,
@@ -292,6 +293,11 @@ def load_report_data(
             )
         )
     step("reports", 4, 4)
+    extensions = {
+        pair: info
+        for pair, info in approved(session, in_scope, agency_ids).items()
+        if pair in pairs
+    }
 
     return ReportData(
         plan=PlanInfo(
@@ -318,6 +324,7 @@ def load_report_data(
         leads=dict(leads),
         coordinators={t: ids for t, ids in coordinators.items() if ids},
         reports=reports,
+        extensions=extensions,
     )
 
 

@@ -22,6 +22,7 @@ from core.flows.rounds import RoundInfo
 from core.model import AssignmentRole, UserRole
 from core.outgoing import Outgoing
 from storage import outbox as outbox_repo
+from storage.deputies import recipients_by_agency
 from storage.outbox import OutboxItem
 from storage.scheduling.calendar import default_years, load_calendar
 from storage.scheduling.obligations import round_obligations, task_obligations
@@ -96,28 +97,29 @@ def _agencies(
 def recipients(
     session: Session, audience: BroadcastAudience, today: date, tz: ZoneInfo, cal: WorkCalendar
 ) -> list[Recipient]:
-    """Active focal points of the audience's active agencies, one row per chat account."""
+    """Who receives the nudge in each of the audience's active agencies, one row per chat
+    account: the main focal point, or while it is away its deputies (or leaders) — the rule of
+    `core.deputies.recipients`, the same as reminders."""
     agencies = _agencies(session, audience, today, tz, cal)
-    query = (
-        select(Contact.id, Contact.channel, Contact.chat_id, Contact.agency_id)
-        .join(Agency, col(Agency.id) == Contact.agency_id)
-        .where(
-            Contact.role == UserRole.FOCAL.value,
-            Contact.active == True,  # noqa: E712
-            Agency.active == True,  # noqa: E712
-        )
-        .order_by(Contact.id)
-    )
-    found: list[Recipient] = []
+    active = select(Agency.id).where(Agency.active == True)  # noqa: E712
     if agencies is None:
-        return [Recipient(*row) for row in session.exec(query).all()]
-    for start in range(0, len(agencies), 500):
-        chunk = agencies[start : start + 500]
-        found += [
-            Recipient(*row)
-            for row in session.exec(query.where(col(Contact.agency_id).in_(chunk))).all()
-        ]
-    return sorted(found, key=lambda r: r.contact_id)
+        with_focal = active.where(
+            col(Agency.id).in_(
+                select(Contact.agency_id).where(Contact.role == UserRole.FOCAL.value)
+            )
+        )
+        ids = list(session.exec(with_focal).all())
+    else:
+        ids = []
+        for start in range(0, len(agencies), 500):
+            chunk = agencies[start : start + 500]
+            ids += list(session.exec(active.where(col(Agency.id).in_(chunk))).all())
+    found = [
+        Recipient(contact.id, contact.channel, contact.chat_id, agency_id)
+        for agency_id, contacts in recipients_by_agency(session, ids, today).items()
+        for contact in contacts
+    ]
+    return sorted({r.contact_id: r for r in found}.values(), key=lambda r: r.contact_id)
 
 
 def create_broadcast(

@@ -32,6 +32,7 @@ from sqlmodel import Session, col
 from core.model import AssignmentRole, ReportStatus, RuleKind
 from core.review import RETURNED
 from core.rounds import Audience, Period, RoundSchedule
+from storage.extensions import approved_dates
 from storage.tables.shared import Agency, Assignment, ReportingRound, StatusReport, Task
 
 RETURNED_REVIEW = RETURNED.value
@@ -217,8 +218,11 @@ def task_obligations(
 ) -> list[Obligation]:
     """Lead agencies whose task deadline is in `deadlines` and who have not reported it done.
 
-    `deadlines` None: every dated task (for "open items" and "overdue" lists).
+    `deadlines` None: every dated task (for "open items" and "overdue" lists). An approved
+    extension (storage.extensions) moves one agency's deadline: that pair is owed on its new
+    date, not on the task's (so no reminder for the old date, a new ladder for the new one).
     """
+    extended = approved_dates(session)
     tasks = select(Task.id, Task.due_date).where(
         col(Task.due_date).is_not(None), Task.rule_kind != RuleKind.RECURRING.value
     )
@@ -227,8 +231,9 @@ def task_obligations(
     if plan_ids is not None:
         tasks = tasks.where(col(Task.plan_id).in_(list(plan_ids)))
     due_of: dict[int, date] = dict(session.connection().execute(tasks).all())  # type: ignore[arg-type]
-    if not due_of:  # the usual case: no task deadline calls for a reminder today
+    if not due_of and not extended:  # the usual case: no task deadline calls for a reminder today
         return []
+    by_agency: dict[int, dict[date, list[int]]] = defaultdict(lambda: defaultdict(list))
     pending = _pending(
         session,
         list(due_of),
@@ -238,15 +243,62 @@ def task_obligations(
         StatusReport.status == ReportStatus.DONE.value,
         StatusReport.review != RETURNED_REVIEW,  # a returned "done" is not done
     )
-    found: list[Obligation] = []
     for agency, task_ids in pending.items():
-        by_due: dict[date, list[int]] = defaultdict(list)
         for task_id in task_ids:
-            by_due[due_of[task_id]].append(task_id)
+            moved = extended.get((task_id, agency))
+            if moved is not None and moved > due_of[task_id]:
+                continue  # owed on its extended date instead
+            by_agency[agency][due_of[task_id]].append(task_id)
+    for (task_id, agency), due in _extended_pending(
+        session, extended, deadlines, agency_ids, plan_ids
+    ):
+        by_agency[agency][due].append(task_id)
+    found: list[Obligation] = []
+    for agency in sorted(by_agency):
         found += [
-            Obligation(TASK_SOURCE, agency, due, None, None, tuple(ids))
-            for due, ids in sorted(by_due.items())
+            Obligation(TASK_SOURCE, agency, due, None, None, tuple(sorted(ids)))
+            for due, ids in sorted(by_agency[agency].items())
         ]
+    return found
+
+
+def _extended_pending(
+    session: Session,
+    extended: dict[tuple[int, int], date],
+    deadlines: Collection[date] | None,
+    agency_ids: Collection[int] | None,
+    plan_ids: Collection[int] | None,
+) -> list[tuple[tuple[int, int], date]]:
+    """Extended lead pairs whose new date is in `deadlines` and that are not reported done."""
+    wanted = {
+        pair: new
+        for pair, new in extended.items()
+        if (deadlines is None or new in deadlines) and (agency_ids is None or pair[1] in agency_ids)
+    }
+    if not wanted:
+        return []
+    task_ids = sorted({t for t, _ in wanted})
+    tasks = select(Task.id, Task.due_date).where(
+        col(Task.id).in_(task_ids), Task.rule_kind != RuleKind.RECURRING.value
+    )
+    if plan_ids is not None:
+        tasks = tasks.where(col(Task.plan_id).in_(list(plan_ids)))
+    due_of = dict(session.connection().execute(tasks).all())
+    pending = _pending(
+        session,
+        list(due_of),
+        (AssignmentRole.LEAD.value,),
+        sorted({a for _, a in wanted}),
+        StatusReport.is_latest == True,  # noqa: E712
+        StatusReport.status == ReportStatus.DONE.value,
+    )
+    found = []
+    for agency, ids in pending.items():
+        for task_id in ids:
+            new = wanted.get((task_id, agency))
+            base = due_of.get(task_id)
+            if new is not None and (base is None or new > base):
+                found.append(((task_id, agency), new))
     return found
 
 

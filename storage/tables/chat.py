@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from storage.tables.shared import utcnow
@@ -76,6 +76,8 @@ class Invite(SQLModel, table=True):
     expires_at: datetime
     used_at: datetime | None = None
     used_by: int | None = Field(default=None, foreign_key="contact.id")
+    # a focal point's invite for its own agency: who redeems it becomes a deputy (focal_seat)
+    deputy: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class InviteLockout(SQLModel, table=True):

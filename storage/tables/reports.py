@@ -51,6 +51,8 @@ class AssignmentEvaluation(SQLModel, table=True):
     lead: bool
     verdict: str = Field(max_length=16)  # core.report_model.Verdict
     deadline: date | None = None
+    # an approved extension (gia hạn): the deadline it replaced; `deadline` is the new date
+    extended_from: date | None = None
     days_overdue: int = 0
     report_id: int | None = None  # the latest version counted
     reported_at: datetime | None = None

@@ -176,10 +176,11 @@ async def test_focal_point_cannot_run_coordinator_commands(engine, fake_api):
     link(engine, STP_USER, "STP", UserRole.FOCAL)
     coordinator = link(engine, COORD, "SNV", UserRole.COORDINATOR)
     async with ChatBot(api, engine) as bot:
-        sent = await bot.command(STP_USER, "moi", "SNV admin", expect="không có quyền")
+        # a focal point's /moi invites only a deputy of its own agency (issue 13)
+        sent = await bot.command(STP_USER, "moi", "SNV admin", expect="không mời được vai trò")
         assert "Mã mời" not in texts(sent)
-        help_text = texts(await bot.command(STP_USER, "help", expect="/baocao"))
-        assert "/moi" not in help_text
+        sent = await bot.command(STP_USER, "moi", "SNV", expect="chính cơ quan của mình")
+        assert "Mã mời" not in texts(sent)
         # a coordinator may invite focal points, not admins, and cannot report
         await bot.command(COORD, "moi", "STP admin", expect="không có quyền")
         await bot.command(COORD, "baocao", expect="không có quyền")
@@ -189,8 +190,9 @@ async def test_focal_point_cannot_run_coordinator_commands(engine, fake_api):
     assert [(i.role, i.created_by) for i in invites] == [("focal", f"telegram:{COORD}")]
     audit = refusals(engine)
     assert [(a.action, a.contact_id is not None) for a in audit] == [
-        ("command:/moi", True),
+        ("deputy_invite", True),
+        ("deputy_invite", True),
         ("invite_create", True),
         ("command:/baocao", True),
     ]
-    assert audit[2].contact_id == coordinator
+    assert audit[3].contact_id == coordinator
