@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from bot.chat.dispatcher import Dispatcher
 from bot.features import chat as chat_feature
 from bot.features import reports as reports_feature
+from bot.features import round_documents as round_documents_feature
 from bot.features import scheduling as scheduling_feature
 from bot.features import web as web_feature
 from bot.settings import Settings
@@ -53,6 +54,7 @@ FEATURES: tuple[Feature | ModuleType, ...] = (
     scheduling_feature,  # /kybaocao /nhacnho /caidat, reminder buttons
     reports_feature,  # /tonghop
     web_feature,  # /web: sign-in and upload links to the web companion
+    round_documents_feature,  # «Gửi văn bản» for rounds that ask for a document
 )
 
 

@@ -14,10 +14,13 @@ TEMPLATES = Path(__file__).parent / "templates"
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def vn_date(value: date | datetime | None) -> str:
-    """05/07/2024, the way Vietnamese documents write dates."""
+def vn_date(value: date | datetime | str | None) -> str:
+    """05/07/2024, the way Vietnamese documents write dates (an ISO string, as flows keep
+    dates in their state, too)."""
     if value is None:
         return "chưa xác định"
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     if isinstance(value, datetime):
         value = value.astimezone(VN) if value.tzinfo else value
         return value.strftime("%d/%m/%Y")

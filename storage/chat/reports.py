@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from core.conversation import IncomingFile
 from core.flows.report import ReportDraft, Saved, TaskItem, UploadRef
+from core.round_documents import covers_tasks
 from core.rounds import Audience, AudienceError
 from storage.tables.chat import PendingUpload
 from storage.tables.shared import (
@@ -71,6 +72,7 @@ _OPEN_ROUNDS = (
         ReportingRound.opens_on,
         ReportingRound.audience,
         ReportingRound.deadline,
+        ReportingRound.asks,
     )
     .where(ReportingRound.status == "open")
     .order_by(ReportingRound.deadline, ReportingRound.id)
@@ -170,7 +172,9 @@ class SqlReportStore:
         self.session.execute(delete(PendingUpload).where(PendingUpload.instance == instance))
 
     def open_round(self, task: Any, agency: Any, now: datetime) -> Any:
-        """The open round whose audience includes this agency (or this agency's task).
+        """The open round that covers this task for this agency: a per-task round naming the
+        task (in one of the agency's roles on it), or an agency-level round asking task
+        statuses of this agency. A round asking for a document covers no task.
 
         `task` needs id, plan_id, ref; `agency` id, code, kind (rows or table objects).
         """
@@ -181,6 +185,8 @@ class SqlReportStore:
             if candidate.plan_id is not None and candidate.plan_id != task.plan_id:
                 continue
             if candidate.opens_on is not None and candidate.opens_on > today:
+                continue
+            if not covers_tasks(candidate.asks):
                 continue
             try:
                 audience = Audience.from_json(candidate.audience)
