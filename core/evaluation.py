@@ -44,6 +44,7 @@ from core.model import AgencyKind, ReportStatus
 from core.report_model import (
     AreaResult,
     CompiledReport,
+    DocumentRoundResult,
     Evaluation,
     LateAgency,
     ReportData,
@@ -54,6 +55,7 @@ from core.report_model import (
     TaskResult,
     Verdict,
 )
+from core.round_documents import document_rows
 
 DONE = ReportStatus.DONE.value
 # Enum members read in the per-pair hot path: a class attribute lookup on an Enum costs a
@@ -250,6 +252,9 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
         late_agencies,
         coordinated_tally,
         coordinating_tally,
+        documents=[
+            DocumentRoundResult(r, *document_rows(r, data.as_of, tz)) for r in data.documents
+        ],
     )
 
 

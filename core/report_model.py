@@ -19,6 +19,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from core.auth import Refusal, Seat, report_reach
+from core.round_documents import DocumentRoundData, DocumentRow, DocumentTally
 
 
 class Verdict(StrEnum):
@@ -161,6 +162,8 @@ class ReportData:
     leads: dict[int, list[int]]
     coordinators: dict[int, list[int]]
     reports: list[ReportInfo]
+    # rounds that ask each agency for a document (core.round_documents): who sent what
+    documents: list[DocumentRoundData] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -254,6 +257,15 @@ class LateAgency:
     max_days: int
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentRoundResult:
+    """A document round judged as of the report's day: one row per agency asked."""
+
+    round: DocumentRoundData
+    rows: list[DocumentRow]
+    tally: DocumentTally
+
+
 @dataclass
 class CompiledReport:
     """The evaluation of one scope; every view reads its figures from here.
@@ -272,6 +284,7 @@ class CompiledReport:
     late_agencies: list[LateAgency]
     coordinated_tally: Tally = field(default_factory=Tally)
     coordinating_tally: Tally = field(default_factory=Tally)
+    documents: list[DocumentRoundResult] = field(default_factory=list)  # document rounds
 
     @property
     def tasks(self) -> list[TaskResult]:

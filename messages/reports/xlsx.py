@@ -26,6 +26,7 @@ from core.evaluation import kind_order
 from core.report_model import CompiledReport, Progress, Tally, Verdict
 from messages.render import environment, render
 from messages.reports.labels import kind_label, labels, status_label
+from messages.reports.round_documents import documents_sheet
 from messages.reports.summary import scope_text
 from messages.reports.texts import task_difficulties, task_progress, task_results
 from messages.reports.xlsx_stream import Style, XlsxStream
@@ -111,6 +112,7 @@ def write_workbook(
         _stats_sheet(book, report, words)
         _matrix_sheet(book, report, words, step)
         _reports_sheet(book, report, words, tz, step)
+        documents_sheet(book, report, tz)
 
 
 def _summary_sheet(book: XlsxStream, report: CompiledReport, words: Any) -> None:
