@@ -51,7 +51,8 @@ def web_link(ctx: ChatContext) -> Outgoing:
             )
             upload = upload_url(ctx.session, base, target, UPLOAD_TTL, ctx.now)
     ctx.audit("web.link_issued", "signin", "ok", upload=upload is not None)
-    return Outgoing(render("web/chat_link.j2", url=url, upload_url=upload))
+    document = loaded is not None and loaded[1].flow == DOCUMENT_FLOW
+    return Outgoing(render("web/chat_link.j2", url=url, upload_url=upload, document=document))
 
 
 def register(registry: Registry) -> None:

@@ -499,6 +499,15 @@ def write_report_docx(
         indent=True,
     )
 
+    for item in report.documents:  # rounds that ask each agency for a document
+        sent = [row for row in item.rows if row.state.value in ("on_time", "late")]
+        missing = [row for row in item.rows if row not in sent]
+        _para(
+            document,
+            render("docs/documents.j2", item=item, sent=sent, missing=missing),
+            indent=True,
+        )
+
     _para(document, str(parts.section_issues()), bold=True, indent=True)
     _para(document, render("docs/difficulties.j2", items=_difficulties(report)), indent=True)
     _para(document, render("docs/proposals.j2", lh=letterhead), indent=True)

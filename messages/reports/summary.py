@@ -10,6 +10,7 @@ from messages.reports.labels import kind_label
 from messages.reports.texts import task_difficulties, task_progress, task_results
 
 LATE_SHOWN = 5
+DOCUMENTS_SHOWN = 20  # agencies named as "not sent yet" in chat; the rest are counted
 
 
 def scope_text(report: CompiledReport) -> str:
@@ -53,10 +54,19 @@ def summary_model(report: CompiledReport, late_shown: int = LATE_SHOWN) -> dict[
 
 
 def summary_text(report: CompiledReport, late_shown: int = LATE_SHOWN) -> str:
-    """Per area: tasks, done, in progress, not reported, overdue; the most overdue agencies."""
-    return render(
+    """Per area: tasks, done, in progress, not reported, overdue; the most overdue agencies;
+    then the rounds that ask for a document (who sent what and when, who has not)."""
+    documents = documents_text(report) if report.documents else ""
+    if documents and not report.data.tasks:  # a round that asks only for documents
+        return f"{scope_text(report)}\n\n{documents}"
+    text = render(
         "report/summary.j2", scope=scope_text(report), **summary_model(report, late_shown)
     )
+    return f"{text}\n\n{documents}" if documents else text
+
+
+def documents_text(report: CompiledReport, shown: int = DOCUMENTS_SHOWN) -> str:
+    return render("report/documents.j2", items=report.documents, shown=shown).strip()
 
 
 def markdown(report: CompiledReport) -> str:
