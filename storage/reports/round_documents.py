@@ -9,12 +9,18 @@ sent for the round's period up to the "as of" date.
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlmodel import Session, col
 
 from core.report_model import Scope
-from core.round_documents import DocumentRoundData, SubmissionInfo, asks_document
+from core.round_documents import (
+    DocumentRoundData,
+    DocumentStatus,
+    SubmissionInfo,
+    asks_document,
+)
 from core.rounds import RoundSchedule
 from storage.scheduling.rounds import audience_agency_ids
 from storage.tables.round_documents import RoundSubmission
@@ -92,3 +98,26 @@ def load_document_rounds(
             )
         )
     return found
+
+
+def unsent(session: Session, code: str, today: date, scope: Scope) -> list[Any]:
+    """Agencies a document round asks that have not sent it for the current period (a returned
+    one counts as not sent): rows (id, code, name, 1), like the dashboard's unreported list."""
+    row = session.exec(select(ReportingRound).where(ReportingRound.code == code)).scalars().first()
+    if row is None or not asks_document(row.asks):
+        return []
+    deadline = RoundSchedule(row.deadline, row.opens_on, row.recurrence).current(today).deadline
+    sent = select(RoundSubmission.agency_id).where(
+        RoundSubmission.round_id == row.id,
+        RoundSubmission.period_deadline == deadline,
+        RoundSubmission.is_latest == True,  # noqa: E712
+        RoundSubmission.status != DocumentStatus.RETURNED.value,
+    )
+    query = select(Agency.id, Agency.code, Agency.name, literal(1)).where(
+        col(Agency.id).in_(audience_agency_ids(session, row)), col(Agency.id).not_in(sent)
+    )
+    if scope.agency_code:
+        query = query.where(Agency.code == scope.agency_code)
+    if scope.agency_kind:
+        query = query.where(Agency.kind == scope.agency_kind)
+    return list(session.execute(query.order_by(Agency.code)).all())
