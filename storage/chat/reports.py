@@ -176,11 +176,14 @@ class SqlReportStore:
         task (in one of the agency's roles on it), or an agency-level round asking task
         statuses of this agency. A round asking for a document covers no task.
 
+        Of several, the next one due (so a report in December goes to the annual report, not
+        to a quarter-III round nobody closed); with none due any more, the one due last.
         `task` needs id, plan_id, ref; `agency` id, code, kind (rows or table objects).
         """
         today = now.astimezone(self.tz).date()
         rounds = self.session.execute(_OPEN_ROUNDS).all()
         roles: list[str] | None = None
+        covering: list[Any] = []
         for candidate in rounds:
             if candidate.plan_id is not None and candidate.plan_id != task.plan_id:
                 continue
@@ -204,10 +207,13 @@ class SqlReportStore:
                         ).scalars()
                     )
                 if any(role in audience.roles for role in roles):
-                    return candidate
+                    covering.append(candidate)
             elif agency.code in audience.agencies or agency.kind in audience.kinds:
-                return candidate
-        return None
+                covering.append(candidate)
+        upcoming = [c for c in covering if c.deadline >= today]  # ordered by deadline
+        if upcoming:
+            return upcoming[0]
+        return covering[-1] if covering else None
 
     def save(self, draft: ReportDraft, now: datetime, instance: str) -> Saved:
         task = self.session.execute(_TASK_FACTS, {"task_id": draft.task_id}).one()

@@ -8,6 +8,7 @@ and (by the flow) the audit row.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -114,7 +115,7 @@ class SqlDocumentStore:
             .values(is_latest=False)
         )
         submission = RoundSubmission(
-            receipt=f"tmp-{upload.sha256[:20]}-{now.timestamp():.0f}",
+            receipt=f"tmp-{uuid.uuid4().hex[:24]}",  # the real one needs the row's id
             round_id=row.id,
             agency_id=draft.agency_id,
             period_deadline=period.deadline,
