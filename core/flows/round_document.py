@@ -184,10 +184,10 @@ def build_round_document_flow(store_of: StoreOf) -> Flow:
         round_id = int(data["round_id"])
         agency_id = ctx.actor.agency_id if ctx.actor else None
         found = owed_round(ctx, store, round_id)
-        refusal = may_report(ctx.actor, agency_id, found is not None)
+        refusal = may_report(ctx.actor, agency_id, True)  # the link may have changed meanwhile
         target = f"round:{data.get('ref')} agency:{ctx.actor.agency_code if ctx.actor else ''}"
         if refusal is not None or found is None:
-            reason = refusal.reason if refusal else "round_gone"
+            reason = refusal.reason if refusal else "round_gone"  # closed, or no longer asked
             ctx.audit("round_document_submit", target, "refused", reason=reason)
             store.drop_uploads(data["_instance"])
             return say("rounds/document_refused.j2", reason=reason)

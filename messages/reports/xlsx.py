@@ -9,6 +9,9 @@ Sheets, in order:
 * "Ma trận" — agencies × tasks, the verdict code in each cell, colour-coded.
 * "Báo cáo" — every report version with reporter, time (a real date), the achieved figure as
   a number (a percentage as a percentage), evidence names and the receipt number.
+* "Văn bản theo kỳ" — only when the scope holds rounds that ask for a document: one row per
+  agency asked, what it sent (number, date of issue, time, file, receipt) or that it has not
+  (messages/reports/round_documents.py).
 
 Every sheet prints on A4 landscape with its header rows repeated on each page; all but the
 matrix fit the page width (the matrix, one column per task, repeats its first three columns

@@ -15,7 +15,7 @@ import openpyxl
 from sqlmodel import Session, select
 
 from core.clock import FixedClock
-from core.report_model import Scope
+from core.report_model import Letterhead, Scope
 from messages.reports.build import Format, compile_report, write_output
 from messages.reports.json_export import report_dict
 from scheduler.context import Scheduling
@@ -157,6 +157,16 @@ async def test_stp_sends_its_improvement_plan_from_the_rounds_reminder(
     assert rows["STP"][4] == "Đã gửi đúng hạn" and rows["STP"][5] == "125/KH-STP"
     assert rows["STP"][12].startswith("VB-2024-")
     assert rows["STC"][4] == "Chưa gửi (còn hạn)"
+    # the Word report says it in a sentence an official would sign
+    letterhead = Letterhead(
+        "UBND tỉnh Quảng Nam", "tỉnh Quảng Nam", "Sở Nội vụ", "SNV", "Quảng Nam"
+    )
+    word = write_output(Format.DOCX, report, tmp_path / "kq.docx", VN, letterhead)
+    text = "\n".join(p.text for p in docx.Document(str(word)).paragraphs)
+    assert (
+        "1/6 cơ quan, đơn vị đã gửi, gồm: Sở Tư pháp (văn bản số 125/KH-STP ngày 01/07/2024" in text
+    )
+    assert "Các cơ quan, đơn vị chưa gửi: Sở Kế hoạch và Đầu tư" in text
     # after the deadline, those who have not sent are overdue
     late = report_dict(round_report(engine, date(2024, 7, 8)))["documents"][0]
     assert {a["code"]: a["state"] for a in late["agencies"]}["STC"] == "overdue"
