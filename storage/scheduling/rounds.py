@@ -260,6 +260,7 @@ class SqlRoundStore:
                 opens_on=draft.opens_on,
                 recurrence=draft.recurrence,
                 created_by=draft.created_by,
+                asks=draft.asks,
             )
         except RoundError as exc:
             raise RoundRefused(str(exc)) from exc

@@ -149,7 +149,8 @@ async def test_kybaocao_creates_and_edits_rounds(fake_api, engine):
         assert "Ngày này đã qua" in past
         await bot.text(COORD, "19/07/2024", expect="Cơ quan nào")
         await bot.press(COORD, "Theo loại cơ quan", expect="Chọn loại")
-        await bot.press(COORD, "UBND cấp huyện", expect="Yêu cầu nội dung")
+        await bot.press(COORD, "UBND cấp huyện", expect="Mỗi cơ quan gửi gì")
+        await bot.press(COORD, "Báo cáo tiến độ", expect="Yêu cầu nội dung")
         await bot.press(COORD, "Bỏ qua", expect="lặp lại")
         summary = texts(await bot.press(COORD, "Một lần"))
         assert "UBND cấp huyện" in summary and "19/07/2024" in summary
