@@ -81,7 +81,7 @@ def markdown(report: CompiledReport) -> str:
         for result in report.tasks
     ]
     kinds = [(kind_label(kind), tally) for kind, tally in report.by_kind.items()]
-    return render(
+    text = render(
         "report/report.md.j2",
         plan=report.data.plan,
         scope=scope_text(report),
@@ -89,3 +89,6 @@ def markdown(report: CompiledReport) -> str:
         tasks=tasks,
         kinds=kinds,
     )
+    if report.documents:  # rounds that ask for a document: who sent what, who has not
+        text = f"{text.rstrip()}\n\n{documents_text(report, shown=10_000)}"
+    return text
