@@ -25,6 +25,7 @@ from bot.features import chat as chat_feature
 from bot.features import extensions as extensions_feature
 from bot.features import reports as reports_feature
 from bot.features import review as review_feature
+from bot.features import round_documents as round_documents_feature
 from bot.features import scheduling as scheduling_feature
 from bot.features import web as web_feature
 from bot.settings import Settings
@@ -57,6 +58,7 @@ FEATURES: tuple[Feature | ModuleType, ...] = (
     web_feature,  # /web: sign-in and upload links to the web companion
     review_feature,  # /duyet: accept or return reports, answer difficulties; «Báo cáo lại»
     extensions_feature,  # /giahan, «Xin gia hạn», deputies and absences (after chat_feature)
+    round_documents_feature,  # «Gửi văn bản» for rounds that ask for a document
 )
 
 

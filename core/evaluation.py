@@ -53,6 +53,7 @@ from core.report_model import (
     REVIEW_KEYS,
     AreaResult,
     CompiledReport,
+    DocumentRoundResult,
     Evaluation,
     ExtensionInfo,
     LateAgency,
@@ -64,6 +65,7 @@ from core.report_model import (
     TaskResult,
     Verdict,
 )
+from core.round_documents import document_rows
 
 DONE = ReportStatus.DONE.value
 _RETURNED = "returned"  # core.review.ReviewStatus.RETURNED: a returned report is not done
@@ -284,6 +286,9 @@ def evaluate(data: ReportData, tz: tzinfo) -> CompiledReport:
         coordinated_tally,
         coordinating_tally,
         reviews,
+        documents=[
+            DocumentRoundResult(r, *document_rows(r, data.as_of, tz)) for r in data.documents
+        ],
     )
 
 

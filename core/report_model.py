@@ -19,6 +19,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from core.auth import Refusal, Seat, report_reach
+from core.round_documents import DocumentRoundData, DocumentRow, DocumentTally
 
 
 class Verdict(StrEnum):
@@ -185,6 +186,8 @@ class ReportData:
     reports: list[ReportInfo]
     # approved extensions by (task, agency): the pair's deadline moves to `new_date`
     extensions: dict[tuple[int, int], ExtensionInfo] = field(default_factory=dict)
+    # rounds that ask each agency for a document (core.round_documents): who sent what
+    documents: list[DocumentRoundData] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -279,6 +282,15 @@ class LateAgency:
     max_days: int
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentRoundResult:
+    """A document round judged as of the report's day: one row per agency asked."""
+
+    round: DocumentRoundData
+    rows: list[DocumentRow]
+    tally: DocumentTally
+
+
 @dataclass
 class CompiledReport:
     """The evaluation of one scope; every view reads its figures from here.
@@ -302,6 +314,7 @@ class CompiledReport:
     review_tally: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(REVIEW_KEYS, 0)
     )
+    documents: list[DocumentRoundResult] = field(default_factory=list)  # document rounds
 
     @property
     def tasks(self) -> list[TaskResult]:

@@ -28,6 +28,7 @@ from core.calendar import WorkCalendar
 from core.model import AssignmentRole, UserRole
 from core.outgoing import Button, Outgoing
 from core.reminders import LevelKind, ReminderLevel, snooze_until
+from core.round_documents import asks_document
 from core.rounds import add_months
 from messages.render import render
 from scheduler.context import Scheduling
@@ -66,6 +67,7 @@ REPORT_ACTION = "report_task"  # provided by the chat feature (docs/chat-extensi
 PICK_ACTION = "reminder_tasks"  # ours: list the reminder's open tasks as report buttons
 SNOOZE_ACTION = "snooze"
 EXTENSION_ACTION = "extension_request"  # «Xin gia hạn» (bot/features/extensions.py)
+DOCUMENT_ACTION = "round_document"  # bot/features/round_documents.py: a round's document
 
 
 @dataclass
@@ -308,6 +310,7 @@ class _Writer:
             "extended": extended,
             "title": round_.title if round_ else "",
             "ask": round_.ask if round_ else "",
+            "document": round_ is not None and asks_document(round_.asks),
             "agency": self.agency(obligation.agency_id),
             "deadline": obligation.deadline,
             "tasks": [{"ref": ref, "title": title} for ref, title in tasks],
@@ -416,8 +419,16 @@ class _Writer:
         tasks = p.obligation.task_ids
         if p.contact.role != UserRole.FOCAL.value:
             return Outgoing(text=text), []  # a leader standing in: told, nothing to press
-        if len(tasks) == 1:
+        label = "reminders/button_report.j2"
+        if context["document"]:  # the round asks for a document: its own flow
+            label = "reminders/button_send_document.j2"
             args: dict[str, object] = {
+                "round_id": p.obligation.round_id,
+                "agency_id": p.obligation.agency_id,
+            }
+            report, report_row = self._button(contact_id, DOCUMENT_ACTION, args)
+        elif len(tasks) == 1:
+            args = {
                 "task_id": tasks[0],
                 "agency_id": p.obligation.agency_id,
                 "round_id": p.obligation.round_id,
@@ -426,7 +437,7 @@ class _Writer:
         else:
             report, report_row = self._button(contact_id, PICK_ACTION, {"key": p.key})
         rows = [report_row]
-        buttons = [Button(self._label("reminders/button_report.j2"), report)]
+        buttons = [Button(self._label(label), report)]
         if p.snoozed_from is None:
             snooze_token, snooze_row = self._button(contact_id, SNOOZE_ACTION, {"key": p.key})
             rows.append(snooze_row)

@@ -59,6 +59,7 @@ def load_rounds(session: Session, folder: Path, plan: Plan) -> int:
         row.opens_on = date.fromisoformat(item["opens"]) if item.get("opens") else None
         row.recurrence = item.get("recurrence")
         row.audience = json.dumps(item.get("audience", {}), ensure_ascii=False)
+        row.asks = item.get("asks", "status")  # "document": each agency sends a document
         session.add(row)
     session.flush()
     return len(rounds)

@@ -191,7 +191,13 @@ class Ctx:
 
     # -- engine outcomes → messages
     def apply(self, flow: Flow, outcome: Outcome) -> list[Outgoing]:
-        self.state, self.dirty = outcome.state, True
+        # A flow's finish() may hand over to another flow (ctx.start_flow): keep that one.
+        handed_over = (
+            outcome.finished and self.state is not None and self.state.flow != flow.name
+        )
+        if not handed_over:
+            self.state = outcome.state
+        self.dirty = True
         self.page_turned = outcome.page_turned
         messages = [self.say(item) for item in outcome.say]
         if outcome.ask is not None and outcome.state is not None:

@@ -150,6 +150,9 @@ def round_create(
     opens: str = typer.Option(None, help="Ngày mở kỳ (báo cáo từ ngày này mới tính)."),
     recurrence: str = typer.Option(None, help="monthly | quarterly | yearly"),
     code: str = typer.Option(None, help="Mã kỳ (mặc định: tạo từ tên)."),
+    asks: str = typer.Option(
+        "status", help="status: báo cáo tiến độ nhiệm vụ; document: mỗi cơ quan gửi một văn bản."
+    ),
 ) -> None:
     """Tạo kỳ báo cáo mới."""
     try:
@@ -176,6 +179,7 @@ def round_create(
                 opens_on=parse_day(opens) if opens else None,
                 recurrence=recurrence,
                 code=code,
+                asks=asks,
             )
             count = len(audience_agency_ids(session, row))
     except (RoundError, ValueError) as exc:

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.features.extensions import deputy_invite
 from bot.features.invite_throttle import tell_coordinators
+from bot.features.round_documents import documents_of
 from core.auth import invitable_roles, may_invite, may_report
 from core.commands import STAFF, ChatContext, PressedButton, Registry
 from core.conversation import Invalid
@@ -265,7 +266,7 @@ def roleplay(ctx: ChatContext) -> list[Outgoing]:
 
 def register(registry: Registry) -> None:
     focal = {UserRole.FOCAL}
-    registry.add_flow(build_report_flow(store_of))
+    registry.add_flow(build_report_flow(store_of, documents_of))
     registry.add_flow(build_roleplay_flow(ConsoleDirectory))
     registry.add_command("start", description("start"), start, public=True)
     registry.add_command("help", description("help"), help_, public=True)

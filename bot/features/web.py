@@ -16,6 +16,7 @@ from typing import Any
 from bot.web.links import signin_url, upload_url
 from core.commands import ChatContext, Registry
 from core.files import UploadTarget
+from core.flows.round_document import FLOW as DOCUMENT_FLOW
 from core.outgoing import Outgoing
 from messages.render import render
 from storage.chat.state import ChatKey, load_flow
@@ -40,7 +41,10 @@ def web_link(ctx: ChatContext) -> Outgoing:
     if loaded is not None:
         _, state = loaded
         task_id = state.data.get("task_id")
-        if state.flow == "report" and state.step == "files" and task_id is not None:
+        if state.flow == DOCUMENT_FLOW:  # a round's document: no task (0), same upload path
+            task_id = 0
+        at_files = state.flow in ("report", DOCUMENT_FLOW) and state.step == "files"
+        if at_files and task_id is not None:
             target = UploadTarget(
                 actor.contact_id,
                 request.channel,
@@ -51,7 +55,8 @@ def web_link(ctx: ChatContext) -> Outgoing:
             )
             upload = upload_url(ctx.session, base, target, UPLOAD_TTL, ctx.now)
     ctx.audit("web.link_issued", "signin", "ok", upload=upload is not None)
-    return Outgoing(render("web/chat_link.j2", url=url, upload_url=upload))
+    document = loaded is not None and loaded[1].flow == DOCUMENT_FLOW
+    return Outgoing(render("web/chat_link.j2", url=url, upload_url=upload, document=document))
 
 
 def register(registry: Registry) -> None:

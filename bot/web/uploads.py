@@ -27,6 +27,8 @@ from core.commands import InputKind
 from core.commands import Request as ChatRequest
 from core.conversation import IncomingFile, Invalid, check_file
 from core.files import UploadTarget
+from core.flows.round_document import FLOW as DOCUMENT_FLOW
+from core.flows.round_document import document_limits
 from core.outgoing import Outgoing
 from core.text import nfc
 from messages.render import render
@@ -51,11 +53,15 @@ async def upload_page(request: Request) -> Response:
 
 def _upload_context(web: Any, found: dict[str, Any]) -> dict[str, Any]:
     limits = web.limits
+    document = found.get("document", False)  # a round's document: one file of its types
+    if document:
+        limits = document_limits(limits)
     return {
         "task": found["task"],
+        "document": document,
         "types": list(limits.file_types),
         "max_mb": limits.max_file_bytes / (1024 * 1024),
-        "max_files": MAX_UPLOAD_FILES,
+        "max_files": 1 if document else MAX_UPLOAD_FILES,
         "errors": [],
         "received": [],
     }
@@ -79,7 +85,12 @@ def _upload_target(web: Any, token: str) -> dict[str, Any] | str:
             return "flow_step"
         data = state.data
         task = {"ref": data.get("ref") or "", "title": data.get("title") or ""}
-        return {"target": target, "task": task, "contact_id": check.link.contact_id}  # type: ignore[union-attr]
+        return {
+            "target": target,
+            "task": task,
+            "contact_id": check.link.contact_id,  # type: ignore[union-attr]
+            "document": state.flow == DOCUMENT_FLOW,
+        }
 
 
 async def upload(request: Request) -> Response:
@@ -114,6 +125,8 @@ async def upload(request: Request) -> Response:
     if not anonymous_csrf_ok(request, form.fields.get("csrf", "")):
         return page(request, "web/csrf.j2", status=403)
     files = [f for f in form.files if f.file_name or f.content]
+    if found["document"]:
+        limits = document_limits(limits)
     errors: list[str] = []
     accepted: list[IncomingFile] = []
     for sent in files:
@@ -129,6 +142,8 @@ async def upload(request: Request) -> Response:
             errors.append(render(exc.reason.template, **exc.reason.context))
             continue
         accepted.append(incoming)
+    if found["document"]:
+        accepted = accepted[:1]  # the round asks for one document
     if not files:
         errors.append(render("web/upload_none.j2"))
     received = await run_in_threadpool(_continue_flow, web, found, accepted) if accepted else []
@@ -160,6 +175,8 @@ def _continue_flow(web: Any, found: dict[str, Any], files: list[IncomingFile]) -
     buttons = next((m.buttons for m in reversed(last) if m.buttons), [])
     text = render("web/chat_upload_received.j2", names=received, count=len(received))
     messages = [Outgoing(text, buttons=buttons)] if received else last
+    if found["document"]:  # the document flow's own answer: "received", then its next question
+        messages = last
     stamp = now.isoformat()
     items = [
         OutboxItem(

@@ -28,6 +28,8 @@ from core.conversation import (
     check_file,
     say,
 )
+from core.flows.round_document import FLOW as DOCUMENT_FLOW
+from core.flows.round_document import DocumentStore, start_data
 from core.flows.targets import meets, parse_figure, primary_target
 from core.model import ReportStatus
 
@@ -133,8 +135,24 @@ def load_task(ctx: ChatContext, data: dict[str, Any], store: ReportStore, task_i
     )
 
 
-def build_report_flow(store_of: StoreOf) -> Flow:
-    """The report flow, wired to a store factory (storage, or a fake in unit tests)."""
+DOCUMENT_CHOICE = "doc:"  # a task-step choice that sends a round's document instead
+
+
+def build_report_flow(
+    store_of: StoreOf, documents_of: Callable[[Any], DocumentStore] | None = None
+) -> Flow:
+    """The report flow, wired to a store factory (storage, or a fake in unit tests).
+
+    With `documents_of`, the task list also offers the documents the agency still owes to open
+    rounds that ask for one (`core.flows.round_document`); picking one hands over to that flow.
+    """
+
+    def owed_documents(ctx: ChatContext) -> list[Any]:
+        agency_id = ctx.actor.agency_id if ctx.actor else None
+        if documents_of is None or agency_id is None:
+            return []
+        owed = documents_of(ctx).owed(agency_id, ctx.now)
+        return [r for r in owed if r.sent_receipt is None]
 
     def own_tasks(ctx: ChatContext) -> list[TaskItem]:
         agency_id = ctx.actor.agency_id if ctx.actor else None
@@ -142,14 +160,35 @@ def build_report_flow(store_of: StoreOf) -> Flow:
 
     def task_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         items = own_tasks(ctx)
-        return [Choice(str(t.task_id), _short(f"{t.ref} · {t.title}"), (t.ref,)) for t in items]
+        documents = [
+            Choice(
+                f"{DOCUMENT_CHOICE}{r.round_id}",
+                say("rounds/document_choice.j2", title=r.title),
+            )
+            for r in owed_documents(ctx)
+        ]
+        tasks = [Choice(str(t.task_id), _short(f"{t.ref} · {t.title}"), (t.ref,)) for t in items]
+        return documents + tasks
 
     def ask_task(ctx: ChatContext, data: dict[str, Any]) -> Text:
         agency = ctx.actor.agency_name if ctx.actor else ""
-        return say("chat/report_ask_task.j2", agency=agency, count=len(own_tasks(ctx)))
+        documents = [r.title for r in owed_documents(ctx)]
+        return say(
+            "chat/report_ask_task.j2",
+            agency=agency,
+            count=len(own_tasks(ctx)),
+            documents=documents,
+        )
 
     def chose_task(ctx: ChatContext, data: dict[str, Any]) -> None:
+        if str(data["task"]).startswith(DOCUMENT_CHOICE):
+            data["document_round"] = int(str(data["task"])[len(DOCUMENT_CHOICE) :])
+            return
+        data.pop("document_round", None)
         load_task(ctx, data, store_of(ctx), int(data["task"]))
+
+    def after_task(data: dict[str, Any]) -> str:
+        return FINISH if data.get("document_round") else "status"
 
     def status_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         return [Choice(s.value, say("chat/status_label.j2", status=s.value)) for s in STATUSES]
@@ -224,6 +263,12 @@ def build_report_flow(store_of: StoreOf) -> Flow:
         return str(data["edit"])
 
     def finish(ctx: ChatContext, data: dict[str, Any]) -> Any:
+        if data.get("document_round") and documents_of is not None:
+            try:  # hand over to the round's document flow
+                start = start_data(ctx, documents_of(ctx), int(data["document_round"]))
+            except Invalid as exc:
+                return exc.reason
+            return ctx.start_flow(DOCUMENT_FLOW, start)
         store = store_of(ctx)
         agency_id = ctx.actor.agency_id if ctx.actor else None
         assigned = agency_id is not None and store.task(agency_id, data["task_id"]) is not None
@@ -268,6 +313,7 @@ def build_report_flow(store_of: StoreOf) -> Flow:
                 Expect.CHOICE,
                 choices=task_choices,
                 after=chose_task,
+                next=after_task,
                 page_size=8,
             ),
             Step(

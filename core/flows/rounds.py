@@ -1,7 +1,9 @@
 """/kybaocao: create a reporting round, or change an open round's deadline, or close it.
 
 New round: title → deadline (not in the past) → audience (agencies typed by name, a kind of
-agency, task refs, or every lead task) → what to send (optional) → recurrence → confirm.
+agency, task refs, or every lead task) → for agencies or a kind, whether each sends task
+statuses or a document of its own (`core.round_documents`) → what to send (optional) →
+recurrence → confirm.
 Existing round: pick it → change the deadline or close → confirm. Pure flow definition: rounds
 are read and written through the `RoundStore` port (storage/scheduling/rounds.py
 `SqlRoundStore`), so the same steps run on every channel and against a fake in unit tests.
@@ -21,6 +23,7 @@ from core.commands import ChatContext
 from core.conversation import Choice, Expect, Flow, Invalid, Step, Text, say
 from core.flows.choices import after_confirm, agency_codes, confirm_choices, kind_choices
 from core.outgoing import Outgoing
+from core.round_documents import RoundAsks
 from core.rounds import Audience
 
 FLOW = "sched_round"
@@ -48,6 +51,7 @@ class RoundDraft:
     opens_on: date
     recurrence: str | None  # None, "monthly", "quarterly"
     created_by: int  # contact id
+    asks: str = RoundAsks.STATUS.value  # or "document": each agency sends a document
 
 
 class RoundRefused(Exception):
@@ -133,6 +137,7 @@ def build_round_flow(store_of: StoreOf) -> Flow:
                 audience=audience_of(data).to_dict(),
                 ask=data.get("ask") or "",
                 recurrence=data.get("recurrence") or "none",
+                asks=data.get("asks") or RoundAsks.STATUS.value,
             )
         new_deadline = data.get("new_deadline")
         return say(
@@ -157,6 +162,7 @@ def build_round_flow(store_of: StoreOf) -> Flow:
                         opens_on=today(ctx),
                         recurrence=None if recurrence in (None, "none") else recurrence,
                         created_by=ctx.actor.contact_id,
+                        asks=data.get("asks") or RoundAsks.STATUS.value,
                     )
                 )
                 ctx.audit("round_create", target=row.code, deadline=row.deadline.isoformat())
@@ -174,6 +180,9 @@ def build_round_flow(store_of: StoreOf) -> Flow:
 
     def audience_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         return [Choice(v, say("rounds/audience_label.j2", how=v)) for v in AUDIENCES]
+
+    def asks_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
+        return [Choice(a.value, say("rounds/asks_label.j2", asks=a.value)) for a in RoundAsks]
 
     def recurrence_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         return [Choice(v, say("rounds/recurrence_label.j2", recurrence=v)) for v in RECURRENCES]
@@ -220,6 +229,13 @@ def build_round_flow(store_of: StoreOf) -> Flow:
                 asks("rounds/ask_tasks.j2"),
                 check=check_tasks,
                 when=lambda d: is_new(d) and d.get("audience") == "tasks",
+            ),
+            Step(
+                "asks",
+                asks("rounds/ask_asks.j2"),
+                Expect.CHOICE,
+                choices=asks_choices,
+                when=lambda d: is_new(d) and d.get("audience") in ("agencies", "kinds"),
             ),
             Step("ask", asks("rounds/ask_ask.j2"), skip=say("chat/button_skip.j2"), when=is_new),
             Step(

@@ -398,6 +398,18 @@ def _appendix(
     _widths(table, widths)
 
 
+def _documents(document: DocumentType, report: CompiledReport) -> None:
+    """One paragraph per round that asks each agency for a document: who sent what, when."""
+    for item in report.documents:
+        sent = [row for row in item.rows if row.state.value in ("on_time", "late")]
+        missing = [row for row in item.rows if row not in sent]
+        _para(
+            document,
+            render("docs/documents.j2", item=item, sent=sent, missing=missing),
+            indent=True,
+        )
+
+
 def write_report_docx(
     report: CompiledReport,
     letterhead: Letterhead,
@@ -452,6 +464,23 @@ def write_report_docx(
     )
 
     _para(document, str(parts.section_results()), bold=True, indent=True)
+    if not data.tasks and report.documents:  # a round that asks only for documents
+        _documents(document, report)
+        _para(document, str(parts.section_overview()), bold=True, indent=True)
+        _para(
+            document,
+            render(
+                "docs/documents_overview.j2",
+                items=report.documents,
+                as_of=data.as_of,
+                lh=letterhead,
+            ),
+            indent=True,
+        )
+        _para(document, render("docs/closing.j2", title=subject, lh=letterhead), indent=True)
+        _signature(document, letterhead, parts)
+        document.save(str(path))
+        return
     for index, area_result in enumerate(report.areas, start=1):
         _para(document, str(parts.area_heading(index, area_result.area)), bold=True, indent=True)
         pairs = area_result.agency_tally
@@ -498,6 +527,8 @@ def write_report_docx(
         ),
         indent=True,
     )
+
+    _documents(document, report)
 
     _para(document, str(parts.section_issues()), bold=True, indent=True)
     _para(document, render("docs/difficulties.j2", items=_difficulties(report)), indent=True)

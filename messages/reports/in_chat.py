@@ -74,7 +74,7 @@ def compiled_replies(
         )
     except ScopeError:
         return [Outgoing(str(words().scope_gone()))]
-    if not report.data.tasks:
+    if not report.data.tasks and not report.documents:
         return [Outgoing(str(words().empty(label)))]
     folder = output_dir(config.data_dir, contact_id)
     replies = [Outgoing(summary_text(report))]

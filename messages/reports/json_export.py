@@ -20,6 +20,7 @@ import json
 from typing import Any
 
 from core.report_model import CompiledReport, Tally, TaskResult
+from messages.reports.round_documents import documents_json
 
 
 def _tally(tally: Tally) -> dict[str, Any]:
@@ -105,6 +106,7 @@ def report_dict(report: CompiledReport) -> dict[str, Any]:
             for area in report.areas
             for result in area.tasks
         ],
+        "documents": documents_json(report),
         "late_agencies": [
             {
                 "code": item.agency.code,

@@ -10,6 +10,7 @@ from messages.reports.labels import kind_label
 from messages.reports.texts import task_difficulties, task_progress, task_results
 
 LATE_SHOWN = 5
+DOCUMENTS_SHOWN = 20  # agencies named as "not sent yet" in chat; the rest are counted
 
 
 def scope_text(report: CompiledReport) -> str:
@@ -71,10 +72,19 @@ def extended_pairs(report: CompiledReport) -> list[dict[str, object]]:
 
 
 def summary_text(report: CompiledReport, late_shown: int = LATE_SHOWN) -> str:
-    """Per area: tasks, done, in progress, not reported, overdue; the most overdue agencies."""
-    return render(
+    """Per area: tasks, done, in progress, not reported, overdue; the most overdue agencies;
+    then the rounds that ask for a document (who sent what and when, who has not)."""
+    documents = documents_text(report) if report.documents else ""
+    if documents and not report.data.tasks:  # a round that asks only for documents
+        return f"{scope_text(report)}\n\n{documents}"
+    text = render(
         "report/summary.j2", scope=scope_text(report), **summary_model(report, late_shown)
     )
+    return f"{text}\n\n{documents}" if documents else text
+
+
+def documents_text(report: CompiledReport, shown: int = DOCUMENTS_SHOWN) -> str:
+    return render("report/documents.j2", items=report.documents, shown=shown).strip()
 
 
 def markdown(report: CompiledReport) -> str:
@@ -89,7 +99,7 @@ def markdown(report: CompiledReport) -> str:
         for result in report.tasks
     ]
     kinds = [(kind_label(kind), tally) for kind, tally in report.by_kind.items()]
-    return render(
+    text = render(
         "report/report.md.j2",
         plan=report.data.plan,
         scope=scope_text(report),
@@ -97,3 +107,6 @@ def markdown(report: CompiledReport) -> str:
         tasks=tasks,
         kinds=kinds,
     )
+    if report.documents:  # rounds that ask for a document: who sent what, who has not
+        text = f"{text.rstrip()}\n\n{documents_text(report, shown=10_000)}"
+    return text

@@ -9,6 +9,9 @@ Sheets, in order:
 * "Ma trận" — agencies × tasks, the verdict code in each cell, colour-coded.
 * "Báo cáo" — every report version with reporter, time (a real date), the achieved figure as
   a number (a percentage as a percentage), evidence names and the receipt number.
+* "Văn bản theo kỳ" — only when the scope holds rounds that ask for a document: one row per
+  agency asked, what it sent (number, date of issue, time, file, receipt) or that it has not
+  (messages/reports/round_documents.py).
 
 Every sheet prints on A4 landscape with its header rows repeated on each page; all but the
 matrix fit the page width (the matrix, one column per task, repeats its first three columns
@@ -26,6 +29,7 @@ from core.evaluation import kind_order
 from core.report_model import CompiledReport, Progress, Tally, Verdict
 from messages.render import environment, render
 from messages.reports.labels import kind_label, labels, status_label
+from messages.reports.round_documents import documents_sheet
 from messages.reports.summary import scope_text
 from messages.reports.texts import task_difficulties, task_progress, task_results
 from messages.reports.xlsx_stream import Style, XlsxStream
@@ -111,6 +115,7 @@ def write_workbook(
         _stats_sheet(book, report, words)
         _matrix_sheet(book, report, words, step)
         _reports_sheet(book, report, words, tz, step)
+        documents_sheet(book, report, tz)
 
 
 def _summary_sheet(book: XlsxStream, report: CompiledReport, words: Any) -> None:

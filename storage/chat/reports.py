@@ -20,6 +20,7 @@ from sqlmodel import Session
 from core.conversation import IncomingFile
 from core.flows.report import ReportDraft, Saved, TaskItem, UploadRef
 from core.review import status_on_submit
+from core.round_documents import covers_tasks
 from core.rounds import Audience, AudienceError
 from storage.review.store import plan_needs_review
 from storage.tables.chat import PendingUpload
@@ -73,6 +74,7 @@ _OPEN_ROUNDS = (
         ReportingRound.opens_on,
         ReportingRound.audience,
         ReportingRound.deadline,
+        ReportingRound.asks,
     )
     .where(ReportingRound.status == "open")
     .order_by(ReportingRound.deadline, ReportingRound.id)
@@ -172,17 +174,24 @@ class SqlReportStore:
         self.session.execute(delete(PendingUpload).where(PendingUpload.instance == instance))
 
     def open_round(self, task: Any, agency: Any, now: datetime) -> Any:
-        """The open round whose audience includes this agency (or this agency's task).
+        """The open round that covers this task for this agency: a per-task round naming the
+        task (in one of the agency's roles on it), or an agency-level round asking task
+        statuses of this agency. A round asking for a document covers no task.
 
+        Of several, the next one due (so a report in December goes to the annual report, not
+        to a quarter-III round nobody closed); with none due any more, the one due last.
         `task` needs id, plan_id, ref; `agency` id, code, kind (rows or table objects).
         """
         today = now.astimezone(self.tz).date()
         rounds = self.session.execute(_OPEN_ROUNDS).all()
         roles: list[str] | None = None
+        covering: list[Any] = []
         for candidate in rounds:
             if candidate.plan_id is not None and candidate.plan_id != task.plan_id:
                 continue
             if candidate.opens_on is not None and candidate.opens_on > today:
+                continue
+            if not covers_tasks(candidate.asks):
                 continue
             try:
                 audience = Audience.from_json(candidate.audience)
@@ -200,10 +209,13 @@ class SqlReportStore:
                         ).scalars()
                     )
                 if any(role in audience.roles for role in roles):
-                    return candidate
+                    covering.append(candidate)
             elif agency.code in audience.agencies or agency.kind in audience.kinds:
-                return candidate
-        return None
+                covering.append(candidate)
+        upcoming = [c for c in covering if c.deadline >= today]  # ordered by deadline
+        if upcoming:
+            return upcoming[0]
+        return covering[-1] if covering else None
 
     def save(self, draft: ReportDraft, now: datetime, instance: str) -> Saved:
         task = self.session.execute(_TASK_FACTS, {"task_id": draft.task_id}).one()

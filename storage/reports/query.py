@@ -33,7 +33,9 @@ from core.report_model import (
     TaskInfo,
 )
 from storage.extensions import approved
+from core.round_documents import asks_document
 from storage.plans import plan_by_code
+from storage.reports.round_documents import load_document_rounds
 from storage.tables.shared import (
     Agency,
     Area,
@@ -104,6 +106,8 @@ def _audience_clause(round_: ReportingRound | None) -> list[ColumnElement[bool]]
         clauses.append(or_(*who))
     if audience.get("tasks") and audience["tasks"] not in ("*", ["*"]):  # "*": all (core.rounds)
         clauses.append(Task.ref.in_(audience["tasks"]))
+    if asks_document(round_.asks):  # a round asking for a document covers no task
+        clauses.append(false())
     return clauses
 
 
@@ -325,6 +329,7 @@ def load_report_data(
         coordinators={t: ids for t, ids in coordinators.items() if ids},
         reports=reports,
         extensions=extensions,
+        documents=load_document_rounds(session, plan, scope, round_, as_of, cutoff, tz),
     )
 
 

@@ -31,8 +31,11 @@ from sqlmodel import Session, col
 
 from core.model import AssignmentRole, ReportStatus, RuleKind
 from core.review import RETURNED
+from core.round_documents import DocumentStatus, asks_document
 from core.rounds import Audience, Period, RoundSchedule
 from storage.extensions import approved_dates
+from storage.scheduling.rounds import audience_agency_ids
+from storage.tables.round_documents import RoundSubmission
 from storage.tables.shared import Agency, Assignment, ReportingRound, StatusReport, Task
 
 RETURNED_REVIEW = RETURNED.value
@@ -175,6 +178,9 @@ def _round_period(
     # two rounds at once (VPUBND) must not be reminded for a report it has sent.
     # a report a coordinator returned (core.review) must be redone: it does not count
     counts = and_(report.submitted_at >= since, report.review != RETURNED_REVIEW)
+    if asks_document(row.asks):
+        # only the document itself answers a round that asks for one (a returned one does not)
+        return _documents_owed(session, row, audience, period, agency_ids)
     if audience.per_task:
         tasks = select(Task.id).where(Task.plan_id == row.plan_id)
         if not audience.all_tasks:
@@ -207,6 +213,36 @@ def _round_period(
     return [
         Obligation(row.code, agency_id, period.deadline, period.opens, row.id)
         for agency_id in session.connection().execute(query.order_by(Agency.id)).scalars()
+    ]
+
+
+def _documents_owed(
+    session: Session,
+    row: ReportingRound,
+    audience: Audience,
+    period: Period,
+    agency_ids: Collection[int] | None,
+) -> list[Obligation]:
+    asked = set(audience_agency_ids(session, row))
+    if agency_ids is not None:
+        asked &= set(agency_ids)
+    if not asked:
+        return []
+    sent = set(
+        session.connection()
+        .execute(
+            select(RoundSubmission.agency_id).where(
+                RoundSubmission.round_id == row.id,
+                RoundSubmission.period_deadline == period.deadline,
+                RoundSubmission.is_latest == True,  # noqa: E712
+                RoundSubmission.status != DocumentStatus.RETURNED.value,
+            )
+        )
+        .scalars()
+    )
+    return [
+        Obligation(row.code, agency_id, period.deadline, period.opens, row.id)
+        for agency_id in sorted(asked - sent)
     ]
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from core.flows.rounds import RoundDraft, RoundInfo, RoundRefused
+from core.round_documents import RoundAsks
 from core.rounds import RECURRENCE_MONTHS, Audience, AudienceError, RoundSchedule
 from core.text import fold
 from storage.chat.state import find_agencies
@@ -111,10 +112,13 @@ def create_round(
     code: str | None = None,
     created_by: int | None = None,
     plan: Plan | None = None,
+    asks: str = RoundAsks.STATUS.value,
 ) -> ReportingRound:
     title = title.strip()
     if not title:
         raise RoundError("kỳ báo cáo cần có tên")
+    if asks not in {a.value for a in RoundAsks}:
+        raise RoundError(f"yêu cầu {asks!r} không hợp lệ (status, document)")
     if recurrence and recurrence not in RECURRENCE_MONTHS:
         raise RoundError(f"chu kỳ {recurrence!r} không hợp lệ (monthly, quarterly, yearly)")
     if opens_on and opens_on > deadline:
@@ -136,6 +140,7 @@ def create_round(
         audience=audience.to_json(),
         status=OPEN,
         created_by=created_by,
+        asks=asks,
     )
     session.add(row)
     session.flush()
@@ -255,6 +260,7 @@ class SqlRoundStore:
                 opens_on=draft.opens_on,
                 recurrence=draft.recurrence,
                 created_by=draft.created_by,
+                asks=draft.asks,
             )
         except RoundError as exc:
             raise RoundRefused(str(exc)) from exc

@@ -117,6 +117,11 @@ class ReportingRound(SQLModel, table=True):
     status: str = Field(default="open", max_length=16)  # open | closed
     created_by: int | None = Field(default=None, foreign_key="contact.id")
     created_at: datetime = Field(default_factory=utcnow)
+    # what the round asks for: "status" (task statuses) or "document" (each agency sends a
+    # document of its own, e.g. its improvement plan: storage.tables.round_documents)
+    asks: str = Field(
+        default="status", max_length=16, sa_column_kwargs={"server_default": "status"}
+    )
 
 
 class Contact(SQLModel, table=True):

@@ -20,8 +20,8 @@ from scheduler.delivery import DeliveryWorker
 from scheduler.digest import digest_relevance, sweep_digest
 from scheduler.reminders import reminder_relevance, snooze, sweep
 from storage.db import transaction
-from storage.tables.shared import Agency, Assignment, Outbox, StatusReport
-from tests.support.scheduling import VN, MemoryChannel, add_contact, vn
+from storage.tables.shared import Outbox
+from tests.support.scheduling import VN, MemoryChannel, add_contact, send_round_document, vn
 
 ROUND_LINE = "Kỳ báo cáo: Kế hoạch cải thiện Chỉ số thành phần PAR INDEX 2023"
 SIX = ["SNV", "STC", "STTTT", "SKHDT", "STP", "VPUBND"]
@@ -40,23 +40,8 @@ class Seen:
 
 
 def report(engine, agency_code: str, at: datetime) -> None:
-    with transaction(engine) as session:
-        agency = session.exec(select(Agency).where(Agency.code == agency_code)).one()
-        task_id = session.exec(
-            select(Assignment.task_id).where(
-                Assignment.agency_id == agency.id, Assignment.role == "lead"
-            )
-        ).first()
-        session.add(
-            StatusReport(
-                receipt=f"SIM-{agency_code}",
-                task_id=task_id,
-                agency_id=agency.id,
-                status="in_progress",
-                result="Đã ban hành Kế hoạch cải thiện",
-                submitted_at=at,
-            )
-        )
+    """The agency sends its improvement plan: the document the 05/7 round asks for."""
+    send_round_document(engine, agency_code, at)
 
 
 def boot(engine, clock, channel):

@@ -99,3 +99,36 @@ class MemoryChannel:
 
     def to(self, chat_id: str) -> list[str]:
         return [d.message.text for d in self.sent if d.chat_id == chat_id]
+
+
+def send_round_document(
+    engine: Engine,
+    agency: str,
+    at: datetime,
+    round_code: str = "KH-CAITHIEN-2024",
+    status: str = "submitted",
+) -> int:
+    """A document sent for a round that asks for one (as the «Gửi văn bản» flow stores it)."""
+    from storage.tables.round_documents import RoundSubmission
+    from storage.tables.shared import ReportingRound
+
+    with transaction(engine) as session:
+        round_ = session.exec(select(ReportingRound).where(ReportingRound.code == round_code)).one()
+        agency_id = session.exec(select(Agency.id).where(Agency.code == agency)).one()
+        row = RoundSubmission(
+            receipt=f"VB-{agency}-{at.timestamp():.0f}",
+            round_id=round_.id,
+            agency_id=agency_id,
+            period_deadline=round_.deadline,
+            number=f"1/KH-{agency}",
+            issued_on=at.date(),
+            file_name="ke-hoach.pdf",
+            size=9,
+            sha256="0" * 64,
+            content=b"%PDF-1.7\n",
+            status=status,
+            submitted_at=at,
+        )
+        session.add(row)
+        session.flush()
+        return row.id

@@ -27,12 +27,14 @@ from bot.web.pages import forbidden, page
 from core.commands import Actor
 from core.report_model import VERDICTS, ReportRefused, Scope, scope_for
 from core.review import may_review
+from core.round_documents import asks_document
 from messages.reports.build import MIME, Format, compile_report, file_name, write_output
 from messages.reports.chart import write_chart
 from messages.reports.labels import kind_label, status_label, verdict_label
 from storage.db import transaction
 from storage.reports import evaluation_store as store
 from storage.reports.query import letterhead as load_letterhead
+from storage.reports.round_documents import unsent as unsent_documents
 from storage.tables.shared import (
     Agency,
     Area,
@@ -281,13 +283,21 @@ async def unreported(request: Request) -> Response:
     web = request.app.state.web
     with transaction(web.engine) as session:
         open_rounds = session.execute(
-            select(ReportingRound.code, ReportingRound.title, ReportingRound.deadline)
+            select(
+                ReportingRound.code,
+                ReportingRound.title,
+                ReportingRound.deadline,
+                ReportingRound.asks,
+            )
             .where(ReportingRound.status == "open")
             .order_by(ReportingRound.deadline)
         ).all()
         code = scope.round_code or (open_rounds[0].code if open_rounds else None)
         rows: list[Any] = []
-        if code:
+        document = any(r.code == code and asks_document(r.asks) for r in open_rounds)
+        if code and document:  # a round asking for a document: who has not sent it
+            rows = unsent_documents(session, code, _today(request), scope)
+        elif code:
             try:
                 view = store.view_for(
                     session,
@@ -307,6 +317,7 @@ async def unreported(request: Request) -> Response:
         rounds=open_rounds,
         chosen=code,
         rows=rows,
+        document=document,
         may_nudge=_viewer.role in NUDGERS,
     )
 

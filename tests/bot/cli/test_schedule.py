@@ -83,9 +83,25 @@ def test_round_create_set_deadline_close_reopen(cli, engine):
     assert "BC-QUY-III-2024" in cli("round", "list").output
 
 
+def test_round_create_asking_each_agency_for_a_document(cli, engine):
+    result = cli(
+        "round", "create", "--title", "Kế hoạch CĐS 2025", "--deadline", "15/01/2025",
+        "--agencies", "STP,STC", "--asks", "document", "--code", "KH-CDS-2025",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with Session(engine) as session:
+        row = session.exec(select(ReportingRound).where(ReportingRound.code == "KH-CDS-2025")).one()
+    assert row.asks == "document"
+    shown = cli("round", "show", "KH-CDS-2025").output
+    assert "Yêu cầu gửi: văn bản của từng cơ quan" in shown
+    assert "báo cáo tiến độ nhiệm vụ" in cli("round", "show", "BC-QUY-III-2024").output
+
+
 @pytest.mark.parametrize(
     "args",
     [
+        ("round", "create", "--title", "X", "--deadline", "15/07/2024", "--agencies", "STP",
+         "--asks", "photo"),
         ("round", "create", "--title", "X", "--deadline", "15/07/2024", "--agencies", "NOPE"),
         ("round", "create", "--title", "X", "--deadline", "15/07/2024", "--kinds", "planet"),
         ("round", "create", "--title", "X", "--deadline", "15/07/2024"),

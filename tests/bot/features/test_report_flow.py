@@ -57,7 +57,10 @@ async def test_evidence_twice_drop_a_file_confirm_and_late_receipt(engine, fake_
         sent = await bot.press(FOCAL, "Gửi", expect="Số biên nhận")
     receipt = "\n".join(c.text for c in sent if c.text)
     assert re.search(r"kèm 1 tệp", receipt), receipt
-    assert "nộp muộn (hạn của kỳ: 05/07/2024)" in receipt
+    # filed under the round due last that covers the task — the annual CCHC report (not the
+    # 05/7 round, which asks for a document) — and late for it
+    assert "Thuộc kỳ báo cáo: Báo cáo cải cách hành chính năm 2024" in receipt
+    assert "nộp muộn (hạn của kỳ: 15/12/2024)" in receipt
     with Session(engine) as session:
         files = session.exec(select(EvidenceFile.file_name)).all()
     assert files == ["QĐ-công-bố TTHC.pdf"]

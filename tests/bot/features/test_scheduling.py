@@ -22,16 +22,13 @@ from scheduler.reminders import reminder_relevance, sweep
 from storage.db import transaction
 from storage.tables.scheduling import Broadcast, Snooze
 from storage.tables.shared import (
-    Agency,
-    Assignment,
     AuditLog,
     Contact,
     Outbox,
     ReportingRound,
-    StatusReport,
 )
 from tests.support.chat import ChatBot, texts
-from tests.support.scheduling import add_contact, vn
+from tests.support.scheduling import add_contact, send_round_document, vn
 
 COORD, FOCAL_STP, FOCAL_STC, FOCAL_SNV, LEADER = 7001, 7002, 7003, 7004, 7005
 
@@ -97,20 +94,8 @@ async def test_broadcast_to_not_yet_reported_with_preview_progress_and_tally(fak
     people(engine)
     api = fake_api
     api.block_chat(FOCAL_STC)  # STC's focal point blocked the bot: counted in the tally
-    with transaction(engine) as session:  # SNV already reported for round KH-CAITHIEN-2024
-        snv = session.exec(select(Agency).where(Agency.code == "SNV")).one()
-        task_id = session.exec(
-            select(Assignment.task_id).where(Assignment.agency_id == snv.id)
-        ).first()
-        session.add(
-            StatusReport(
-                receipt="R-SNV",
-                task_id=task_id,
-                agency_id=snv.id,
-                status="in_progress",
-                submitted_at=datetime(2024, 6, 28, 3, tzinfo=UTC),
-            )
-        )
+    # SNV already sent its improvement plan for round KH-CAITHIEN-2024 (it asks for a document)
+    send_round_document(engine, "SNV", datetime(2024, 6, 28, 3, tzinfo=UTC))
     async with ChatBot(fake_api, engine) as bot:
         await bot.command(COORD, "nhacnho", expect="Gửi nhắc nhở tới ai")
         await bot.press(COORD, "Chưa báo cáo kỳ", expect="Chọn kỳ báo cáo")
@@ -164,7 +149,8 @@ async def test_kybaocao_creates_and_edits_rounds(fake_api, engine):
         assert "Ngày này đã qua" in past
         await bot.text(COORD, "19/07/2024", expect="Cơ quan nào")
         await bot.press(COORD, "Theo loại cơ quan", expect="Chọn loại")
-        await bot.press(COORD, "UBND cấp huyện", expect="Yêu cầu nội dung")
+        await bot.press(COORD, "UBND cấp huyện", expect="Mỗi cơ quan gửi gì")
+        await bot.press(COORD, "Báo cáo tiến độ", expect="Yêu cầu nội dung")
         await bot.press(COORD, "Bỏ qua", expect="lặp lại")
         summary = texts(await bot.press(COORD, "Một lần"))
         assert "UBND cấp huyện" in summary and "19/07/2024" in summary
@@ -187,6 +173,11 @@ async def test_kybaocao_creates_and_edits_rounds(fake_api, engine):
 
 async def test_reminder_buttons_snooze_once_and_open_the_report_flow(fake_api, engine):
     people(engine)
+    with transaction(engine) as session:  # here an agency-level round asking task statuses
+        row = session.exec(
+            select(ReportingRound).where(ReportingRound.code == "KH-CAITHIEN-2024")
+        ).one()
+        row.asks = "status"
     api = fake_api
     clock = FixedClock(vn(date(2024, 6, 26), 8, 30))  # T−7 of the 05/7 round
     async with ChatBot(fake_api, engine, clock=clock) as bot:

@@ -73,8 +73,11 @@ def test_a_new_round_for_typed_agencies_is_created_as_confirmed():
     flow.type("STP, Sở, không có")
     assert flow.step == "agencies" and "Sở, không có" in flow.said()[0]
     flow.type("stp; Sở Tài chính")
+    assert flow.step == "asks" and "Mỗi cơ quan gửi gì" in flow.question()
+    flow.press("document")
     flow.press("@skip")
     flow.press("monthly")
+    assert "Mỗi cơ quan gửi: một văn bản" in flow.question()
     assert "19/07/2024" in flow.question() and flow.labels() == ["✅ Gửi", "✖ Huỷ"]
     done = flow.press("ok")
     assert done.finished and "Đã tạo kỳ báo cáo R-1" in flow.said()[0]
@@ -82,6 +85,7 @@ def test_a_new_round_for_typed_agencies_is_created_as_confirmed():
     assert draft.audience == Audience(agencies=("STP", "STC"))
     assert (draft.deadline, draft.opens_on) == (date(2024, 7, 19), date(2024, 7, 1))
     assert (draft.recurrence, draft.ask, draft.created_by) == ("monthly", "", 1)
+    assert draft.asks == "document"
     assert ctx.audits == [
         {"action": "round_create", "target": "R-1", "outcome": "ok", "deadline": "2024-07-19"}
     ]

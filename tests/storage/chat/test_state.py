@@ -151,6 +151,17 @@ def test_report_versions_rounds_and_evidence(any_engine):
             agency_id(session, "STP"),
             UserRole.FOCAL,
         )
+        task = session.exec(select(Task).where(Task.ref == "III.4.1")).one()
+        session.add(  # a round that covers the task (the seeded 05/7 round asks for a document)
+            ReportingRound(
+                plan_id=task.plan_id,
+                code="BC-III41",
+                title="Báo cáo nhiệm vụ III.4.1",
+                deadline=date(2024, 7, 31),
+                opens_on=date(2024, 6, 1),
+                audience=json.dumps({"tasks": ["III.4.1"], "roles": ["lead"]}),
+            )
+        )
     drive = Driver(any_engine, clock)
     pdf = IncomingFile("bien-ban.pdf", "application/pdf", 9, b"%PDF-1.7\n")
     first = report_once(drive, "III.4.1", "Lần một", [pdf, pdf])  # the same file twice: kept once
@@ -169,7 +180,7 @@ def test_report_versions_rounds_and_evidence(any_engine):
     with Session(any_engine) as session:
         rows = session.exec(select(StatusReport).order_by(StatusReport.id)).all()
         round_id = session.exec(
-            select(ReportingRound.id).where(ReportingRound.code == "KH-CAITHIEN-2024")
+            select(ReportingRound.id).where(ReportingRound.code == "BC-III41")
         ).one()
         evidence = session.exec(select(EvidenceFile)).all()
         audits = session.exec(select(AuditLog).where(AuditLog.action == "report_submit")).all()

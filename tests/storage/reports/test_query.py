@@ -119,7 +119,7 @@ def test_a_round_counts_its_own_reports_and_audience_against_its_deadline(any_en
     seed(any_engine)
     with Session(any_engine) as session:
         round_ = session.execute(
-            select(ReportingRound).where(ReportingRound.code == "KH-CAITHIEN-2024")
+            select(ReportingRound).where(ReportingRound.code == "BC-TTHC-HANGTHANG")
         ).scalar_one()
         audience = set(json.loads(round_.audience)["agencies"])
         in_round = session.execute(
@@ -127,7 +127,7 @@ def test_a_round_counts_its_own_reports_and_audience_against_its_deadline(any_en
             .select_from(StatusReport)
             .where(StatusReport.round_id == round_.id, StatusReport.submitted_at < CUTOFF)
         ).scalar_one()
-    report = compiled(any_engine, Scope(round_code="KH-CAITHIEN-2024", as_of=AS_OF))
+    report = compiled(any_engine, Scope(round_code="BC-TTHC-HANGTHANG", as_of=AS_OF))
     assert {a.code for a in report.data.agencies.values()} <= audience
     assert len(report.data.reports) == in_round > 0
     assert {t.deadline for t in report.tasks} == {round_.deadline}

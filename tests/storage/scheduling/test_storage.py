@@ -20,7 +20,7 @@ from storage.scheduling.obligations import round_obligations, task_obligations
 from storage.scheduling.rounds import open_rounds, set_deadline
 from storage.tables.scheduling import ReminderRecord
 from storage.tables.shared import Agency, Assignment, ButtonToken, Outbox, StatusReport, Task
-from tests.support.scheduling import VN, add_contact, vn
+from tests.support.scheduling import VN, add_contact, send_round_document, vn
 
 
 def agency_id(session: Session, code: str) -> int:
@@ -54,8 +54,10 @@ def count(engine, table, *where) -> int:
 
 def test_what_is_due_on_the_t3_day_of_the_5_july_round(any_engine):
     ctx = Scheduling(any_engine, FixedClock(vn(date(2024, 7, 2), 8, 30)))
-    report(any_engine, "SNV", vn(date(2024, 7, 1), 10))
-    report(any_engine, "STC", vn(date(2024, 6, 20), 10))  # before the round opened: not counted
+    send_round_document(any_engine, "SNV", vn(date(2024, 7, 1), 10))
+    # the round asks for a document: a status report does not answer it, nor a returned one
+    report(any_engine, "STC", vn(date(2024, 7, 1), 10))
+    send_round_document(any_engine, "STP", vn(date(2024, 7, 1), 11), status="returned")
     with Session(any_engine) as session:
         due = obligations_due(session, ctx, date(2024, 7, 2), ctx.calendar())
         codes = {session.get(Agency, o.agency_id).code for o, level in due}
@@ -115,7 +117,9 @@ def test_the_sweep_writes_each_reminder_once_with_its_buttons(any_engine):
     )
     assert row.not_before == vn(date(2024, 7, 2), 8, 5)
     payload = json.loads(row.payload)
-    assert [b["text"] for b in payload["buttons"][0]] == ["Báo cáo ngay", "Nhắc lại sau"]
+    # the 05/7 round asks for a document: its reminder opens the document flow
+    assert [b["text"] for b in payload["buttons"][0]] == ["Gửi văn bản", "Nhắc lại sau"]
+    assert "Bấm «Gửi văn bản»" in payload["text"]
 
 
 def test_nothing_is_written_on_days_off_before_08_00_or_after_hours(any_engine):
@@ -173,7 +177,7 @@ def test_one_digest_per_reader_per_working_day_muted_and_idle_get_none(any_engin
 def test_broadcast_audiences(any_engine):
     for code in ("STP", "STC", "SNV", "H-NUITHANH"):
         add_contact(any_engine, "focal", code, f"9{code}")
-    report(any_engine, "SNV", vn(date(2024, 7, 1), 9))
+    send_round_document(any_engine, "SNV", vn(date(2024, 7, 1), 9))
     ctx = Scheduling(any_engine, FixedClock(vn(date(2024, 7, 10), 9)))
 
     def codes(audience: BroadcastAudience, today: date = date(2024, 7, 10)) -> set[str]:
@@ -213,6 +217,9 @@ def test_reminder_relevance_cancels_after_a_report(any_engine):
         row = session.exec(select(Outbox)).one()
         assert check(session, row, date(2024, 7, 2)) is None
         assert check(session, row, date(2024, 7, 3)).startswith("stale")
-    report(any_engine, "STP", datetime(2024, 7, 2, 2, tzinfo=UTC))
+    report(any_engine, "STP", datetime(2024, 7, 2, 2, tzinfo=UTC))  # a task report: not it
+    with Session(any_engine) as session:
+        assert check(session, row, date(2024, 7, 2)) is None
+    send_round_document(any_engine, "STP", datetime(2024, 7, 2, 3, tzinfo=UTC))
     with Session(any_engine) as session:
         assert check(session, row, date(2024, 7, 2)).startswith("reported")

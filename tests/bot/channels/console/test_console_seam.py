@@ -48,7 +48,7 @@ class Console:
         return self.said()
 
 
-async def test_console_reminder_button_pressed_by_number_after_restart(engine):
+async def test_console_reminder_button_pressed_by_number_after_restart(engine, tmp_path):
     clock = FixedClock(vn(date(2024, 6, 26), 8, 30))  # T−7 of the 05/7 round
     first = Console(engine, clock)
     first.type(number_of(first.said(), "Đầu mối"))
@@ -66,11 +66,20 @@ async def test_console_reminder_button_pressed_by_number_after_restart(engine):
     while (await worker.run_once()).handled:
         pass
     reminder = first.said()
-    assert "⏰ Còn 7 ngày làm việc" in reminder and "1. Báo cáo ngay" in reminder
+    assert "⏰ Còn 7 ngày làm việc" in reminder and "1. Gửi văn bản" in reminder
 
-    second = Console(engine, clock)  # a restart: the button list is in the database
-    picked = second.type("1")
-    assert "Chọn nhiệm vụ để báo cáo (Sở Tư pháp)" in picked
+    # a restart: the button list is in the database; the round asks for STP's improvement plan
+    second = Console(engine, clock)
+    assert "Bước 1/4: gửi tệp văn bản" in second.type("1")
+    plan = tmp_path / "ke-hoach-STP.pdf"
+    plan.write_bytes(b"%PDF-1.7\n% Ke hoach cai thien PAR INDEX 2023\n")
+    assert "Bước 2/4" in second.type(f"/tep {plan}")
+    assert "Bước 3/4" in second.type("125/KH-STP")
+    assert "không phải một ngày có thật" in second.type("30/6/24")
+    assert "Bước 4/4" in second.type("25/06/2024")
+    review = second.type("bỏ qua")
+    assert "Văn bản: số 125/KH-STP, ban hành ngày 25/06/2024" in review
+    assert "Số biên nhận: VB-2024-" in second.type(number_of(review, "✅ Gửi"))
 
 
 def test_console_resumed_flow_repeats_its_pending_question(engine):

@@ -4,6 +4,7 @@ dispatcher, the numbered-choice table, the outbox and the delivery worker."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -20,14 +21,17 @@ from scheduler.delivery import DeliveryWorker
 from scheduler.reminders import reminder_relevance, sweep
 from storage.scheduling.broadcast import PROGRESS_KIND
 from storage.tables.chat import ChatChoice
+from storage.tables.round_documents import RoundSubmission
 from storage.tables.scheduling import Broadcast
 from storage.tables.shared import Agency, Outbox, StatusReport
+from tests.bot.web.support import BASE, client_of, web_of
 from tests.support import reports as report_support
 from tests.support.chat import T0
 from tests.support.scheduling import FAST, MemoryChannel, add_contact, vn
 from tests.support.text_channel import TextChannel, TextChat
 
 FOCAL = "501"
+PLAN_PDF = b"%PDF-1.7\n% Ke hoach cai thien PAR INDEX 2023 - So Tu phap\n" + b"0" * 500
 demo_engine = report_support.demo_engine
 demo_template = report_support.demo_template
 
@@ -48,8 +52,9 @@ async def test_guided_report_by_typed_numbers(engine):
     channel = TextChannel()
     chat = TextChat(dispatcher_for(engine, FixedClock(T0)), channel, FOCAL)
     tasks = await chat.type("/baocao")
-    assert "1. I.1 · " in tasks and "Gõ số thứ tự để chọn" in tasks
-    status = await chat.type("1")
+    assert "1. 📄 Gửi văn bản: Kế hoạch cải thiện" in tasks  # owed to the 05/7 round
+    assert "2. I.1 · " in tasks and "Gõ số thứ tự để chọn" in tasks
+    status = await chat.type(number_of(tasks, "I.1 · "))
     assert "Tình trạng hiện nay của nhiệm vụ?" in status
     await chat.type(number_of(status, "Hoàn thành"))
     figure = await chat.type("Đã ban hành Kế hoạch số 15/KH-STP")
@@ -103,25 +108,60 @@ async def deliver(engine, clock, channels, files=None) -> DeliveryWorker:
     return worker
 
 
-async def test_reminder_report_now_pressed_by_its_number_after_a_restart(engine):
+async def test_a_rounds_document_by_typed_numbers_and_the_upload_link_after_a_restart(engine):
+    """The 05/7 round asks STP for its improvement plan: the reminder's «Gửi văn bản» typed as
+    its number after a restart, the file through /web's upload link (this channel carries no
+    files), number, date and note typed, sent."""
     add_contact(engine, "focal", "STP", FOCAL, channel="text")
-    clock = FixedClock(vn(date(2024, 6, 26), 8, 30))  # T−7 of the 05/7 round
+    clock = FixedClock(vn(date(2024, 7, 2), 8, 30))  # T−3 of the 05/7 round
     first = TextChannel()
     chat = TextChat(dispatcher_for(engine, clock), first, FOCAL)
     await chat.type("/nhiemvu")  # an older numbered list, replaced by the reminder below
     sweep(Scheduling(engine, clock))
     await deliver(engine, clock, {"text": first})
     reminder = first.to(FOCAL)[-1]
-    assert reminder.startswith("⏰ Còn 7 ngày làm việc")
-    assert "1. Báo cáo ngay" in reminder and "2. Nhắc lại sau" in reminder
+    assert reminder.startswith("⏰ Còn 3 ngày làm việc")
+    assert "1. Gửi văn bản" in reminder and "2. Nhắc lại sau" in reminder
 
     # a restart: a new process, nothing in memory; the mapping is in the database
     second = TextChannel()
-    chat = TextChat(dispatcher_for(engine, clock), second, FOCAL)
-    picked = await chat.type("1")
-    assert "Chọn nhiệm vụ để báo cáo (Sở Tư pháp)" in picked
-    report = await chat.type("1")
-    assert "Tình trạng hiện nay của nhiệm vụ?" in report
+    dispatcher = dispatcher_for(engine, clock)
+    dispatcher.config = replace(dispatcher.config, web_url=BASE)
+    chat = TextChat(dispatcher, second, FOCAL)
+    asked = await chat.type("1")
+    assert "Bước 1/4: gửi tệp văn bản" in asked and "gõ /web" in asked
+    links = await chat.type("/web")
+    upload_url = next(w for w in links.split() if "/u/" in w)
+    assert "Gửi tệp văn bản cho kỳ báo cáo đang làm qua trang web" in links
+    async with client_of(web_of(engine, clock, dispatcher)) as phone:
+        page = await phone.get(upload_url.removeprefix(BASE))
+        assert "Gửi văn bản" in page.text and "Kế hoạch cải thiện" in page.text
+        csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        sent = await phone.post(
+            upload_url.removeprefix(BASE),
+            data={"csrf": csrf},
+            files=[("files", ("ke-hoach-STP.pdf", PLAN_PDF, "application/pdf"))],
+        )
+    assert sent.status_code == 200 and "Đã nhận 1 tệp" in sent.text
+    await deliver(engine, clock, {"text": second})
+    assert "Bước 2/4" in second.to(FOCAL)[-1] and "ke-hoach-STP.pdf" in second.to(FOCAL)[-1]
+
+    assert "Bước 3/4" in await chat.type("125/KH-STP")
+    assert "không phải một ngày có thật" in await chat.type("1/7")
+    note = await chat.type("01/07/2024")
+    assert "Bước 4/4" in note and "“Bỏ qua”" in note  # a typed step: the label, not a number
+    review = await chat.type("bỏ qua")
+    assert "Văn bản: số 125/KH-STP, ban hành ngày 01/07/2024" in review
+    receipt = await chat.type(number_of(review, "✅ Gửi"))
+    assert "Số biên nhận: VB-2024-" in receipt
+    with Session(engine) as session:
+        [doc] = session.exec(select(RoundSubmission)).all()
+        assert session.exec(select(StatusReport)).all() == []
+    assert (doc.number, doc.issued_on, doc.file_name) == (
+        "125/KH-STP", date(2024, 7, 1), "ke-hoach-STP.pdf",
+    )  # fmt: skip
+    assert bytes(doc.content) == PLAN_PDF
+    assert all(len(s.text) <= 2000 for s in second.said)
 
 
 async def test_broadcast_to_a_mixed_audience_each_channel_paced_by_its_own_limits(engine):
