@@ -32,8 +32,8 @@ from core.report_model import (
     Scope,
     TaskInfo,
 )
-from storage.extensions import approved
 from core.round_documents import asks_document
+from storage.extensions import approved
 from storage.plans import plan_by_code
 from storage.reports.round_documents import load_document_rounds
 from storage.tables.shared import (
