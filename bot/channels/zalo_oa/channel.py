@@ -36,6 +36,7 @@ OA_CAPABILITIES = Capabilities(
     buttons=ButtonStyle.TAP_TEXT,
     edits=False,
     documents=True,  # PDF/DOC/DOCX ≤ 5 MB natively; the channel links the rest
+    inbound_files=True,  # user_send_file / user_send_image reach the webhook: no upload link
     image_upload=True,
     popups=False,
     max_text=2000,
