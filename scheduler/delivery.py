@@ -301,7 +301,11 @@ class DeliveryWorker:
         message_id = row.message_id
         for index in range(row.parts_sent, len(parts)):
             last = index == len(parts) - 1
-            part = Outgoing(text=parts[index], buttons=message.buttons if last else [])
+            part = Outgoing(
+                text=parts[index],
+                buttons=message.buttons if last else [],
+                notice=message.notice if last else None,  # a reminder's facts (ZNS) go once
+            )
             if index > row.parts_sent:
                 await self.pacers[row.channel].acquire(row.chat_id)
             message_id = (await channel.send(row.chat_id, part)).message_id

@@ -29,6 +29,7 @@ from storage.scheduling.digest import (
     blocked_count,
     reports_since,
     status_by_area,
+    unreached_on_zalo,
 )
 from storage.scheduling.obligations import Obligation, round_obligations, task_obligations
 from storage.scheduling.rounds import latest_plan, open_rounds
@@ -96,6 +97,7 @@ class _Facts:
         late_agencies = sorted({o.agency_id for o in self.overdue})
         self.names = agency_names(session, late_agencies + list(self.open_by_agency))
         self.closing = self._closing()
+        self.unreached = unreached_on_zalo(session, self.since)
 
     def _late(self, o: Obligation) -> bool:
         return o.deadline is not None and self.calendar.effective_deadline(o.deadline) < self.today
@@ -209,6 +211,9 @@ def _text_for(contact: Contact, facts: _Facts) -> str | None:
             overdue=overdue[:SHOWN],
             overdue_more=max(0, len(overdue) - SHOWN),
             closing=facts.closing,
+            unreached=facts.unreached.people[:SHOWN],
+            unreached_more=max(0, len(facts.unreached.people) - SHOWN),
+            reminders_unsent=facts.unreached.reminders,
         )
     if contact.role == UserRole.LEADER.value:
         total = sum(a.total for a in facts.areas)

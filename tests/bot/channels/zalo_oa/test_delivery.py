@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from bot.channels.zalo_oa.channel import zns_fields
 from core.calendar import WorkCalendar
 from core.clock import FixedClock
 from core.model import UserRole
-from core.outgoing import Outgoing
+from core.outgoing import Notice, Outgoing
 from scheduler.delivery import DeliveryConfig, DeliveryWorker
 from storage.db import transaction
 from storage.outbox import OutboxItem, enqueue
@@ -25,7 +26,8 @@ USER = "246845883529197922"
 
 def queue(engine, key: str, now) -> None:
     with transaction(engine) as session:
-        message = Outgoing("Nhắc hạn: nhiệm vụ III.4.1 đến hạn 15/07/2024")
+        notice = Notice("III.4.1", "Giải quyết hồ sơ đúng hạn", "2024-07-15")
+        message = Outgoing("Nhắc hạn: nhiệm vụ III.4.1 đến hạn 15/07/2024", notice=notice)
         enqueue(session, OutboxItem(key, "zalo_oa", USER, message, kind="reminder"), now)
 
 
@@ -63,3 +65,14 @@ async def test_outside_the_window_the_outbox_row_fails_with_its_reason_or_goes_a
         assert len(oa.sent(path="/message/template")) == 1
         await service.aclose()
         await zns.aclose()
+
+
+def test_zns_template_data_fits_the_parameter_limits():
+    refs = ", ".join(f"III.4.{n}" for n in range(1, 9))  # a reminder for eight tasks
+    fields = zns_fields(Notice(refs, "8 nhiệm vụ đến hạn báo cáo", "2024-07-05"), "https://x.vn")
+    assert fields["ma_nhiem_vu"].startswith("III.4.1, III.4.2")
+    assert len(fields["ma_nhiem_vu"]) <= 30 and fields["ma_nhiem_vu"].endswith("…")
+    assert fields["ten_nhiem_vu"] == "8 nhiệm vụ đến hạn báo cáo"
+    assert (fields["han_bao_cao"], fields["lien_ket"]) == ("05/07/2024", "https://x.vn")
+    undated = zns_fields(Notice("III.4.1", "Tên"), "")
+    assert undated["han_bao_cao"] == "" and undated["lien_ket"] == ""
