@@ -49,9 +49,7 @@ class User:
 
 async def test_a_newcomer_links_lists_and_reports_by_typing_against_the_fake(any_engine):
     with FakeZaloBot() as api:
-        settings = Settings(
-            _env_file=None, ZALO_BOT_TOKEN=api.token, ZALO_BOT_API_URL=api.base_url
-        )
+        settings = Settings(_env_file=None, ZALO_BOT_TOKEN=api.token, ZALO_BOT_API_URL=api.base_url)
         service = ZaloBotService(build_app(settings, any_engine, FixedClock(T0)))
         stop = asyncio.Event()
         running = asyncio.create_task(service.run(stop))

@@ -38,7 +38,10 @@ async def run_worker(engine, service, clock) -> None:
     await worker.run_once()
 
 
-async def test_outside_the_window_the_outbox_row_fails_with_its_reason_or_goes_as_zns(engine):
+async def test_outside_the_window_the_outbox_row_fails_with_its_reason_or_goes_as_zns(
+    any_engine,
+):
+    engine = any_engine
     with FakeZaloOA() as oa:
         clock = FixedClock(T0)
         service = service_for(oa, engine, clock, ZALO_OA_WINDOW_HOURS=48)

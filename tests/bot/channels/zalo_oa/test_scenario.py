@@ -81,7 +81,8 @@ async def test_oa_focal_point_reports_by_tapping_buttons_with_a_pdf(any_engine):
         await service.aclose()
 
 
-async def test_forged_signature_is_refused_and_changes_nothing(engine):
+async def test_forged_signature_is_refused_and_changes_nothing(any_engine):
+    engine = any_engine
     with FakeZaloOA() as oa:
         service = service_for(oa, engine)
         await connect(service, oa)
@@ -105,7 +106,8 @@ async def test_forged_signature_is_refused_and_changes_nothing(engine):
         await service.aclose()
 
 
-async def test_forged_button_payload_is_refused_and_audited(engine):
+async def test_forged_button_payload_is_refused_and_audited(any_engine):
+    engine = any_engine
     with FakeZaloOA() as oa:
         service = service_for(oa, engine)
         await connect(service, oa)
@@ -142,7 +144,10 @@ async def test_forged_button_payload_is_refused_and_audited(engine):
         await service.aclose()
 
 
-async def test_outside_the_window_a_message_is_not_sent_blindly_and_zns_carries_reminders(engine):
+async def test_outside_the_window_a_message_is_not_sent_blindly_and_zns_carries_reminders(
+    any_engine,
+):
+    engine = any_engine
     with FakeZaloOA() as oa:
         clock = FixedClock(T0)
         service = service_for(oa, engine, clock, ZALO_OA_WINDOW_HOURS=48)
