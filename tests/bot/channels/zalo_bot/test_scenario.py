@@ -63,6 +63,7 @@ async def test_zalo_focal_point_links_lists_and_reports_by_numbers(any_engine, c
             # 3. the guided report, choices typed as numbers
             await chat.text(FOCAL, "/baocao", expect="Chọn nhiệm vụ")
             await chat.text(FOCAL, "III.4.1", expect="Tình trạng hiện nay")
+            await chat.restart()  # at a numbered step: the numbers offered are in the database
             number = chat.number_of(FOCAL, "Đang thực hiện")
             await chat.text(FOCAL, number, expect="mô tả ngắn")
             await chat.restart()  # mid-flow: the state is in the database
