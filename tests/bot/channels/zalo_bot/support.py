@@ -41,7 +41,7 @@ class ZaloChat:
         # as ZaloBotService wires it: the dispatcher knows the channel's capabilities and
         # keeps the numbered choices in the database (they survive a restart)
         self.dispatcher.attach(self.channel)
-        self.adapter = ZaloBotAdapter(self.dispatcher, self.channel, self.engine, map_numbers=False)
+        self.adapter = ZaloBotAdapter(self.dispatcher, self.channel, self.engine)
         original = self.adapter._handle
 
         async def counted(event: dict[str, Any]) -> None:
