@@ -252,6 +252,7 @@ class RedactingFormatter(logging.Formatter):
 def secrets_of(settings: Settings) -> list[str]:
     values = [settings.telegram_bot_token, settings.telegram_webhook_secret]
     values += [settings.zalo_bot_token, settings.zalo_bot_webhook_secret]  # zalo: in URL paths
+    values += [settings.zalo_oa_app_secret, settings.zalo_oa_secret_key]  # OA: headers, MACs
     return [v.get_secret_value() for v in values if v is not None]
 
 

@@ -51,6 +51,9 @@ class Capabilities:
     buttons: ButtonStyle = ButtonStyle.INLINE
     edits: bool = True  # can replace an earlier message's text (progress messages)
     documents: bool = True  # can carry files both ways; otherwise files travel as links
+    # files a user sends reach the bot; otherwise the evidence step offers an upload link
+    # (Zalo's Bot Platform: documents never arrive, only images)
+    inbound_files: bool = True
     image_upload: bool = True  # can upload an image; otherwise only by public URL
     popups: bool = True  # short notices on a button press (Telegram's answerCallbackQuery)
     max_text: int = 4096
@@ -63,6 +66,7 @@ TEXT_CAPABILITIES = Capabilities(
     buttons=ButtonStyle.NUMBERED,
     edits=False,
     documents=False,
+    inbound_files=False,
     image_upload=False,
     popups=False,
     max_text=2000,

@@ -18,7 +18,9 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from core.calendar import SendWindow
+from core.channel import Capabilities
 from core.conversation import Flow, IncomingFile, Limits
+from core.files import FileLinks
 from core.model import UserRole
 from core.outgoing import Button, Outgoing
 
@@ -117,6 +119,8 @@ class ChatContext(Protocol):
     config: ChatConfig
     registry: Registry  # e.g. registry.menu(role, channel) for a help text
     cache: dict[str, Any]  # per-update memo: ports built once per update (see store_of)
+    capabilities: Capabilities  # what the request's channel can show and carry
+    files: FileLinks  # signed links for files the channel cannot carry (None: no web server)
 
     @property
     def flow_name(self) -> str | None:

@@ -14,7 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.outgoing import Document
 
@@ -39,8 +39,14 @@ class FileLinks(Protocol):
         `contact_id`; None when no web server is configured."""
         ...
 
-    def upload(self, target: UploadTarget, ttl: timedelta | None = None) -> str | None:
-        """A link to a page that accepts evidence files for `target`; None without a server."""
+    def upload(
+        self, target: UploadTarget, ttl: timedelta | None = None, session: Any = None
+    ) -> str | None:
+        """A link to a page that accepts evidence files for `target`; None without a server.
+
+        `session`: the caller's open transaction (a chat update's), so the link commits or
+        vanishes with the step that offers it — and SQLite's single writer is not asked for
+        a second transaction while the update holds the first."""
         ...
 
 
@@ -52,7 +58,9 @@ class NoFileLinks:
     ) -> str | None:
         return None
 
-    def upload(self, target: UploadTarget, ttl: timedelta | None = None) -> str | None:
+    def upload(
+        self, target: UploadTarget, ttl: timedelta | None = None, session: Any = None
+    ) -> str | None:
         return None
 
 
@@ -80,7 +88,9 @@ class InProcessFileLinks:
         self.downloads[token] = (contact_id, document, expires)
         return f"{self.base}{token}"
 
-    def upload(self, target: UploadTarget, ttl: timedelta | None = None) -> str | None:
+    def upload(
+        self, target: UploadTarget, ttl: timedelta | None = None, session: Any = None
+    ) -> str | None:
         token = secrets.token_urlsafe(12)
         self.uploads[token] = (target, time.monotonic() + (ttl or DEFAULT_TTL).total_seconds())
         return f"{self.base}up/{token}"

@@ -26,11 +26,23 @@ class Document:
 
 
 @dataclass
+class Notice:
+    """The facts of a reminder, for a channel that may send only a fixed template approved in
+    advance instead of free text (Zalo's ZNS, outside the Official Account's reply window):
+    what it is about and by when. The channel shortens them to its template's limits."""
+
+    ref: str  # the task's reference ("III.4.1"; several joined), or the round's code
+    title: str  # the task's title, or the round's; several tasks: a counted phrase
+    deadline: str | None = None  # ISO date
+
+
+@dataclass
 class Outgoing:
     text: str
     buttons: list[list[Button]] = field(default_factory=list)
     document: Document | None = None
     photo: Document | None = None
+    notice: Notice | None = None  # reminders: their facts for template-only channels
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -41,4 +53,7 @@ class Outgoing:
         buttons = [[Button(**b) for b in row] for row in data.get("buttons") or []]
         document = Document(**data["document"]) if data.get("document") else None
         photo = Document(**data["photo"]) if data.get("photo") else None
-        return cls(text=data["text"], buttons=buttons, document=document, photo=photo)
+        notice = Notice(**data["notice"]) if data.get("notice") else None
+        return cls(
+            text=data["text"], buttons=buttons, document=document, photo=photo, notice=notice
+        )

@@ -304,7 +304,11 @@ class DeliveryWorker:
         first = row.parts_sent  # the row's own place in the window was taken for this one
         for index in range(first, len(parts)):
             last = index == len(parts) - 1
-            part = Outgoing(text=parts[index], buttons=message.buttons if last else [])
+            part = Outgoing(
+                text=parts[index],
+                buttons=message.buttons if last else [],
+                notice=message.notice if last else None,  # a reminder's facts (ZNS) go once
+            )
             if index == first:
                 message_id = (await channel.send(row.chat_id, part)).message_id
             else:  # each further part is a message of its own to the platform's limits

@@ -31,6 +31,7 @@ from storage.scheduling.digest import (
     blocked_count,
     reports_since,
     status_by_area,
+    unreached_on_zalo,
 )
 from storage.scheduling.obligations import Obligation, round_obligations, task_obligations
 from storage.scheduling.rounds import latest_plan, open_rounds
@@ -104,6 +105,7 @@ class _Facts:
             for d in waiting_difficulties(session)
             if answer_overdue(d.submitted_at.astimezone(ctx.tz).date(), today, calendar)
         ]
+        self.unreached = unreached_on_zalo(session, self.since)
 
     def _late(self, o: Obligation) -> bool:
         return o.deadline is not None and self.calendar.effective_deadline(o.deadline) < self.today
@@ -220,6 +222,9 @@ def _text_for(contact: Contact, facts: _Facts) -> str | None:
             unanswered=facts.unanswered[:SHOWN],
             unanswered_more=max(0, len(facts.unanswered) - SHOWN),
             answer_within=DIFFICULTY_WORKING_DAYS,
+            unreached=facts.unreached.people[:SHOWN],
+            unreached_more=max(0, len(facts.unreached.people) - SHOWN),
+            reminders_unsent=facts.unreached.reminders,
         )
     if contact.role == UserRole.LEADER.value:
         total = sum(a.total for a in facts.areas)

@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from core.calendar import WorkCalendar
 from core.model import AssignmentRole, UserRole
-from core.outgoing import Button, Outgoing
+from core.outgoing import Button, Notice, Outgoing
 from core.reminders import LevelKind, ReminderLevel, snooze_until
 from core.round_documents import asks_document
 from core.rounds import add_months
@@ -449,7 +449,21 @@ class _Writer:
             extend, extend_row = self._button(contact_id, EXTENSION_ACTION, extension_args)
             rows.append(extend_row)
             buttons.append(Button(self._label("reminders/button_extension.j2"), extend))
-        return Outgoing(text=text, buttons=[buttons]), rows
+        return Outgoing(text=text, buttons=[buttons], notice=self._notice(p, context)), rows
+
+    def _notice(self, p: Planned, context: dict[str, object]) -> Notice:
+        """The reminder's facts for template-only channels (ZNS): task or round, deadline."""
+        round_ = self.round(p.obligation.round_id)
+        tasks = context["tasks"]
+        assert isinstance(tasks, list)
+        deadline = p.obligation.deadline.isoformat() if p.obligation.deadline else None
+        if round_ is not None:
+            return Notice(round_.code, round_.title, deadline)
+        if len(tasks) == 1 and not context["more"]:
+            return Notice(tasks[0]["ref"], tasks[0]["title"], deadline)
+        count = len(p.obligation.task_ids)
+        refs = ", ".join(str(t["ref"]) for t in tasks)
+        return Notice(refs, render("reminders/notice_tasks.j2", count=count), deadline)
 
     def escalate(self, escalations: Sequence[tuple[Obligation, ReminderLevel]]) -> int:
         """The 4th overdue working day: each agency's leaders, and one list per coordinator."""

@@ -125,6 +125,8 @@ class Ctx:
         self.registry = dispatcher.registry
         self.tz = dispatcher.tz
         self.cache: dict[str, Any] = {}
+        self.capabilities = dispatcher.capabilities(request.channel)
+        self.files = dispatcher.files
         self.key = ChatKey(request.channel, request.chat_id, request.user_id)
         self.row: FlowRecord | None = None
         self.state: FlowState | None = None

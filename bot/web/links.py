@@ -91,21 +91,28 @@ class WebFileLinks:
             )
         return web.url(f"/f/{token}")
 
-    def upload(self, target: UploadTarget, ttl: timedelta | None = None) -> str | None:
+    def upload(
+        self, target: UploadTarget, ttl: timedelta | None = None, session: Any = None
+    ) -> str | None:
+        if session is not None:  # inside a chat update: the link commits with it
+            return self._upload(session, target, ttl)
+        with transaction(self.web.engine) as own:
+            return self._upload(own, target, ttl)
+
+    def _upload(self, session: Any, target: UploadTarget, ttl: timedelta | None) -> str:
         web = self.web
-        with transaction(web.engine) as session:
-            now = web.clock.now()
-            url = upload_url(session, web.public_url, target, ttl or web.link_ttl, now)
-            audit(
-                session,
-                f"{target.channel}:{target.user_id}",
-                "web.link_issued",
-                f"task:{target.task_id}",
-                "ok",
-                target.contact_id,
-                now,
-                kind=UPLOAD,
-            )
+        now = web.clock.now()
+        url = upload_url(session, web.public_url, target, ttl or web.link_ttl, now)
+        audit(
+            session,
+            f"{target.channel}:{target.user_id}",
+            "web.link_issued",
+            f"task:{target.task_id}",
+            "ok",
+            target.contact_id,
+            now,
+            kind=UPLOAD,
+        )
         return url
 
 

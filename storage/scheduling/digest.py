@@ -14,7 +14,17 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core.model import AssignmentRole, ReportStatus
-from storage.tables.shared import Agency, Area, Assignment, Contact, Plan, StatusReport, Task
+from storage.tables.shared import (
+    Agency,
+    Area,
+    Assignment,
+    Contact,
+    Outbox,
+    Plan,
+    StatusReport,
+    Task,
+)
+from storage.zalo.window import OUTSIDE_WINDOW, causes_of
 
 NO_REPORT = "none"  # a lead assignment without any report yet
 
@@ -141,3 +151,48 @@ def set_digest_muted(session: Session, contact_id: int, muted: bool) -> None:
         raise LookupError(f"no contact {contact_id}")
     contact.digest_muted = muted
     session.add(contact)
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """A Zalo contact whose messages were held back by the Official Account's window."""
+
+    name: str
+    agency: str
+    messages: int
+    causes: tuple[str, ...]  # of the latest one (storage.zalo.window: no_zns_template, …)
+
+
+@dataclass(frozen=True)
+class UnreachedOnZalo:
+    people: list[Unreached]
+    reminders: int  # reminders among those messages that could not go out
+
+
+REMINDER_KINDS = ("reminder", "checkin")
+
+
+def unreached_on_zalo(session: Session, since: datetime) -> UnreachedOnZalo:
+    """Messages that failed since `since` because the user was outside the messaging window
+    (marked by the channel, storage.zalo.window), per contact, and how many were reminders."""
+    rows = session.execute(
+        select(Outbox.contact_id, Outbox.kind, Outbox.error, Contact.display_name, Agency.name)
+        .join(Contact, col(Contact.id) == Outbox.contact_id)
+        .outerjoin(Agency, col(Agency.id) == Contact.agency_id)
+        .where(
+            Outbox.status == "failed",
+            col(Outbox.claimed_at) >= since,
+            col(Outbox.error).contains(OUTSIDE_WINDOW),
+        )
+        .order_by(col(Outbox.claimed_at), col(Outbox.id))
+    ).all()
+    counts: Counter[int] = Counter()
+    latest: dict[int, tuple[str, str, tuple[str, ...]]] = {}
+    reminders = 0
+    for contact_id, kind, error, name, agency in rows:
+        assert contact_id is not None  # joined to its contact
+        counts[contact_id] += 1
+        latest[contact_id] = (name or "", agency or "", causes_of(error))
+        reminders += kind in REMINDER_KINDS
+    people = [Unreached(latest[c][0], latest[c][1], n, latest[c][2]) for c, n in counts.items()]
+    return UnreachedOnZalo(sorted(people, key=lambda p: (p.agency, p.name)), reminders)

@@ -14,6 +14,27 @@ from sqlmodel import Session
 
 from storage.tables.zalo import ZaloContactWindow
 
+# How a message held back by the window is marked in `Outbox.error` (the delivery worker
+# writes "rejected: " + the channel's reason): the coordinator's digest counts these.
+OUTSIDE_WINDOW = "outside_window"
+NO_TEMPLATE = "no_zns_template"  # no ZNS template id configured (ZALO_ZNS_TEMPLATE_ID)
+NO_PHONE = "no_phone"  # the contact has no phone number for ZNS
+NOT_A_REMINDER = "not_a_reminder"  # ZNS carries reminders only (a template with their facts)
+REFUSED = "zalo_refused"  # Zalo itself answered with a window/quota error code
+
+
+def outside_reason(detail: str, *causes: str) -> str:
+    """The marked reason: `outside_window[no_zns_template,no_phone]: detail`."""
+    return f"{OUTSIDE_WINDOW}[{','.join(causes)}]: {detail}"
+
+
+def causes_of(error: str | None) -> tuple[str, ...]:
+    """The causes in a marked reason (empty when `error` is not a window mark)."""
+    if not error or OUTSIDE_WINDOW + "[" not in error:
+        return ()
+    inside_brackets = error.split(OUTSIDE_WINDOW + "[", 1)[1].split("]", 1)[0]
+    return tuple(c for c in inside_brackets.split(",") if c)
+
 
 def touch(engine: Engine, channel: str, user_id: str, now: datetime) -> None:
     with Session(engine) as session:

@@ -26,7 +26,8 @@ from core.outgoing import Outgoing
 from messages.render import render
 from storage.demo_recipients import demo_recipient
 
-CONSOLE_CAPABILITIES = replace(TEXT_CAPABILITIES, max_text=100_000)
+# files do reach the bot on the console (`/tep PATH`), so its evidence step needs no upload link
+CONSOLE_CAPABILITIES = replace(TEXT_CAPABILITIES, max_text=100_000, inbound_files=True)
 
 LabelOf = Callable[[str], str | None]  # chat id -> a header naming the recipient, or None
 

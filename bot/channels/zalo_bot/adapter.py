@@ -4,7 +4,7 @@ Events (zalo.md §1): text, image (downloaded at once: its URL is temporary, and
 as evidence), sticker, unsupported (what Zalo sends for protected users: answered politely),
 anything else logged by name only. Zalo has no update ids; `message_id` (an opaque string) is
 the dedupe key: a replay within minutes is dropped here, and the dispatcher's processed-update
-table (an integer key until the seam helper makes it a string) is given a 63-bit hash of it.
+table drops it after a restart too. Typed numbers are mapped to choices by the dispatcher.
 
 A bare invite code from a chat not yet linked is read as `/start CODE`: Zalo users cannot
 open a deep link with a parameter, they type or paste what they were given.
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.channels.zalo_bot.channel import ZaloBotChannel
-from bot.chat.dispatcher import Dispatcher, Response
+from bot.chat.dispatcher import Dispatcher
 from core.channel import DeliveryError
 from core.commands import InputKind, Request
 from core.conversation import IncomingFile
@@ -53,8 +53,6 @@ class ZaloBotAdapter:
         dispatcher: Dispatcher,
         channel: ZaloBotChannel,
         engine: Engine,
-        *,
-        map_numbers: bool = True,
     ) -> None:
         self.dispatcher = dispatcher
         self.channel = channel
@@ -63,10 +61,8 @@ class ZaloBotAdapter:
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
         self.tasks: set[asyncio.Task[None]] = set()
-        # INTERIM until seam's persisted numbered choices land: the channel remembers the
-        # latest choices it sent per chat (replies and outbox alike), in memory, lost on
-        # restart. The integrator passes map_numbers=False then.
-        self.map_numbers = map_numbers
+        # typed numbers are mapped to choices by the dispatcher, from the numbers it and the
+        # delivery worker offered (kept in the database: they survive a restart)
         self.inbound = lambda: None  # quota counter hook: one received message
 
     # -- one event
@@ -107,7 +103,6 @@ class ZaloBotAdapter:
             await asyncio.to_thread(self.dispatcher.run_deferred, response)
         if response.duplicate:
             return
-        self._remember_choices(chat_id, response)
         messages = ([response.edit] if response.edit else []) + response.messages
         if not messages and response.acknowledge:
             messages = [Outgoing(response.acknowledge)]
@@ -130,9 +125,6 @@ class ZaloBotAdapter:
                 return Request(
                     kind=InputKind.COMMAND, command=head.lower(), text=rest.strip(), **base
                 )
-            button = self._typed_choice(chat_id, text)
-            if button is not None:
-                return Request(kind=InputKind.BUTTON, button=button, **base)
             if looks_like_code(text) and not await asyncio.to_thread(
                 is_linked, self.engine, CHANNEL, base["user_id"]
             ):
@@ -159,23 +151,6 @@ class ZaloBotAdapter:
             return None
         name = f"anh-zalo-{(message_id or 'x')[:12]}.jpg"
         return IncomingFile(name, "image/jpeg", len(content), content)
-
-    # -- numbered choices (interim, see __init__)
-    def _remember_choices(self, chat_id: str, response: Response) -> None:
-        messages = ([response.edit] if response.edit else []) + response.messages
-        if messages and not any(m.buttons for m in messages):
-            self.channel.choices.pop(chat_id, None)  # the latest answer offers no choice
-
-    def _typed_choice(self, chat_id: str, text: str) -> str | None:
-        """Interim rule: a number within the latest list presses that choice, even at a step
-        that also takes typed text (seam's persisted mapping decides this once merged)."""
-        if not self.map_numbers or not text.isdigit():
-            return None
-        data = self.channel.choices.get(chat_id, [])
-        number = int(text)
-        if not 1 <= number <= len(data):
-            return None
-        return data[number - 1]
 
     # -- sending and bookkeeping
     async def _say(self, chat_id: str, messages: list[Outgoing]) -> None:

@@ -37,8 +37,6 @@ class ZaloBotChannel:
         on_token_refused: Callable[[], None] | None = None,
     ) -> None:
         self._on_token_refused = on_token_refused
-        # INTERIM (see ZaloBotAdapter): the button data of the latest numbered list per chat
-        self.choices: dict[str, list[str]] = {}
         self.client = client
         self.links = links
         self.limits = ChannelLimits(per_second=rate, per_chat_per_second=1.0, max_text=2000)
@@ -61,8 +59,6 @@ class ZaloBotChannel:
 
     async def _send(self, chat_id: str, message: Outgoing) -> Sent:
         text = numbered(message)
-        if message.buttons:
-            self.choices[chat_id] = [b.data for row in message.buttons for b in row]
         photo_url: str | None = None
         if message.photo is not None:
             photo_url = self._link(chat_id, message.photo)

@@ -54,9 +54,7 @@ class ZaloBotService:
         # numbered choices are remembered by the dispatcher and the delivery worker (in the
         # database), which learn the channel's capabilities here
         runtime.dispatcher.attach(self.channel)
-        self.adapter = ZaloBotAdapter(
-            runtime.dispatcher, self.channel, self.engine, map_numbers=False
-        )
+        self.adapter = ZaloBotAdapter(runtime.dispatcher, self.channel, self.engine)
         self.adapter.inbound = lambda: self.count(1)
 
     def _contact_of(self, chat_id: str) -> int | None:

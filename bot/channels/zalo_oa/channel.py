@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,16 @@ from bot.channels.zalo_bot.render import split
 from bot.channels.zalo_oa.client import OutsideWindow, ZaloOAClient
 from core.channel import ButtonStyle, Capabilities, ChannelLimits, LengthUnit, PermanentError, Sent
 from core.files import FileLinks
-from core.outgoing import Document, Outgoing
+from core.outgoing import Document, Notice, Outgoing
 from messages.render import render
 from storage.tables.zalo import ZaloContactWindow
-from storage.zalo.window import inside
+from storage.zalo.window import (
+    NO_PHONE,
+    NO_TEMPLATE,
+    NOT_A_REMINDER,
+    inside,
+    outside_reason,
+)
 
 PAYLOAD_PREFIX = "#pb:"
 NATIVE = {"pdf", "doc", "docx"}
@@ -36,6 +42,7 @@ OA_CAPABILITIES = Capabilities(
     buttons=ButtonStyle.TAP_TEXT,
     edits=False,
     documents=True,  # PDF/DOC/DOCX ≤ 5 MB natively; the channel links the rest
+    inbound_files=True,  # user_send_file / user_send_image reach the webhook: no upload link
     image_upload=True,
     popups=False,
     max_text=2000,
@@ -157,14 +164,55 @@ class ZaloOAChannel:
     async def _outside(
         self, chat_id: str, message: Outgoing, window: ZaloContactWindow | None
     ) -> Sent:
+        """Outside the window nothing goes blindly: a reminder goes as ZNS when an admin has
+        configured a template and the contact's phone; anything else fails, marked with why
+        (the coordinator's digest lists who could not be reached)."""
         phone = window.phone if window is not None else None
-        if not self.zns_template or not phone:
-            raise OutsideWindow(
-                f"outside_window: no message from the user within {self.window_hours:g} h"
-                + ("" if self.zns_template else "; no ZNS template configured")
-                + ("" if phone else "; no phone number for ZNS")
+        causes = [
+            cause
+            for cause, missing in (
+                (NOT_A_REMINDER, message.notice is None),
+                (NO_TEMPLATE, not self.zns_template),
+                (NO_PHONE, not phone),
             )
-        first = message.text.strip().splitlines()[0] if message.text.strip() else ""
-        fields = {"noi_dung": first[:200], "lien_ket": self.web_url or ""}
+            if missing
+        ]
+        if message.notice is None or not self.zns_template or not phone:
+            detail = f"no message from the user within {self.window_hours:g} h"
+            raise OutsideWindow(outside_reason(detail, *causes))
+        fields = zns_fields(message.notice, self.web_url or "")
         tracking = f"parbot-{chat_id}-{int(self.now().timestamp())}"
         return Sent(await self.client.send_zns(phone, self.zns_template, fields, tracking))
+
+
+# ZNS template parameters (what an admin creates in the template, README «Zalo»): each is cut
+# to the length its parameter type accepts in Zalo's template editor — a code/ID parameter
+# 30 characters, a table cell 90, a date dd/mm/yyyy, a URL for the button 200 (Zalo Cloud's
+# guide to ZNS parameter formats; zalo.md §2 lists ZNS itself).
+ZNS_LIMITS = {"ma_nhiem_vu": 30, "ten_nhiem_vu": 90, "han_bao_cao": 10, "lien_ket": 200}
+
+
+def zns_fields(notice: Notice, link: str) -> dict[str, str]:
+    """The reminder as ZNS `template_data`: task reference and title, deadline, link."""
+    deadline = ""
+    if notice.deadline:
+        deadline = date.fromisoformat(notice.deadline).strftime("%d/%m/%Y")
+    values = {
+        "ma_nhiem_vu": notice.ref,
+        "ten_nhiem_vu": notice.title,
+        "han_bao_cao": deadline,
+        "lien_ket": link,
+    }
+    return {
+        name: shorten(" ".join(value.split()), ZNS_LIMITS[name]) for name, value in values.items()
+    }
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` within `limit` characters, cut at a word with "…" when it must be cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:-·") + "…"

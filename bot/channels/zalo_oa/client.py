@@ -15,6 +15,7 @@ import httpx
 
 from bot.channels.zalo_oa.oauth import TokenKeeper
 from core.channel import DeliveryError, MaybeDelivered, PermanentError, RetryAfter, TransientError
+from storage.zalo.window import REFUSED, outside_reason
 
 log = logging.getLogger("parbot.zalo_oa")
 TOKEN_ERRORS = {-216, 216, 401, -401}
@@ -127,8 +128,8 @@ class ZaloOAClient:
 def map_error(url: str, code: int, message: str) -> DeliveryError:
     where = url.rsplit("/", 2)[-1]
     text = f"{where}: {code} {message[:120]}"
-    if code in QUOTA_ERRORS:
-        return OutsideWindow(text)
+    if code in QUOTA_ERRORS:  # Zalo's own window/quota refusal: marked like ours
+        return OutsideWindow(outside_reason(text, REFUSED))
     if code in TOKEN_ERRORS:
         return TransientError(text)
     return PermanentError(text)

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core import conversation as engine
+from core.channel import TELEGRAM_CAPABILITIES, Capabilities
 from core.commands import Actor, ChatConfig, InputKind, Registry, Request
 from core.conversation import Answer, Flow, FlowState, Limits, Outcome, Text
+from core.files import FileLinks, NoFileLinks
 from core.model import UserRole
 from core.outgoing import Button, Outgoing
 from messages.render import render
@@ -47,6 +49,8 @@ class FakeContext:
     registry: Registry = field(default_factory=Registry)
     session: Any = None
     cache: dict[str, Any] = field(default_factory=dict)
+    capabilities: Capabilities = TELEGRAM_CAPABILITIES
+    files: FileLinks = field(default_factory=NoFileLinks)
     audits: list[dict[str, Any]] = field(default_factory=list)
     deferred: list[Callable[[Any], Sequence[Outgoing]]] = field(default_factory=list)
     started: list[tuple[str, dict[str, Any]]] = field(default_factory=list)

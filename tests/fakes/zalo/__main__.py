@@ -1,7 +1,9 @@
 """`python -m tests.fakes.zalo`: the fake Bot Platform and OA servers, started by hand.
 
 Prints the settings to point parbot at them, then reads lines from stdin to play a Zalo user:
-`USER text…` sends "text…" to the bot as USER (e.g. `u1 /start ABCD…`); replies are printed.
+`USER text…` sends "text…" to the bot as USER (e.g. `u1 /start ABCD…`), `USER @image PATH`
+sends the picture at PATH (evidence sent in the chat); replies are printed. Scripts can do the
+same over HTTP: see FakeZaloBot._user (POST /_user/text, POST /_user/image, GET /_user/replies).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import sys
 import threading
 import time
+from pathlib import Path
 
 from tests.fakes.zalo.bot import FakeZaloBot
 from tests.fakes.zalo.oa import FakeZaloOA
@@ -26,7 +29,12 @@ def main() -> int:
     print("Fake Zalo Bot Platform and OA running. In another terminal:")
     print(f"  ZALO_BOT_TOKEN={bot.token} ZALO_BOT_API_URL={bot.base_url} parbot run")
     print(f"  (OA: ZALO_OA_API_URL={oa.base_url} ZALO_OAUTH_URL={oa.base_url})")
-    print("Type `USER text` to write as a Zalo user (e.g. `u1 /start CODE`), Ctrl+D to stop.")
+    print("Type `USER text` to write as a Zalo user (e.g. `u1 /start CODE`), `USER @image PATH`")
+    print("to send a picture, Ctrl+D to stop. Scripts: POST /_user/text {user, text},")
+    print(
+        f"POST /_user/image?user=… (image bytes), GET /_user/replies?user=…&since=N at "
+        f"{bot.base_url}"
+    )
     shown = [0]
 
     def show_replies() -> None:
@@ -40,7 +48,13 @@ def main() -> int:
     threading.Thread(target=show_replies, daemon=True).start()
     for line in sys.stdin:
         user, _, text = line.strip().partition(" ")
-        if user and text:
+        if user and text.startswith("@image "):
+            path = Path(text.removeprefix("@image ").strip()).expanduser()
+            if not path.is_file():
+                print(f"no such file: {path}")
+                continue
+            bot.inject(bot.make_image(user, path.read_bytes()))
+        elif user and text:
             bot.inject(bot.make_text(user, text))
     bot.stop()
     oa.stop()

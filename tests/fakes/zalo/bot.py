@@ -177,6 +177,8 @@ class FakeZaloBot(FakeServer):
 
     # -- the HTTP side
     def handle(self, request: HttpRequest) -> HttpReply:
+        if request.path.startswith("/_user/"):
+            return self._user(request)
         if request.path.startswith("/files/"):
             key = request.path.rsplit("/", 1)[1].split(".")[0]
             content = self.files.get(key)
@@ -195,6 +197,36 @@ class FakeZaloBot(FakeServer):
         with self.lock:
             self.calls.append(call)
         return HttpReply.json(reply, status)
+
+    def _user(self, request: HttpRequest) -> HttpReply:
+        """Playing a Zalo user over HTTP (not part of Zalo's API: for people and scripts
+        trying parbot by hand). POST /_user/text {"user", "text"}; POST /_user/image
+        ?user=…&caption=… with the JPEG/PNG bytes as the body; GET /_user/replies?user=…&since=N
+        → {"replies": [{"seq", "text", "photo"}], "next": N} (what the bot sent since N)."""
+        action = request.path.removeprefix("/_user/")
+        if action == "text" and request.method == "POST":
+            params = request.params()
+            user, text = str(params.get("user") or ""), str(params.get("text") or "")
+            if not user or not text:
+                return HttpReply.json({"error": "user and text are required"}, 400)
+            update = self.make_text(user, text)
+        elif action == "image" and request.method == "POST":
+            user = request.query.get("user", "")
+            if not user or not request.body:
+                return HttpReply.json({"error": "?user= and the image bytes are required"}, 400)
+            update = self.make_image(user, request.body, request.query.get("caption", ""))
+        elif action == "replies" and request.method == "GET":
+            since = int(request.query.get("since", "0") or 0)
+            calls = self.sent(request.query.get("user") or None, since)
+            replies = [
+                {"seq": c.seq, "text": c.text, "photo": c.params.get("photo") or None}
+                for c in calls
+            ]
+            return HttpReply.json({"replies": replies, "next": self.mark()})
+        else:
+            return HttpReply.json({"error": "unknown"}, 404)
+        self.inject(update)
+        return HttpReply.json({"message_id": update["message"]["message_id"]})
 
     def _error(self, code: int, description: str) -> tuple[JSONDict, int]:
         return {"ok": False, "error_code": code, "description": description}, code

@@ -20,6 +20,7 @@ from storage.scheduling.obligations import round_obligations, task_obligations
 from storage.scheduling.rounds import open_rounds, set_deadline
 from storage.tables.scheduling import ReminderRecord
 from storage.tables.shared import Agency, Assignment, ButtonToken, Outbox, StatusReport, Task
+from storage.zalo.window import NO_PHONE, NO_TEMPLATE, NOT_A_REMINDER, outside_reason
 from tests.support.scheduling import VN, add_contact, send_round_document, vn
 
 
@@ -120,6 +121,10 @@ def test_the_sweep_writes_each_reminder_once_with_its_buttons(any_engine):
     # the 05/7 round asks for a document: its reminder opens the document flow
     assert [b["text"] for b in payload["buttons"][0]] == ["Gửi văn bản", "Nhắc lại sau"]
     assert "Bấm «Gửi văn bản»" in payload["text"]
+    # its facts for a template-only channel (ZNS outside the Zalo OA window)
+    notice = payload["notice"]
+    assert (notice["ref"], notice["deadline"]) == ("KH-CAITHIEN-2024", "2024-07-05")
+    assert notice["title"].startswith("Kế hoạch cải thiện")
 
 
 def test_nothing_is_written_on_days_off_before_08_00_or_after_hours(any_engine):
@@ -223,3 +228,48 @@ def test_reminder_relevance_cancels_after_a_report(any_engine):
     send_round_document(any_engine, "STP", datetime(2024, 7, 2, 3, tzinfo=UTC))
     with Session(any_engine) as session:
         assert check(session, row, date(2024, 7, 2)).startswith("reported")
+
+
+def test_the_coordinators_digest_lists_who_could_not_be_reached_on_zalo(any_engine):
+    """Messages the OA channel held back outside the messaging window (marked with why) are
+    listed by person in the next coordinator digest, with how many reminders did not go."""
+    coordinator = add_contact(any_engine, "coordinator", "SNV", "1")
+    hoa = add_contact(any_engine, "focal", "STP", "oa-1", "Nguyễn Thị Hoa", channel="zalo_oa")
+    lan = add_contact(any_engine, "focal", "STC", "oa-2", "Trần Văn Lân", channel="zalo_oa")
+    yesterday = vn(date(2024, 7, 1), 9)
+    no_zns = outside_reason("no message within 48 h", NO_TEMPLATE, NO_PHONE)
+    rows = [
+        ("r1", hoa, "reminder", no_zns),
+        ("r2", hoa, "reminder", no_zns),
+        ("b1", lan, "broadcast", outside_reason("no message within 48 h", NOT_A_REMINDER)),
+        ("x1", lan, "reminder", "rejected: chat_not_found"),  # another failure: not listed
+    ]
+    with transaction(any_engine) as session:
+        for key, contact, kind, error in rows:
+            session.add(
+                Outbox(
+                    idempotency_key=key,
+                    channel="zalo_oa",
+                    chat_id=str(contact),
+                    contact_id=contact,
+                    kind=kind,
+                    payload="{}",
+                    status="failed",
+                    error=f"rejected: {error}",
+                    claimed_at=yesterday,
+                    created_at=yesterday,
+                )
+            )
+    clock = FixedClock(vn(date(2024, 7, 2), 7, 30))
+    assert sweep_digest(Scheduling(any_engine, clock)).written.get("coordinator") == 1
+    with Session(any_engine) as session:
+        text = json.loads(
+            session.exec(select(Outbox.payload).where(Outbox.contact_id == coordinator)).one()
+        )["text"]
+    assert "Chưa liên lạc được qua Zalo OA (2 người)" in text
+    assert (
+        "Nguyễn Thị Hoa — Sở Tư pháp: 2 tin (chưa cấu hình mẫu tin ZNS; chưa có số điện thoại)"
+        in text
+    )
+    assert "Trần Văn Lân" in text and "1 tin (không phải lời nhắc hạn)" in text
+    assert "2 lời nhắc hạn chưa gửi được" in text

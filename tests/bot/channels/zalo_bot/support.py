@@ -23,6 +23,7 @@ from tests.support.chat import T0
 class ZaloChat:
     def __init__(self, api: FakeZaloBot, engine: Engine, links: Any = None) -> None:
         self.api, self.engine, self.links = api, engine, links
+        self.files: Any = links  # the dispatcher's FileLinks port, as the channel's (app.files)
         self.clock = FixedClock(T0)
         self.done: set[str] = set()
         self._changed = asyncio.Event()
@@ -30,13 +31,16 @@ class ZaloChat:
         self._stop = asyncio.Event()
 
     async def start(self) -> ZaloChat:
-        self.dispatcher = Dispatcher(self.engine, build_registry(), self.clock)
+        self.dispatcher = Dispatcher(self.engine, build_registry(), self.clock, files=self.files)
         self.client = ZaloBotClient(self.api.token, self.api.base_url)
         self.channel = ZaloBotChannel(
             self.client,
             self.links,
             contact_of=lambda chat: contact_id_of(self.engine, "zalo", chat),
         )
+        # as ZaloBotService wires it: the dispatcher knows the channel's capabilities and
+        # keeps the numbered choices in the database (they survive a restart)
+        self.dispatcher.attach(self.channel)
         self.adapter = ZaloBotAdapter(self.dispatcher, self.channel, self.engine)
         original = self.adapter._handle
 
@@ -81,6 +85,14 @@ class ZaloChat:
         if expect is not None:
             assert expect in said, f"{expect!r} not in reply to {text!r}:\n{said}"
         return said
+
+    async def deliver(self) -> int:
+        """One pass of the outbox worker over this channel (what `parbot run` does all along)."""
+        from core.calendar import WorkCalendar
+        from scheduler.delivery import DeliveryWorker
+
+        worker = DeliveryWorker(self.engine, {"zalo": self.channel}, self.clock, WorkCalendar.of)
+        return (await worker.run_once()).sent
 
     def number_of(self, user: str, label: str) -> str:
         """The number the latest numbered list gives to the choice `label`."""

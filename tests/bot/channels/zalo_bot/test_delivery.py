@@ -59,7 +59,8 @@ def prepare(engine) -> None:
         )
 
 
-async def test_mixed_broadcast_paced_per_channel_with_a_zalo_429(engine, monkeypatch):
+async def test_mixed_broadcast_paced_per_channel_with_a_zalo_429(any_engine, monkeypatch):
+    engine = any_engine
     prepare(engine)
     with FakeBotApi() as tg, FakeZaloBot(rate=6, quota=10**6) as zalo:
         telegram, bot = delivery_channel(tg.token, tg.base_url, engine)

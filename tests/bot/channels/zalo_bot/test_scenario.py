@@ -1,6 +1,7 @@
 """The Zalo Bot Platform scenario through the real dispatcher and the fake Bot Platform:
 link by `/start CODE` and by the bare code → /nhiemvu → /baocao by typed numbers (restart at a
-typed-text step) → evidence as a chat image → receipt; a replayed message id does nothing."""
+typed-text step) → evidence by the upload link the step offers and as a chat image → receipt;
+a replayed message id does nothing."""
 
 from __future__ import annotations
 
@@ -14,12 +15,16 @@ from sqlmodel import Session, select
 
 from bot.app import RedactingFormatter, secrets_of
 from bot.settings import Settings
+from bot.web.links import WebFileLinks
 from core.model import UserRole
 from core.outgoing import Button, Outgoing
 from storage.chat.buttons import issue_button
+from storage.outbox import OutboxItem, enqueue
 from storage.tables.shared import Agency, Assignment, Contact, EvidenceFile, StatusReport
 from tests.bot.channels.zalo_bot.support import ZaloChat
 from tests.bot.channels.zalo_bot.test_channel import Links
+from tests.bot.web.support import client_of, web_of
+from tests.bot.web.test_links import PDF, upload
 from tests.fakes.zalo.bot import FakeZaloBot
 from tests.support.chat import invite_code
 
@@ -31,7 +36,11 @@ async def test_zalo_focal_point_links_lists_and_reports_by_numbers(any_engine, c
     caplog.set_level(logging.DEBUG)
     engine = any_engine
     with FakeZaloBot() as api:
-        chat = await ZaloChat(api, engine).start()
+        chat = ZaloChat(api, engine)
+        web = web_of(engine, chat.clock)
+        chat.files = WebFileLinks(web)  # the web companion's signed links (PARBOT_WEB_URL set)
+        await chat.start()
+        web.dispatcher = chat.dispatcher
         try:
             # 1. linking: /start CODE, and a bare code typed by another user
             code = invite_code(engine, "STP", UserRole.FOCAL)
@@ -54,14 +63,26 @@ async def test_zalo_focal_point_links_lists_and_reports_by_numbers(any_engine, c
             # 3. the guided report, choices typed as numbers
             await chat.text(FOCAL, "/baocao", expect="Chọn nhiệm vụ")
             await chat.text(FOCAL, "III.4.1", expect="Tình trạng hiện nay")
+            await chat.restart()  # at a numbered step: the numbers offered are in the database
             number = chat.number_of(FOCAL, "Đang thực hiện")
             await chat.text(FOCAL, number, expect="mô tả ngắn")
             await chat.restart()  # mid-flow: the state is in the database
             await chat.text(FOCAL, "Đã giải quyết đúng hạn 965/1.000 hồ sơ", expect="trên 95%")
             await chat.text(FOCAL, "96,5", expect="Khó khăn")
-            await chat.text(FOCAL, chat.number_of(FOCAL, "Bỏ qua"), expect="Tài liệu kiểm chứng")
+            # a typed-text step offers its one label to type, not a number
+            asked = await chat.text(FOCAL, "Bỏ qua", expect="Tài liệu kiểm chứng")
 
-            # 4. evidence: an image sent in the chat, downloaded at once
+            # 4. evidence: files sent in Zalo never reach a bot, so the step itself offers a
+            # signed upload link for this report (the web companion's); a PDF goes through it
+            [upload_url] = [w for w in asked.split() if "/u/" in w]
+            async with client_of(web) as phone:
+                done = await upload(phone, upload_url, [("ke-hoach.pdf", PDF, "application/pdf")])
+            assert done.status_code == 200 and "Đã nhận 1 tệp" in done.text
+            mark = api.mark()
+            assert await chat.deliver() == 1  # "received on the web" goes to the Zalo chat
+            [told] = api.sent(FOCAL, since=mark)
+            assert "qua trang web" in told.text and "ke-hoach.pdf" in told.text
+            # …and an image sent in the chat, downloaded at once
             sent = await chat.send(api.make_image(FOCAL, JPEG))
             assert any("Đã nhận" in c.text for c in sent), [c.text for c in sent]
             await chat.text(FOCAL, chat.number_of(FOCAL, "Xong"), expect="Xem lại báo cáo")
@@ -70,13 +91,15 @@ async def test_zalo_focal_point_links_lists_and_reports_by_numbers(any_engine, c
 
             with Session(engine) as session:
                 report = session.exec(select(StatusReport)).one()
-                evidence = session.exec(select(EvidenceFile)).one()
+                evidence = session.exec(select(EvidenceFile).order_by(EvidenceFile.id)).all()
             assert (report.receipt, report.status, report.figure) == (
                 receipt,
                 "in_progress",
                 "96,5%",
             )
-            assert evidence.content == JPEG and evidence.report_id == report.id
+            assert [(e.file_name, bytes(e.content)) for e in evidence][0] == ("ke-hoach.pdf", PDF)
+            assert bytes(evidence[1].content) == JPEG and len(evidence) == 2
+            assert {e.report_id for e in evidence} == {report.id}
 
             # 5. a replayed message id (Zalo resends the same event) changes and sends nothing
             send_event = next(
@@ -123,7 +146,8 @@ async def test_zalo_coordinator_gets_the_compiled_report_files_as_links(engine):
     assert all(p.params["photo"].startswith("https://parbot.example.gov.vn/f/") for p in photos)
 
 
-async def test_a_reminders_report_now_is_pressed_by_typing_its_number(engine):
+async def test_a_reminders_report_now_is_pressed_by_typing_its_number(any_engine):
+    engine = any_engine
     with FakeZaloBot() as api:
         chat = await ZaloChat(api, engine).start()
         try:
@@ -140,13 +164,15 @@ async def test_a_reminders_report_now_is_pressed_by_typing_its_number(engine):
                     session, contact.id, "report_task", args, timedelta(days=3), now
                 )
                 later = issue_button(session, contact.id, "snooze", {}, timedelta(days=3), now)
+                # a reminder as the scheduler writes it: into the outbox, for the worker
+                reminder = Outgoing(
+                    "Nhắc hạn nhiệm vụ",
+                    [[Button("Báo cáo ngay", report), Button("Nhắc lại sau", later)]],
+                )
+                item = OutboxItem("reminder:t", "zalo", FOCAL, reminder, contact.id, "reminder")
+                enqueue(session, item, now)
                 session.commit()
-            # what the delivery worker sends for a reminder
-            reminder = Outgoing(
-                "Nhắc hạn nhiệm vụ",
-                [[Button("Báo cáo ngay", report), Button("Nhắc lại sau", later)]],
-            )
-            await chat.channel.send(FOCAL, reminder)
+            assert await chat.deliver() == 1  # the worker remembers the numbers it sent
             assert api.sent(FOCAL)[-1].text.endswith("1. Báo cáo ngay\n2. Nhắc lại sau")
             await chat.text(
                 FOCAL, chat.number_of(FOCAL, "Báo cáo ngay"), expect="Tình trạng hiện nay"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
 
+from bot.app import secrets_of
 from bot.channels.zalo_oa.oauth import TokenLost, challenge_of
+from bot.settings import Settings
 from core.clock import FixedClock
 from storage.tables.shared import Contact, Outbox
 from storage.tables.zalo import ZaloOAToken, ZaloOAuthPending
@@ -45,7 +48,9 @@ async def test_connect_gives_a_pkce_consent_url_and_the_callback_stores_the_pair
         await service.aclose()
 
 
-async def test_access_token_is_refreshed_ahead_of_expiry_and_the_pair_rotates(engine):
+async def test_access_token_is_refreshed_ahead_of_expiry_and_the_pair_rotates(any_engine, caplog):
+    engine = any_engine
+    caplog.set_level(logging.DEBUG)  # every library's debug lines too
     with FakeZaloOA() as oa:
         clock = FixedClock(T0)
         service = service_for(oa, engine, clock)
@@ -58,7 +63,18 @@ async def test_access_token_is_refreshed_ahead_of_expiry_and_the_pair_rotates(en
         assert new == second.access_token != first.access_token
         assert second.refresh_token != first.refresh_token
         assert first.refresh_token not in oa.refresh  # single use: spent
+        await service.client.send(USER, {"text": "Xin chào"})
         await service.aclose()
+    # neither token of either pair, nor the app secret, is ever in a log line
+    secrets = {first.access_token, first.refresh_token, second.access_token}
+    secrets |= {second.refresh_token, oa.app_secret, oa.oa_secret}
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines and not [line for line in lines if any(s in line for s in secrets)]
+    # and the production formatter would remove the configured OA secrets from anything
+    settings = Settings(
+        _env_file=None, ZALO_OA_APP_SECRET=oa.app_secret, ZALO_OA_SECRET_KEY=oa.oa_secret
+    )
+    assert {oa.app_secret, oa.oa_secret} <= set(secrets_of(settings))
 
 
 async def test_error_216_refreshes_once_and_retries_the_call(engine):

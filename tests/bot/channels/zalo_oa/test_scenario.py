@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from bot.channels.zalo_oa.client import OutsideWindow
 from core.clock import FixedClock
 from core.model import UserRole
-from core.outgoing import Button, Document, Outgoing
+from core.outgoing import Button, Document, Notice, Outgoing
 from storage.chat.buttons import issue_button
 from storage.tables.chat import ChatFlow
 from storage.tables.shared import Assignment, AuditLog, Contact, EvidenceFile, StatusReport
@@ -81,7 +81,8 @@ async def test_oa_focal_point_reports_by_tapping_buttons_with_a_pdf(any_engine):
         await service.aclose()
 
 
-async def test_forged_signature_is_refused_and_changes_nothing(engine):
+async def test_forged_signature_is_refused_and_changes_nothing(any_engine):
+    engine = any_engine
     with FakeZaloOA() as oa:
         service = service_for(oa, engine)
         await connect(service, oa)
@@ -105,7 +106,8 @@ async def test_forged_signature_is_refused_and_changes_nothing(engine):
         await service.aclose()
 
 
-async def test_forged_button_payload_is_refused_and_audited(engine):
+async def test_forged_button_payload_is_refused_and_audited(any_engine):
+    engine = any_engine
     with FakeZaloOA() as oa:
         service = service_for(oa, engine)
         await connect(service, oa)
@@ -142,22 +144,31 @@ async def test_forged_button_payload_is_refused_and_audited(engine):
         await service.aclose()
 
 
-async def test_outside_the_window_a_message_is_not_sent_blindly_and_zns_carries_reminders(engine):
+async def test_outside_the_window_a_message_is_not_sent_blindly_and_zns_carries_reminders(
+    any_engine,
+):
+    engine = any_engine
     with FakeZaloOA() as oa:
         clock = FixedClock(T0)
         service = service_for(oa, engine, clock, ZALO_OA_WINDOW_HOURS=48)
         await connect(service, oa)
         code = invite_code(engine, "STP", UserRole.FOCAL)
         await text(service, oa, USER, f"/start {code}", "Đã liên kết")
+        title = (
+            "Rà soát, đơn giản hóa thủ tục hành chính nội bộ giữa các cơ quan hành chính nhà "
+            "nước thuộc phạm vi quản lý của tỉnh"
+        )
         reminder = Outgoing(
-            "Nhắc hạn: nhiệm vụ III.4.1 đến hạn 15/07/2024", [[Button("Báo cáo ngay", "t")]]
+            "Nhắc hạn: nhiệm vụ III.4.1 đến hạn 15/07/2024",
+            [[Button("Báo cáo ngay", "t")]],
+            notice=Notice("III.4.1", title, "2024-07-15"),
         )
         await service.channel.send(USER, reminder)  # inside the window: a normal message
         clock.set(T0 + timedelta(hours=49))
         count = len(oa.sent(USER))
         with pytest.raises(OutsideWindow) as refused:
             await service.channel.send(USER, reminder)
-        assert "outside_window" in str(refused.value) and "ZNS" in str(refused.value)
+        assert "outside_window[no_zns_template,no_phone]" in str(refused.value)
         assert len(oa.sent(USER)) == count
         # with a template id and the contact's phone, the reminder goes as ZNS
         zns = service_for(oa, engine, clock, ZALO_ZNS_TEMPLATE_ID="231645")
@@ -167,8 +178,12 @@ async def test_outside_the_window_a_message_is_not_sent_blindly_and_zns_carries_
         assert sent.message_id and len(calls) == 1
         params = calls[0].params
         assert (params["phone"], params["template_id"]) == ("84912345678", "231645")
-        assert "III.4.1" in params["template_data"]["noi_dung"]
-        assert params["template_data"]["lien_ket"] == "https://parbot.example.gov.vn"
+        data = params["template_data"]
+        assert (data["ma_nhiem_vu"], data["han_bao_cao"]) == ("III.4.1", "15/07/2024")
+        assert data["lien_ket"] == "https://parbot.example.gov.vn"
+        # the title is cut to the 90 characters of a ZNS table cell, at a word
+        assert len(data["ten_nhiem_vu"]) <= 90 and data["ten_nhiem_vu"].endswith("…")
+        assert title.startswith(data["ten_nhiem_vu"][:-1])
         assert len(oa.sent(USER)) == count  # no consultation message outside the window
         await service.aclose()
         await zns.aclose()
