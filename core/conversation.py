@@ -148,7 +148,8 @@ class Step:
     in `data[key or name]`. `skip` adds an optional "Bỏ qua" button (value None). `when(data)`
     leaves the step out; `next(data)` names the following step (default: the next one that
     applies, then FINISH). A FILE step with `many=True` collects a list until `done` is pressed.
-    `after(ctx, data)` runs once the value is kept (to look up what later steps need).
+    `after(ctx, data)` runs once the value is kept (to look up what later steps need); a list
+    it returns (`Outgoing`s, `Text`s) is sent before the next question.
     """
 
     name: str
@@ -164,7 +165,7 @@ class Step:
     many: bool = False
     done: Text | None = None
     received: Callable[[Any, dict[str, Any]], Text] | None = None  # after each file (many)
-    after: Callable[[Any, dict[str, Any]], None] | None = None  # derive data from the answer
+    after: Callable[[Any, dict[str, Any]], Any] | None = None  # derive data from the answer
     page_size: int = 8
     columns: int = 1
 
@@ -304,16 +305,18 @@ def handle(flow: Flow, state: FlowState, ctx: Any, answer: Answer, now: datetime
         previous = state.data.get(step.store)
         if not step.many:
             state.data[step.store] = value
+        shown: Any = None
         if step.after is not None:
             try:
-                step.after(ctx, state.data)
+                shown = step.after(ctx, state.data)
             except Invalid:
                 state.data[step.store] = previous
                 raise
     except Invalid as exc:
         _audit_refusal(ctx, step, answer, exc.reason)
         return Outcome(state, [exc.reason], ask(flow, state, ctx))
-    return _advance(flow, state, ctx, step, [])
+    # `after` may return messages to send before the next question (e.g. files to look at)
+    return _advance(flow, state, ctx, step, list(shown) if isinstance(shown, list) else [])
 
 
 # Refusals that say something about the input itself (a file's type or content, a download,

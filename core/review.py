@@ -40,6 +40,7 @@ from core.calendar import WorkCalendar
 from core.commands import Actor
 from core.conversation import Text
 from core.model import ReportStatus, UserRole
+from core.outgoing import Outgoing
 
 DIFFICULTY_WORKING_DAYS = 2  # unanswered longer than this → in the coordinators' digest
 
@@ -137,6 +138,16 @@ class QueueKind(Protocol):
     def decide(self, actor: Actor, key: str, action: str, text: str, now: datetime) -> Decided:
         """Do it, in the update's transaction; `DecisionRefused` when it cannot be done."""
         ...
+
+    # Optional: `attachments(key) -> Sequence[Outgoing]`, files the reviewer may open (the
+    # flow offers «Xem tài liệu» when there are any); see `attachments_of`.
+
+
+def attachments_of(kind: QueueKind, key: str) -> Sequence[Outgoing]:
+    """A kind may offer files to look at (a report's evidence) with `attachments(key)`:
+    optional, so a kind without files needs nothing more."""
+    attachments = getattr(kind, "attachments", None)
+    return list(attachments(key)) if attachments is not None else []
 
 
 class QueueKinds:

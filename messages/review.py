@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from core.commands import Actor
 from core.conversation import Text, say
-from core.outgoing import Button, Outgoing
+from core.outgoing import Button, Document, Outgoing
 from core.review import (
     ACCEPTED,
     PENDING,
@@ -103,6 +103,20 @@ class ReportReviews:
     def show(self, key: str) -> Text | None:
         report = self._pending(key)
         return say("review/report_item.j2", r=report) if report is not None else None
+
+    def attachments(self, key: str) -> list[Outgoing]:
+        """The report's evidence files, each as a document (a link on text channels)."""
+        report = self._pending(key)
+        if report is None:
+            return []
+        total = len(report.evidence)
+        return [
+            Outgoing(
+                render("review/evidence_caption.j2", r=report, n=n, total=total, f=e),
+                document=Document(e.file_name, evidence_id=e.id),
+            )
+            for n, e in enumerate(report.evidence, start=1)
+        ]
 
     def actions(self, key: str) -> Sequence[Action]:
         report = self._pending(key)

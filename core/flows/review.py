@@ -14,10 +14,12 @@ from typing import Any
 
 from core.commands import ChatContext
 from core.conversation import FINISH, Choice, Expect, Flow, Step, Text, say
-from core.review import Action, DecisionRefused, QueueItem, QueueKinds, decide
+from core.outgoing import Outgoing
+from core.review import Action, DecisionRefused, QueueItem, QueueKinds, attachments_of, decide
 
 FLOW = "review"
 SKIP = "skip"
+FILES = "files"  # «Xem tài liệu»: the item's files, then the same item again
 
 QueueOf = Callable[[Any], QueueKinds]  # ctx -> the kinds, bound to this update's session
 
@@ -59,9 +61,16 @@ def build_review_flow(queue_of: QueueOf) -> Flow:
         item = data["current"]
         kind = queue_of(ctx).get(item["kind"])
         actions = list(kind.actions(item["key"])) if kind is not None else []
-        return [Choice(a.value, a.label) for a in actions] + [
-            Choice(SKIP, say("review/button_skip.j2"))
-        ]
+        files = (
+            [Choice(FILES, say("review/button_files.j2"))]
+            if actions and kind and (attachments_of(kind, item["key"]))
+            else []
+        )
+        return (
+            [Choice(a.value, a.label) for a in actions]
+            + files
+            + [Choice(SKIP, say("review/button_skip.j2"))]
+        )
 
     def move_on(ctx: ChatContext, data: dict[str, Any]) -> None:
         data["current"] = item_data(queue_of(ctx).head(data.get("skipped") or []))
@@ -85,19 +94,25 @@ def build_review_flow(queue_of: QueueOf) -> Flow:
             data["last"] = [decided.said.template, dict(decided.said.context)]
         move_on(ctx, data)
 
-    def chose(ctx: ChatContext, data: dict[str, Any]) -> None:
+    def chose(ctx: ChatContext, data: dict[str, Any]) -> list[Outgoing] | None:
         data["needs_text"] = False
+        if data["action"] == FILES:  # the files, then the same item's question again
+            item = data["current"]
+            kind = queue_of(ctx).get(item["kind"])
+            data["last"] = None
+            return list(attachments_of(kind, item["key"])) if kind is not None else []
         if data["action"] == SKIP:
             item = data["current"]
             data["skipped"] = [*(data.get("skipped") or []), f"{item['kind']}:{item['key']}"]
             data["last"] = None
             move_on(ctx, data)
-            return
+            return None
         action = current_action(ctx, data)
         if action is not None and action.text is not None:
             data["needs_text"] = True
-            return
+            return None
         act(ctx, data, "")
+        return None
 
     def ask_text(ctx: ChatContext, data: dict[str, Any]) -> Text:
         action = current_action(ctx, data)

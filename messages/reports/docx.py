@@ -532,15 +532,13 @@ def write_report_docx(
 
     _para(document, str(parts.section_issues()), bold=True, indent=True)
     _para(document, render("docs/difficulties.j2", items=_difficulties(report)), indent=True)
-    raised = difficulty_answers(report)
-    answered = [d for d in raised if d.answer]
-    waiting = [d for d in raised if not d.answer]
+    raised = difficulty_answers(report, ANSWERS_LISTED)
     listed = render(
         "docs/difficulty_answers.j2",
-        answered=answered[:ANSWERS_LISTED],
-        answered_more=max(0, len(answered) - ANSWERS_LISTED),
-        waiting=waiting[:ANSWERS_LISTED],
-        waiting_more=max(0, len(waiting) - ANSWERS_LISTED),
+        answered=raised.answered,
+        answered_more=raised.answered_total - len(raised.answered),
+        waiting=raised.waiting,
+        waiting_more=raised.waiting_total - len(raised.waiting),
     )
     for line in listed.splitlines():
         if line.strip():

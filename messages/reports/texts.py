@@ -174,22 +174,41 @@ class DifficultyAnswer:
     answer: str
 
 
-def difficulty_answers(report: CompiledReport) -> list[DifficultyAnswer]:
-    """Every difficulty raised in the latest reports in scope, appendix order, with its answer
-    (core.review: a «Gặp vướng mắc» status or a difficulties text raises one)."""
-    items: list[DifficultyAnswer] = []
+@dataclass
+class DifficultyList:
+    """Difficulties of the latest reports in scope, answered and waiting, the first `limit` of
+    each listed (appendix order) and all of them counted."""
+
+    answered: list[DifficultyAnswer]
+    waiting: list[DifficultyAnswer]
+    answered_total: int = 0
+    waiting_total: int = 0
+
+
+def difficulty_answers(report: CompiledReport, limit: int = 15) -> DifficultyList:
+    """Every difficulty raised in the latest reports in scope, with its answer (core.review: a
+    «Gặp vướng mắc» status or a difficulties text raises one). Only the listed ones are
+    cleaned for display: a province has thousands of reports."""
+    found = DifficultyList([], [])
     agencies = report.data.agencies
     for result in report.tasks:
         for evaluation in result.leads + result.coordinators:
             latest = evaluation.report
             if latest is None or not has_difficulty(latest.status, latest.difficulties):
                 continue
-            items.append(
-                DifficultyAnswer(
-                    agencies[evaluation.agency_id].name,
-                    result.task.ref,
-                    clean(latest.difficulties),
-                    clean(latest.answer),
+            if latest.answer:
+                found.answered_total += 1
+                listed, total = found.answered, found.answered_total
+            else:
+                found.waiting_total += 1
+                listed, total = found.waiting, found.waiting_total
+            if total <= limit:
+                listed.append(
+                    DifficultyAnswer(
+                        agencies[evaluation.agency_id].name,
+                        result.task.ref,
+                        clean(latest.difficulties),
+                        clean(latest.answer),
+                    )
                 )
-            )
-    return items
+    return found

@@ -118,6 +118,16 @@ async def test_submit_return_report_again_and_accept_show_in_json_and_workbook(
         # 5. accepted long after the deadline: still on time, dated by its submission
         clock.set(datetime(2025, 3, 3, 2, 0, tzinfo=UTC))
         shown = await bot.command(COORD, "duyet", expect="QĐ-công-bố.pdf")
+        assert [b["text"] for b in shown[-1].buttons] == [
+            "✅ Đạt",
+            "↩️ Trả lại",
+            "📎 Xem tài liệu",
+            "Bỏ qua",
+        ]
+        files = await bot.press(COORD, "Xem tài liệu", expect="Báo cáo chờ duyệt")
+        documents = [c for c in files if c.method == "sendDocument"]
+        assert [d.params["document"].file_name for d in documents] == ["QĐ-công-bố.pdf"]
+        assert "Tài liệu kiểm chứng 1/1" in documents[0].text
         done = texts(await bot.press(COORD, "Đạt", expect="Đạt"))
         assert "Đã duyệt «Đạt»" in done
         task, review, rows = state(engine, tmp_path, clock.now())

@@ -205,3 +205,42 @@ def test_a_returned_done_report_brings_the_task_back_among_what_the_agency_owes(
             MON,
         )
     assert owed()
+
+
+def test_the_word_report_lists_difficulties_with_their_answers(engine, tmp_path):
+    import docx
+
+    from messages.reports.build import Format, write_output
+    from storage.reports.query import letterhead
+
+    coord = add_contact(engine, "coordinator", "SNV", "902")
+    file_report(engine, "STP", "II.1.a", ReportStatus.BLOCKED, "Thiếu kinh phí số hoá", MON)
+    answered = file_report(engine, "STC", "III.4.1", ReportStatus.BLOCKED, "Chưa có hướng dẫn", MON)
+    with transaction(engine) as session:
+        decide(
+            queue_for(session, TZ),
+            actor(coord, UserRole.COORDINATOR),
+            "difficulty",
+            str(answered.report_id),
+            "answer",
+            "Áp dụng Công văn 123/SNV",
+            MON,
+        )
+        report = compile_report(session, Scope(as_of=MON.date()), TZ, MON)
+        path = tmp_path / "bao-cao.docx"
+        write_output(
+            Format.DOCX,
+            report,
+            path,
+            TZ,
+            letterhead(session, report.data.plan, "SNV", None, ""),
+            session,
+        )
+    text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+    assert "Các khó khăn, vướng mắc đã được trả lời (1 ý kiến):" in text
+    assert (
+        "- Sở Tài chính (nhiệm vụ III.4.1): Chưa có hướng dẫn. "
+        "Ý kiến trả lời: Áp dụng Công văn 123/SNV" in text
+    )
+    assert "Các khó khăn, vướng mắc đang được xem xét, trả lời (1 ý kiến):" in text
+    assert "- Sở Tư pháp (nhiệm vụ II.1.a): Thiếu kinh phí số hoá." in text
