@@ -82,9 +82,8 @@ def test_a_new_round_for_typed_agencies_is_created_as_confirmed():
     assert draft.audience == Audience(agencies=("STP", "STC"))
     assert (draft.deadline, draft.opens_on) == (date(2024, 7, 19), date(2024, 7, 1))
     assert (draft.recurrence, draft.ask, draft.created_by) == ("monthly", "", 1)
-    assert ctx.audits == [
-        {"action": "round_create", "target": "R-1", "outcome": "ok", "deadline": "2024-07-19"}
-    ]
+    assert ctx.audits == [{"action": "round_create", "target": "R-1", "outcome": "ok",
+                           "deadline": "2024-07-19"}]
 
 
 def test_task_refs_must_exist_and_cancel_creates_nothing():
