@@ -209,14 +209,7 @@ def build_app(
         files,
     )
     app = App(
-        settings,
-        engine,
-        clock,
-        environment(),
-        registry,
-        dispatcher,
-        files,
-        plugins,
+        settings, engine, clock, environment(), registry, dispatcher, files, plugins,
         features=features,
     )
     if isinstance(files, NoFileLinks) and settings.web_public_url() is not None:

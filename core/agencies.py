@@ -103,3 +103,4 @@ class AgencyDirectory:
                     seen.add(code)
                     result.agencies.append(AgencyRef(code, rest))
         return result
+

@@ -29,7 +29,8 @@ _TAG = re.compile(r"<[^>]{0,400}>")
 # marks (Vietnamese is written left to right: U+202E only ever disguises "exe.pdf" as
 # "fdp.exe"); the BOM / zero-width no-break space.
 _REMOVED = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+    "\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
 )
 # Characters that show nothing although Unicode does not call them spaces.
 _BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")

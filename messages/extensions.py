@@ -26,6 +26,7 @@ from core.model import UserRole
 from core.outgoing import Button, Outgoing
 from messages.render import render
 from storage.chat.buttons import issue_button
+from storage.deputies import recipients_by_agency
 from storage.extensions import SqlExtensionStore
 from storage.outbox import OutboxItem, enqueue_many
 from storage.reports.evaluation_store import refresh_after_report
@@ -85,23 +86,28 @@ class ExtensionService:
         self, request_id: int, decision: Decision, decider_id: int, refusal: str, now: datetime
     ) -> ExtensionRequestInfo:
         info = self.store.decide(request_id, decision, decider_id, refusal, now)
-        contact = self.store.requester(request_id)
-        if contact is not None and contact.active:
-            text = render("extensions/notice_decision.j2", r=info)
-            enqueue_many(
-                self.session,
-                [
-                    OutboxItem(
-                        key=f"extension:{info.id}:decided",
-                        channel=contact.channel,
-                        chat_id=contact.chat_id,
-                        contact_id=contact.id,
-                        kind="extension",
-                        message=Outgoing(text),
-                    )
-                ],
-                now,
+        asker = self.store.requester(request_id)
+        told = [asker] if asker is not None and asker.active else []
+        if not told:  # the asker left or blocked the bot: whoever receives the agency's reminders
+            today = now.astimezone(self.tz).date()
+            told = recipients_by_agency(self.session, [info.agency_id], today).get(
+                info.agency_id, []
             )
+        text = render("extensions/notice_decision.j2", r=info)
+        items = [
+            OutboxItem(
+                key=f"extension:{info.id}:decided"
+                + ("" if contact is asker else f":c{contact.id}"),
+                channel=contact.channel,
+                chat_id=contact.chat_id,
+                contact_id=contact.id,
+                kind="extension",
+                message=Outgoing(text),
+            )
+            for contact in told
+        ]
+        if items:
+            enqueue_many(self.session, items, now)
         if info.status is ExtensionStatus.APPROVED:
             refresh_after_report(self.session, info.task_id, info.agency_id, self.tz, now)
         return info

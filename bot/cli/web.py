@@ -69,7 +69,9 @@ def web_link(
             select(Contact).where(Contact.channel == OPERATOR, Contact.user_id == user_id)
         ).first()
         if contact is None:
-            contact = Contact(channel=OPERATOR, user_id=user_id, chat_id=user_id, role=wanted.value)
+            contact = Contact(
+                channel=OPERATOR, user_id=user_id, chat_id=user_id, role=wanted.value
+            )
             session.add(contact)
         contact.role, contact.active = wanted.value, True
         contact.agency_id = found.id if found else None
@@ -131,16 +133,8 @@ def web_unlink(contact_id: int = typer.Argument(..., help="Số liên hệ (cont
         ended = unlink_contact(session, contact_id, now)
         if ended is None:
             fail(render("web/cli_no_contact.j2", id=contact_id))
-        audit(
-            session,
-            "cli",
-            "contact.unlink",
-            f"contact:{contact_id}",
-            "ok",
-            contact_id,
-            now,
-            **ended,
-        )
+        audit(session, "cli", "contact.unlink", f"contact:{contact_id}", "ok", contact_id, now,
+              **ended)
     typer.echo(render("web/cli_unlinked.j2", id=contact_id, **ended))
 
 

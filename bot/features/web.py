@@ -46,12 +46,8 @@ def web_link(ctx: ChatContext) -> Outgoing:
         at_files = state.flow in ("report", DOCUMENT_FLOW) and state.step == "files"
         if at_files and task_id is not None:
             target = UploadTarget(
-                actor.contact_id,
-                request.channel,
-                request.chat_id,
-                request.user_id,
-                int(task_id),
-                state.instance,
+                actor.contact_id, request.channel, request.chat_id, request.user_id,
+                int(task_id), state.instance,
             )
             upload = upload_url(ctx.session, base, target, UPLOAD_TTL, ctx.now)
     ctx.audit("web.link_issued", "signin", "ok", upload=upload is not None)

@@ -65,16 +65,8 @@ def _compile(web: Any, token: str, scope: Scope) -> Response:
         if row is None:
             audit(session, "api:unknown", "api.report", "report", "refused", None, now)
             return _error(401, "unauthorized", "Mã truy cập API không đúng hoặc đã bị thu hồi.")
-        audit(
-            session,
-            f"api:{row.prefix}",
-            "api.report",
-            "report",
-            "ok",
-            row.contact_id,
-            now,
-            scope={k: v for k, v in vars_of(scope).items() if v},
-        )
+        audit(session, f"api:{row.prefix}", "api.report", "report", "ok", row.contact_id, now,
+              scope={k: v for k, v in vars_of(scope).items() if v})
     with transaction(web.engine) as session:
         try:
             compiled = compile_report(session, scope, web.tz, web.clock.now())
@@ -103,13 +95,8 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "Báo cáo tổng hợp, như `parbot report -f json`",
                 "parameters": [
-                    {
-                        "name": name,
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "string"},
-                        "description": what,
-                    }
+                    {"name": name, "in": "query", "required": False, "schema": {"type": "string"},
+                     "description": what}
                     for name, what in (
                         ("plan", "mã kế hoạch"),
                         ("round", "mã kỳ báo cáo"),
@@ -120,10 +107,8 @@ OPENAPI: dict[str, Any] = {
                     )
                 ],
                 "responses": {
-                    "200": {
-                        "description": "Tài liệu JSON của báo cáo tổng hợp",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
+                    "200": {"description": "Tài liệu JSON của báo cáo tổng hợp",
+                            "content": {"application/json": {"schema": {"type": "object"}}}},
                     "400": {"description": "Tham số không hợp lệ"},
                     "401": {"description": "Thiếu hoặc sai mã truy cập"},
                     "404": {"description": "Không có kế hoạch, kỳ, lĩnh vực hoặc cơ quan này"},

@@ -137,24 +137,10 @@ def refused_link(request: Request, kind: str, reason: str) -> Response:
         blocked = record_bad_link(session, client, now)
         known = session.exec(select(WebLink).where(WebLink.token_hash == digest(token))).first()
         contact_id = known.contact_id if known is not None else None  # audited with its owner
-        audit(
-            session,
-            f"web:{client}",
-            f"web.{kind}",
-            f"link:{known.id if known else '?'}",
-            "refused",
-            contact_id,
-            now,
-            reason=reason,
-            blocked=blocked,
-        )
-    return page(
-        request,
-        "web/link_refused.j2",
-        status=410 if reason != "unknown" else 404,
-        reason=reason,
-        kind=kind,
-    )
+        audit(session, f"web:{client}", f"web.{kind}", f"link:{known.id if known else '?'}",
+              "refused", contact_id, now, reason=reason, blocked=blocked)
+    return page(request, "web/link_refused.j2", status=410 if reason != "unknown" else 404,
+                reason=reason, kind=kind)
 
 
 def too_many(request: Request) -> Response:
@@ -246,17 +232,8 @@ def _redeem(web: Any, token: str, client: str, agent: str) -> tuple[str | None, 
         cookie, row = open_session(session, check.link.contact_id, now, web.sessions, agent)
         contact = session.get(Contact, check.link.contact_id)
         assert contact is not None
-        audit(
-            session,
-            f"{contact.channel}:{contact.user_id}",
-            "web.signin",
-            "session",
-            "ok",
-            contact.id,
-            now,
-            session_id=row.id,
-            client=client,
-        )
+        audit(session, f"{contact.channel}:{contact.user_id}", "web.signin", "session", "ok",
+              contact.id, now, session_id=row.id, client=client)
         return cookie, "ok"
 
 

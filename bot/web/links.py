@@ -79,16 +79,8 @@ class WebFileLinks:
             else:
                 return None
             token = issue_link(session, DOWNLOAD, contact_id, ttl or web.link_ttl, now, payload)
-            audit(
-                session,
-                f"contact:{contact_id}",
-                "web.link_issued",
-                document.file_name,
-                "ok",
-                contact_id,
-                now,
-                kind=DOWNLOAD,
-            )
+            audit(session, f"contact:{contact_id}", "web.link_issued", document.file_name, "ok",
+                  contact_id, now, kind=DOWNLOAD)
         return web.url(f"/f/{token}")
 
     def upload(
@@ -121,9 +113,8 @@ async def download(request: Request) -> Response:
     web = request.app.state.web
     if await run_in_threadpool(throttled_client, web, client_of(request)):
         return too_many(request)
-    found = await run_in_threadpool(
-        _load_download, web, request.path_params["token"], client_of(request)
-    )
+    found = await run_in_threadpool(_load_download, web, request.path_params["token"],
+                                    client_of(request))
     if isinstance(found, str):
         return await run_in_threadpool(refused_link, request, DOWNLOAD, found)
     name, mime, content = found
@@ -157,16 +148,8 @@ def _load_download(web: Any, token: str, client: str) -> tuple[str, str, bytes] 
             row = session.get(WebFile, payload.get("file_id"))
         if row is None:
             return "unknown"
-        audit(
-            session,
-            f"contact:{check.link.contact_id}",
-            "web.download",
-            row.file_name,
-            "ok",
-            check.link.contact_id,
-            now,
-            client=client,
-        )
+        audit(session, f"contact:{check.link.contact_id}", "web.download", row.file_name, "ok",
+              check.link.contact_id, now, client=client)
         return row.file_name, row.mime_type, bytes(row.content)
 
 

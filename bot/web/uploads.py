@@ -130,12 +130,8 @@ async def upload(request: Request) -> Response:
     errors: list[str] = []
     accepted: list[IncomingFile] = []
     for sent in files:
-        incoming = IncomingFile(
-            nfc(Path(sent.file_name).name)[:255] or "tep",
-            sent.mime_type,
-            len(sent.content),
-            bytes(sent.content),
-        )
+        incoming = IncomingFile(nfc(Path(sent.file_name).name)[:255] or "tep", sent.mime_type,
+                                len(sent.content), bytes(sent.content))
         try:
             check_file(incoming, limits)
         except Invalid as exc:
@@ -179,27 +175,14 @@ def _continue_flow(web: Any, found: dict[str, Any], files: list[IncomingFile]) -
         messages = last
     stamp = now.isoformat()
     items = [
-        OutboxItem(
-            f"web-upload:{target.flow_instance}:{stamp}:{i}",
-            target.channel,
-            target.chat_id,
-            message,
-            target.contact_id,
-        )
+        OutboxItem(f"web-upload:{target.flow_instance}:{stamp}:{i}", target.channel,
+                   target.chat_id, message, target.contact_id)
         for i, message in enumerate(messages)
     ]
     with transaction(web.engine) as session:
         enqueue_many(session, items, now)
-        audit(
-            session,
-            f"{target.channel}:{target.user_id}",
-            "web.upload",
-            f"task:{target.task_id}",
-            "ok",
-            target.contact_id,
-            now,
-            files=received,
-        )
+        audit(session, f"{target.channel}:{target.user_id}", "web.upload",
+              f"task:{target.task_id}", "ok", target.contact_id, now, files=received)
     return received
 
 

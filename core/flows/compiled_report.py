@@ -125,7 +125,9 @@ def build_compiled_report_flow(scopes_of: ScopesOf, compile_job: CompileJob) -> 
         return [Choice("now", said("mode_now")), Choice("pick", said("mode_pick"))]
 
     def plan_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
-        return [Choice(p.code, f"{p.code} — {p.title}", (p.code,)) for p in scopes_of(ctx).plans()]
+        return [
+            Choice(p.code, f"{p.code} — {p.title}", (p.code,)) for p in scopes_of(ctx).plans()
+        ]
 
     def round_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         rounds = scopes_of(ctx).rounds(data.get("plan") or None)
@@ -142,7 +144,8 @@ def build_compiled_report_flow(scopes_of: ScopesOf, compile_job: CompileJob) -> 
     def kind_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         # typed labels ("UBND cấp huyện") are accepted too, so the label is rendered here
         return [Choice(ALL, said("all_kinds"))] + [
-            Choice(k.value, words(ctx, "kind_label", kind=k.value), (k.value,)) for k in AgencyKind
+            Choice(k.value, words(ctx, "kind_label", kind=k.value), (k.value,))
+            for k in AgencyKind
         ]
 
     def not_future(ctx: ChatContext, data: dict[str, Any], value: Any) -> None:

@@ -259,7 +259,9 @@ def build_round_flow(store_of: StoreOf) -> Flow:
                 check=not_past,
                 when=lambda d: not is_new(d) and d.get("action") == "deadline",
             ),
-            Step("confirm", summary, Expect.CHOICE, choices=confirm_choices, next=after_confirm),
+            Step(
+                "confirm", summary, Expect.CHOICE, choices=confirm_choices, next=after_confirm
+            ),
         ],
         finish=finish,
     )

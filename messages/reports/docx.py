@@ -275,7 +275,9 @@ def _header(document: DocumentType, lh: Letterhead, day: date, parts: Any) -> No
     _rule(right, 24)
     left, right = table.rows[1].cells
     _para(left, str(parts.number(lh)), 13, align=center, after=0, first=True)
-    _para(right, str(parts.place_date(lh, day)), 14, italic=True, align=center, after=0, first=True)
+    _para(
+        right, str(parts.place_date(lh, day)), 14, italic=True, align=center, after=0, first=True
+    )
 
 
 def _counts_table(document: DocumentType, report: CompiledReport, parts: Any) -> None:

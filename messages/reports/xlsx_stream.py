@@ -432,7 +432,8 @@ class XlsxStream:
             for i, (name, ref) in enumerate(self.sheets)
             if ref
         ) + "".join(
-            f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">{escape(ref)}</definedName>'
+            f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">{escape(ref)}'
+            "</definedName>"
             for i, ref in sorted(self.titles.items())
         )
         self._part(

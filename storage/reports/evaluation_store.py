@@ -169,7 +169,9 @@ def stale_agencies(session: Session) -> list[tuple[int, int]]:
     a pair no assignment holds has no stored row and is left to the daily refresh."""
     rows = session.execute(
         select(StatusReport.agency_id, StatusReport.task_id)
-        .join(E, (E.task_id == StatusReport.task_id) & (E.agency_id == StatusReport.agency_id))
+        .join(
+            E, (E.task_id == StatusReport.task_id) & (E.agency_id == StatusReport.agency_id)
+        )
         .where(StatusReport.is_latest)
         .group_by(StatusReport.id, StatusReport.agency_id, StatusReport.task_id)
         .having(StatusReport.id > func.max(func.coalesce(E.report_id, 0)))
@@ -212,7 +214,9 @@ def view_for(session: Session, scope: Scope, verdict: str | None = None) -> View
     plan_q = (
         plan_q.where(Plan.code == scope.plan_code)
         if scope.plan_code
-        else plan_q.order_by(Plan.id.desc())
+        else plan_q.order_by(
+            Plan.id.desc()
+        )
     )
     plan = session.execute(plan_q).scalars().first()
     if plan is None or plan.id is None:
@@ -441,7 +445,9 @@ def matrix(session: Session, view: View, page: int = 1, per_page: int = 25) -> M
     agencies = {
         r.id: AgencyInfo(r.id, r.code, r.name, r.kind)
         for r in session.execute(
-            select(Agency.id, Agency.code, Agency.name, Agency.kind).where(Agency.id.in_(ids))
+            select(Agency.id, Agency.code, Agency.name, Agency.kind).where(
+                Agency.id.in_(ids)
+            )
         )
     }
     ordered = [agencies[i] for i in ids if i in agencies]

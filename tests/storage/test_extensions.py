@@ -115,6 +115,22 @@ def test_rejected_extension_moves_nothing_and_the_reason_reaches_the_focal_point
     assert (task_id, stp) not in _obligated(engine, NEW)
 
 
+def test_a_decision_reaches_the_agency_when_the_asker_no_longer_can(any_engine):
+    engine = any_engine
+    task_id, stp = _task(engine, "II.1.b", OLD)
+    asker = add_contact(engine, "focal", "STP", "611")
+    other = add_contact(engine, "focal", "STP", "612")
+    coordinator = add_contact(engine, "coordinator", "SNV", "613")
+    request_id = _ask(engine, task_id, stp, asker)
+    with transaction(engine) as session:
+        session.execute(text(f"UPDATE contact SET active = false WHERE id = {asker}"))
+        ExtensionService(session, VN).decide(request_id, Decision.APPROVE, coordinator, "", NOW)
+    with Session(engine) as session:
+        keys = set(session.exec(select(Outbox.idempotency_key)).all())
+    assert f"extension:{request_id}:decided:c{other}" in keys
+    assert f"extension:{request_id}:decided" not in keys
+
+
 def test_reminders_and_nudges_go_to_the_deputy_while_the_main_focal_point_is_away(any_engine):
     engine = any_engine
     main = add_contact(engine, "focal", "STP", "701", name="Đầu mối chính")

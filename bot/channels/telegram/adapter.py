@@ -367,3 +367,5 @@ def polling(app: Application, adapter: TelegramAdapter, poll_timeout: int = 10) 
     return _serving(
         app, adapter, lambda updater: updater.start_polling(poll_interval=0, timeout=poll_timeout)
     )
+
+

@@ -103,9 +103,8 @@ async def webhook(
 
     hooks = Webhooks()
     web = minimal_context(adapter.engine, f"http://{listen}:{port}")
-    async with (
-        listening(web, listen, port, webhooks=hooks),
-        serving(app, adapter, hooks, url=url, secret=secret),
+    async with listening(web, listen, port, webhooks=hooks), serving(
+        app, adapter, hooks, url=url, secret=secret
     ):
         yield app
 

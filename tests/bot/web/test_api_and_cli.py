@@ -25,12 +25,8 @@ def parbot(engine, *args: str, web_url: str | None = BASE) -> subprocess.Complet
     if web_url:
         env["PARBOT_WEB_URL"] = web_url
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=120,
     )
 
 

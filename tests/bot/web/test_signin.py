@@ -130,7 +130,7 @@ async def test_pages_carry_the_security_headers_and_no_inline_script(engine):
     assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
     assert page.headers["referrer-policy"] == "no-referrer"
-    assert "<script>" not in page.text and '<script src="/static/parbot.js"' in page.text
+    assert "<script>" not in page.text and "<script src=\"/static/parbot.js\"" in page.text
 
 
 async def test_the_access_log_names_routes_never_tokens(engine, caplog):

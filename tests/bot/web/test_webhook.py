@@ -78,12 +78,8 @@ def test_parbot_run_in_webhook_mode_serves_telegram_through_the_web_companion(
     env.pop("TELEGRAM_WEBHOOK_URL", None)
     env.pop("PARBOT_WEB_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     try:
         api.wait_for("setWebhook", timeout=90)
@@ -91,8 +87,7 @@ def test_parbot_run_in_webhook_mode_serves_telegram_through_the_web_companion(
         assert api.webhook["url"] == url and api.webhook["secret_token"] == SECRET
         mark = api.mark()
         answer = httpx.post(
-            url,
-            json=api.make_command(USER, "help"),
+            url, json=api.make_command(USER, "help"),
             headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
         )
         assert answer.status_code == 200

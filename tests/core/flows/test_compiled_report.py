@@ -94,7 +94,7 @@ def test_a_focal_point_picks_a_scope_but_gets_only_their_agency():
     flow.type("01/01/2030")
     assert flow.step == "as_of" and "không được sau hôm nay (01/07/2024)" in flow.said()[0]
     flow.type("30/06/2024")
-    ((scope, _, label),) = compiler.calls
+    (scope, _, label), = compiler.calls
     assert scope.agency_code == "STP" and scope.area_code == "II" and scope.round_code is None
     assert scope.as_of is not None and scope.as_of.isoformat() == "2024-06-30"
     assert label == "Cơ quan STP"
@@ -118,7 +118,7 @@ def test_several_plans_ask_for_the_plan_and_its_rounds_and_areas_follow_it():
     assert "UBND cấp huyện" in flow.labels()  # kinds, labelled in Vietnamese
     flow.type("UBND cấp huyện")  # a typed label picks it too
     flow.press("@skip")
-    ((scope, _, _),) = compiler.calls
+    (scope, _, _), = compiler.calls
     assert (scope.plan_code, scope.round_code, scope.agency_kind) == ("PAR-2024", "KH", "district")
     assert ("rounds", "PAR-2024") in scopes.asked and ("areas", "PAR-2024") in scopes.asked
 

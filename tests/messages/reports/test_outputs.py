@@ -319,7 +319,9 @@ def test_word_report_is_vietnamese_and_its_properties_name_the_issuer_and_date(w
     assert core.created == core.modified == NOW
 
 
-def test_word_report_cites_the_plan_number_and_prints_the_configured_signer(demo_engine, tmp_path):
+def test_word_report_cites_the_plan_number_and_prints_the_configured_signer(
+    demo_engine, tmp_path
+):
     with transaction(demo_engine) as session:
         session.execute(update(Plan).values(number="1234"))
     with transaction(demo_engine) as session:

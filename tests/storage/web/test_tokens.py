@@ -58,9 +58,7 @@ def test_a_sign_in_token_is_stored_hashed_used_once_and_dies_with_its_contact(an
         assert live_session(session, cookie, NOW + timedelta(hours=1), SessionPolicy())
         assert api_token_for(session, api, NOW) is not None
         assert unlink_contact(session, contact_id, NOW) == {
-            "sessions": 1,
-            "links": 2,
-            "api_tokens": 1,
+            "sessions": 1, "links": 2, "api_tokens": 1
         }
     with transaction(any_engine) as session:
         later = NOW + timedelta(minutes=1)

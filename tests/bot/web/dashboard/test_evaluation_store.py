@@ -92,13 +92,9 @@ def test_reports_not_yet_counted_are_found_and_refreshed_off_the_chat_path(demo_
     with Session(demo_engine) as session:
         settled = stale_agencies(session)  # reports no stored view counts (see the note)
         counted = {a for _, a in settled}
-        agency_id = (
-            session.execute(
-                select(E.agency_id).where(E.report_id.is_not(None), E.agency_id.not_in(counted))
-            )
-            .scalars()
-            .first()
-        )
+        agency_id = session.execute(
+            select(E.agency_id).where(E.report_id.is_not(None), E.agency_id.not_in(counted))
+        ).scalars().first()
     with transaction(demo_engine) as session:  # as if its reports came after the last refresh
         session.execute(update(E).where(E.agency_id == agency_id).values(report_id=None))
     with Session(demo_engine) as session:
