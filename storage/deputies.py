@@ -23,22 +23,13 @@ _CHUNK = 500
 def recipients_by_agency(
     session: Session, agency_ids: Iterable[int], day: date
 ) -> dict[int, list[Contact]]:
-    """Agency → the contacts that receive its reminders and nudges on `day` (core rule)."""
+    """Agency → the contacts that receive its reminders and nudges on `day` (core rule).
+
+    Leaders are read only for the agencies whose focal points are all away or unreachable
+    (a handful), so a nationwide sweep reads about what it read before deputies existed.
+    """
     ids = sorted(set(agency_ids))
-    focal: dict[int, list[Contact]] = defaultdict(list)
-    leaders: dict[int, list[Contact]] = defaultdict(list)
-    for start in range(0, len(ids), _CHUNK):
-        rows = session.exec(
-            select(Contact)
-            .where(
-                col(Contact.agency_id).in_(ids[start : start + _CHUNK]),
-                col(Contact.role).in_([UserRole.FOCAL.value, UserRole.LEADER.value]),
-            )
-            .order_by(Contact.id)
-        ).all()
-        for contact in rows:
-            target = focal if contact.role == UserRole.FOCAL.value else leaders
-            target[contact.agency_id].append(contact)  # type: ignore[index]
+    focal = _contacts(session, ids, UserRole.FOCAL)
     contact_ids = [c.id for people in focal.values() for c in people]
     seats: dict[int, FocalSeat] = {}
     for start in range(0, len(contact_ids), _CHUNK):
@@ -49,14 +40,35 @@ def recipients_by_agency(
         ).all():
             seats[seat.contact_id] = seat
     found: dict[int, list[Contact]] = {}
+    uncovered: list[int] = []
     for agency_id in ids:
         people = focal.get(agency_id, [])
-        by_id = {c.id: c for c in people} | {c.id: c for c in leaders.get(agency_id, [])}
-        persons = [_person(c, seats.get(c.id)) for c in people]
-        active_leaders = [c.id for c in leaders.get(agency_id, []) if c.active]
-        chosen = recipients(persons, active_leaders, day)
+        by_id = {c.id: c for c in people}
+        chosen = recipients([_person(c, seats.get(c.id)) for c in people], [], day)
         if chosen:
             found[agency_id] = [by_id[i] for i in chosen]
+        else:
+            uncovered.append(agency_id)
+    for agency_id, leaders in _contacts(session, uncovered, UserRole.LEADER).items():
+        active = [c for c in leaders if c.active]
+        if active:
+            found[agency_id] = active
+    return found
+
+
+def _contacts(session: Session, ids: list[int], role: UserRole) -> dict[int, list[Contact]]:
+    found: dict[int, list[Contact]] = defaultdict(list)
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.exec(
+            select(Contact)
+            .where(
+                col(Contact.agency_id).in_(ids[start : start + _CHUNK]),
+                Contact.role == role.value,
+            )
+            .order_by(Contact.id)
+        ).all()
+        for contact in rows:
+            found[contact.agency_id].append(contact)  # type: ignore[index]
     return found
 
 
