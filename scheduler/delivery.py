@@ -18,6 +18,12 @@ can:
 
 Each (channel, chat) is a lane handled in order, so split parts and follow-ups arrive in order;
 lanes run concurrently, paced by `scheduler.pacing.Pacer`.
+
+Several worker processes (PostgreSQL): given `SendLeases`, a worker sends only on the channels
+whose send budget it holds (scheduler/send_lease.py), so the platform's limits hold for all
+workers together and a chat's messages still leave in order from one place. Taking a channel
+over, it first settles what the previous holder left: its rows still `sending` become
+uncertain, its recent sends are counted into the pacer, its 429 pause is honoured.
 """
 
 from __future__ import annotations
@@ -55,8 +61,10 @@ from core.text_parts import split_text
 from messages.channel_text import fit_to_channel, numbered
 from messages.render import render
 from scheduler.pacing import Pacer
+from scheduler.send_lease import LEASE_POLL, SendLeases, holder_name
 from scheduler.written_signal import REQUEST_WRITTEN
 from storage import outbox as outbox_repo
+from storage import sending as budget_repo
 from storage.chat.choices import offer_choices_now
 from storage.outbox import Candidate, OutboxItem
 from storage.tables.shared import Agency, Contact, Outbox
@@ -73,6 +81,12 @@ SCHEDULED_KINDS = frozenset(
 Relevance = Callable[[Session, Outbox, date], str | None]
 # Called after each row reaches a final state (sent, failed, cancelled).
 Listener = Callable[[Outbox], Awaitable[None]]
+
+#: How far back a worker taking a channel over looks for the previous holder's sends: the
+#: longest spacing a pacer keeps (a Telegram group: 60 s / 20 at 97 % ≈ 3.1 s), with room.
+RECALL_SECONDS = 5.0
+#: Sends recalled from another process's clock count as this much more recent (clock skew).
+CLOCK_SLACK = 0.05
 
 
 @dataclass
@@ -106,6 +120,14 @@ class PassResult:
         return self.sent + self.failed + self.retried + self.cancelled
 
 
+@dataclass
+class DeliveryStats:
+    """This process's counts since it started (for /metrics, labelled by process id)."""
+
+    results: PassResult = field(default_factory=PassResult)
+    rate_limited: int = 0  # 429 answers received
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -116,8 +138,10 @@ class DeliveryWorker:
         config: DeliveryConfig | None = None,
         relevance: Mapping[str, Relevance] | None = None,
         files: FileLinks | None = None,
+        leases: SendLeases | None = None,
     ) -> None:
         self.engine = engine
+        self.leases = leases  # None: this worker alone sends on every channel
         self.files: FileLinks = files or NoFileLinks()
         self.channels = dict(channels)
         self.clock = clock
@@ -132,6 +156,15 @@ class DeliveryWorker:
         }
         self._gates = {name: asyncio.Lock() for name in self.channels}
         self._wake = asyncio.Event()
+        self.stats = DeliveryStats()
+        self._next_lease_check = 0.0
+
+    @property
+    def sending_on(self) -> frozenset[str]:
+        """The channels this worker sends on now: all, or those whose send lease it holds."""
+        if self.leases is None:
+            return frozenset(self.channels)
+        return self.leases.held & frozenset(self.channels)
 
     def _limits(self, channel: Channel) -> ChannelLimits:
         """The channel's limits; PARBOT_SEND_RATE may only lower its overall rate."""
@@ -142,7 +175,16 @@ class DeliveryWorker:
 
     # ------------------------------------------------------------------ running
     def recover(self) -> int:
-        """At start-up: rows a crashed worker left `sending` become failed "uncertain"."""
+        """At start-up: rows a crashed worker left `sending` become failed "uncertain".
+
+        With send leases, only on the channels this worker holds: another live worker's rows
+        in flight are its own business (`take_over` settles a channel when its lease changes
+        hands)."""
+        if self.leases is not None:
+            return sum(
+                outbox_repo.recover_interrupted(self.engine, self.clock.now(), channel=name)
+                for name in self.sending_on
+            )
         count = outbox_repo.recover_interrupted(self.engine, self.clock.now())
         if count:
             log.warning("outbox rows interrupted mid-send marked uncertain: %d", count)
@@ -154,22 +196,73 @@ class DeliveryWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; recovers interrupted rows first."""
-        self.recover()
-        while not stop.is_set():
+        if self.leases is None:
+            self.recover()
+        try:
+            while not stop.is_set():
+                try:
+                    await self.take_leases()
+                    result = await self.run_once()
+                except Exception:  # a bad pass must not kill the worker; the next one retries
+                    log.exception("delivery pass failed")
+                    result = PassResult()
+                if result.handled:
+                    continue
+                idle = self.config.idle_poll
+                if self.leases is not None and self.sending_on != frozenset(self.channels):
+                    idle = min(idle, LEASE_POLL)  # ask for the missing leases again soon
+                self._wake.clear()
+                waiters = {
+                    asyncio.ensure_future(stop.wait()),
+                    asyncio.ensure_future(self._wake.wait()),
+                }
+                _, pending = await asyncio.wait(
+                    waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in pending:
+                    task.cancel()
+        finally:
+            self.give_up_leases()
+
+    async def take_leases(self) -> set[str]:
+        """Ask for the send leases not held (at most every LEASE_POLL seconds while sending);
+        settle each channel gained. Returns the channels gained."""
+        leases = self.leases
+        if leases is None:
+            return set()
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._next_lease_check:
+            return set()
+        self._next_lease_check = loop.time() + LEASE_POLL
+        gained = await asyncio.to_thread(leases.acquire)
+        for name in sorted(gained & set(self.channels)):
+            await self.take_over(name)
+        return gained
+
+    async def take_over(self, name: str) -> None:
+        """Start sending on `name` where its previous holder stopped (see the module doc)."""
+        now = self.clock.now()
+        interrupted = outbox_repo.recover_interrupted(self.engine, now, channel=name)
+        if interrupted:
+            log.warning("channel %s: rows left mid-send marked uncertain: %d", name, interrupted)
+        pacer = self.pacers[name]
+        paused_until = budget_repo.take_over(self.engine, name, holder_name(), now)
+        if paused_until is not None:
+            pacer.pause((paused_until - now).total_seconds())
+        horizon = timedelta(seconds=RECALL_SECONDS)
+        recent = budget_repo.recent_sends(self.engine, name, now - horizon)
+        ago = [(chat, max(0.0, (now - at).total_seconds() - CLOCK_SLACK)) for chat, at in recent]
+        await pacer.recall(sorted(ago, key=lambda sent: -sent[1]))
+
+    def give_up_leases(self) -> None:
+        if self.leases is None:
+            return
+        for name in self.leases.held:
             try:
-                result = await self.run_once()
-            except Exception:  # a bad pass must not kill the worker; the next one retries
-                log.exception("delivery pass failed")
-                result = PassResult()
-            if result.handled:
-                continue
-            self._wake.clear()
-            waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
-            _, pending = await asyncio.wait(
-                waiters, timeout=self.config.idle_poll, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in pending:
-                task.cancel()
+                budget_repo.give_up(self.engine, name, holder_name())
+            except Exception:
+                log.debug("send budget of %s not cleared on stop", name)
+        self.leases.release()
 
     async def run_once(self) -> PassResult:
         """One pass: every row due now (up to `batch`), lanes in parallel."""
@@ -179,7 +272,7 @@ class DeliveryWorker:
             skip = self.config.scheduled_kinds
         with Session(self.engine) as session:
             rows = outbox_repo.candidates(
-                session, now, self.config.batch, skip_kinds=skip, channels=self.channels.keys()
+                session, now, self.config.batch, skip_kinds=skip, channels=self.sending_on
             )
         lanes: dict[tuple[str, str], list[Candidate]] = {}
         for row in rows:
@@ -196,6 +289,7 @@ class DeliveryWorker:
                         break  # keep the lane's order: the rest waits for the retry
 
         await asyncio.gather(*(lane(items) for items in lanes.values()))
+        self.stats.results.add(total)
         return total
 
     # ------------------------------------------------------------------ one row
@@ -329,6 +423,9 @@ class DeliveryWorker:
         row_id: int = row.id
         if isinstance(exc, RetryAfter):
             pacer.pause(exc.seconds)
+            self.stats.rate_limited += 1
+            # counted for every worker, and a worker taking the channel over waits it out too
+            budget_repo.rate_limited(self.engine, row.channel, now + timedelta(seconds=exc.seconds))
             outbox_repo.retry_later(
                 self.engine,
                 row_id,

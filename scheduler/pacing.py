@@ -123,3 +123,19 @@ class Pacer:
     def written(self, slot: Slot) -> None:
         """The request of `slot` left just now: count it from now on."""
         slot.at = max(slot.at, asyncio.get_running_loop().time())
+
+    async def recall(self, sends: list[tuple[str, float]]) -> None:
+        """Count sends another worker started `seconds` ago (chat, seconds), oldest first.
+
+        A worker taking over a channel's send budget (scheduler/send_lease.py) starts with the
+        platform's windows as the previous holder left them, not empty: its recent starts fill
+        the overall window, and a chat it wrote to within its spacing waits a full spacing.
+        """
+        now = asyncio.get_running_loop().time()
+        window = self._overall
+        recalled = [Slot(now - ago) for _, ago in sends if 0 <= ago < window.period]
+        window._slots = deque(sorted([*window._slots, *recalled], key=lambda s: s.at))
+        for chat_id, ago in sends:
+            limiter = self._chat_limiter(chat_id)
+            if ago < limiter.time_period and limiter.has_capacity():
+                await limiter.acquire()
