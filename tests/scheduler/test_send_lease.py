@@ -163,9 +163,7 @@ async def test_two_workers_deliver_a_broadcast_once_with_no_429_across_a_handove
     assert all(sent > 0 for sent in by_holder.values()), by_holder
 
 
-async def test_a_429_pause_told_to_one_worker_holds_back_the_one_taking_over(
-    any_empty_engine, api
-):
+async def test_a_429_pause_told_to_one_worker_holds_back_the_one_taking_over(any_empty_engine, api):
     broadcast(any_empty_engine, 1)
     api.fail_next("sendMessage", times=1, status=429, retry_after=3)
     first = Worker(any_empty_engine, api)
