@@ -33,6 +33,7 @@ def oauth_app(settings: Any) -> OAuthApp:
         app_secret=secret.get_secret_value() if secret is not None else "",
         oauth_url=settings.zalo_oauth_url,
         redirect_uri=f"{web}/oauth/zalo/callback",
+        proxy=proxy_for(settings, settings.zalo_oauth_url),
     )
 
 
