@@ -349,6 +349,9 @@ def main_workers(recipients: int, workers: int, kill: bool, admin_url: str | Non
     print(f"429s received: {count_429}; duplicates: {duplicates}; lost: {lost}; unsent: {unsent}")
     print(f"uncertain (in flight at a kill, not resent): {uncertain or 'none'}")
     print(f"busiest sliding second at the server: {busiest_second(all_sends)} sendMessage calls")
+    gaps = [(b - a, a - times[0]) for a, b in zip(times, times[1:], strict=False)]
+    gap, at = max(gaps) if gaps else (0.0, 0.0)
+    print(f"longest pause between arrivals: {gap:.2f} s, {at:.1f} s in (a kill's handover)")
     ok = sustained >= 28.5 and count_429 == 0 and duplicates == 0 and lost == 0 and unsent == 0
     ok = ok and len(uncertain) <= len(killed)
     print(f"target ≥ 28.5 msg/s, 0 429s, 0 duplicates, 0 lost: {'met' if ok else 'NOT met'}")

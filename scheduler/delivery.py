@@ -34,7 +34,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -63,7 +63,7 @@ from messages.channel_text import fit_to_channel, numbered
 from messages.render import render
 from scheduler.pacing import Pacer
 from scheduler.send_lease import LEASE_POLL, SendLeases, holder_name
-from scheduler.written_signal import REQUEST_WRITTEN
+from scheduler.written_signal import REQUEST_WRITTEN, WrittenAt
 from storage import outbox as outbox_repo
 from storage import sending as budget_repo
 from storage.chat.choices import offer_choices_now
@@ -89,6 +89,9 @@ Listener = Callable[[Outbox], Awaitable[None]]
 RECALL_SECONDS = 5.0
 #: Sends recalled from another process's clock count as this much more recent (clock skew).
 CLOCK_SLACK = 0.05
+#: A send is counted from when its request left, at most this much before the worker woke to
+#: it (a loaded event loop's delay; more would mean the stamp is not what we think it is).
+WAKE_SLACK = 0.1
 
 
 @dataclass
@@ -245,15 +248,15 @@ class DeliveryWorker:
     async def take_over(self, name: str) -> None:
         """Start sending on `name` where its previous holder stopped (see the module doc)."""
         now = self.clock.now()
-        interrupted = outbox_repo.recover_interrupted(self.engine, now, channel=name)
+        interrupted = await self.db(outbox_repo.recover_interrupted, self.engine, now, None, name)
         if interrupted:
             log.warning("channel %s: rows left mid-send marked uncertain: %d", name, interrupted)
         pacer = self.pacers[name]
-        paused_until = budget_repo.take_over(self.engine, name, holder_name(), now)
+        paused_until = await self.db(budget_repo.take_over, self.engine, name, holder_name(), now)
         if paused_until is not None:
             pacer.pause((paused_until - now).total_seconds())
         horizon = timedelta(seconds=RECALL_SECONDS)
-        recent = budget_repo.recent_sends(self.engine, name, now - horizon)
+        recent = await self.db(budget_repo.recent_sends, self.engine, name, now - horizon)
         ago = [(chat, max(0.0, (now - at).total_seconds() - CLOCK_SLACK)) for chat, at in recent]
         await pacer.recall(sorted(ago, key=lambda sent: -sent[1]))
 
@@ -308,11 +311,12 @@ class DeliveryWorker:
                 await self._notify(row, outbox_repo.CANCELLED)
                 return PassResult(cancelled=1)
             return PassResult()
-        slot = await pacer.acquire(item.chat_id)
-        sending = await self._claim_and_start(item, row, channel)
-        pacer.written(slot)
-        if sending is None:
+        await pacer.acquire_chat(item.chat_id)
+        sending = await self._claim_and_start(item, row, channel, pacer)
+        if sending == "taken":  # another worker had the row
             return PassResult()
+        if sending == "gave_back":
+            return PassResult(retried=1)  # stops the lane: its order waits for this row
         try:
             message_id = await sending
         except ChatMigrated as exc:
@@ -358,19 +362,30 @@ class DeliveryWorker:
         return call(*args)
 
     async def _claim_and_start(
-        self, item: Candidate, row: Outbox, channel: Channel
-    ) -> asyncio.Future[str | None] | None:
-        """Claim the row and start its send; return once the request is on the wire.
+        self, item: Candidate, row: Outbox, channel: Channel, pacer: Pacer
+    ) -> asyncio.Future[str | None] | Literal["taken", "gave_back"]:
+        """Claim the row, take its place in the overall window, start its send; return once
+        the request is on the wire. "taken": another worker has the row; "gave_back": a pause
+        began, and the row went back to pending rather than wait claimed (a crash during the
+        pause would have made it "uncertain" without any request made).
 
         Between the claim's commit and the request's bytes leaving lies the only moment a crash
         makes a delivery uncertain, so one row at a time per channel is in that stretch (see
-        scheduler/written_signal.py); the HTTP round trips themselves still overlap.
+        scheduler/written_signal.py); the HTTP round trips themselves still overlap. The window
+        slot is taken after the commit, right before the request: a slot taken before it would
+        count from the request's departure anyway, so every millisecond of commit (on a busy
+        database server, tens) would be lost from each second's allowance.
         """
         async with self._gates[item.channel]:
+            await pacer.wait_pause()
             if not await self.db(outbox_repo.claim, self.engine, item.id, self.clock.now()):
-                return None
+                return "taken"
+            slot = await pacer.acquire_window()
+            if slot is None:
+                await self.db(outbox_repo.unclaim, self.engine, item.id)
+                return "gave_back"
             row.status, row.attempts = outbox_repo.SENDING, row.attempts + 1
-            written = asyncio.Event()
+            written = WrittenAt()
             token = REQUEST_WRITTEN.set(written)
             try:
                 sending = asyncio.ensure_future(self._send_parts(channel, row))
@@ -379,6 +394,9 @@ class DeliveryWorker:
             waiter = asyncio.ensure_future(written.wait())
             await asyncio.wait({sending, waiter}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
+            pacer.written(slot)
+            if written.at is not None:  # the request's true departure, not when we woke to it
+                slot.at = max(min(slot.at, written.at), slot.at - WAKE_SLACK)
         return sending
 
     def _irrelevant(self, session: Session, row: Outbox, now: datetime) -> str | None:

@@ -194,6 +194,16 @@ def claim(engine: Engine, row_id: int, now: datetime) -> bool:
         return result.rowcount == 1
 
 
+def unclaim(engine: Engine, row_id: int) -> None:
+    """Give a claimed row back before its request was made (the platform asked to wait)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == SENDING)
+            .values(status=PENDING, attempts=Outbox.attempts - 1, claimed_at=None)
+        )
+
+
 def cancel_pending(engine: Engine, row_id: int, reason: str) -> bool:
     """A row no longer worth sending (the report arrived first): cancelled, if still pending."""
     with engine.begin() as connection:
