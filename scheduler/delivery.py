@@ -127,7 +127,8 @@ class PassResult:
 
 @dataclass
 class DeliveryStats:
-    """This process's counts since it started (for /metrics, labelled by process id)."""
+    """This worker's counts since it started (for tests and logs; /metrics reads the
+    database, which every worker writes)."""
 
     results: PassResult = field(default_factory=PassResult)
     rate_limited: int = 0  # 429 answers received
