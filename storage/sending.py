@@ -85,7 +85,3 @@ def recent_sends(engine: Engine, channel: str, since: datetime) -> list[tuple[st
             )
         ).all()
     return [(chat, stamp) for chat, stamp in ((c, _aware(t)) for c, t in rows) if stamp]
-
-
-def budgets(session: Session) -> list[SendBudget]:
-    return list(session.exec(select(SendBudget).order_by(SendBudget.channel)).all())
