@@ -14,6 +14,12 @@ Target: ≥ 28.5 messages/s (95 % of 30/s), 0 duplicates, 0 lost, 0 429s.
 
 `--zalo [--zalo-rate 10]`: the same broadcast through the Zalo Bot Platform channel to the fake
 Zalo server, which answers 429 "Quota exceeded" above the configured rate; target ≥ 95 % of it.
+
+`--workers 2 [--kill] [--postgres URL]`: the broadcast on PostgreSQL delivered by N worker
+processes at once, each with its own engine, bot and pacer, sharing the one send budget
+(scheduler/send_lease.py). `--kill` SIGKILLs the worker sending at a third of the way and
+starts a new one; a message in flight at the kill may be "uncertain" (listed, never resent).
+The URL defaults to PARBOT_TEST_POSTGRES_URL; a scratch database is made and dropped.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from storage import outbox as outbox_repo  # noqa: E402
 from storage.db import make_engine, transaction  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.scheduling.broadcast import Recipient, create_broadcast  # noqa: E402
-from storage.tables.shared import Contact  # noqa: E402
+from storage.tables.shared import Contact, Outbox  # noqa: E402
 from tests.fakes.botapi import FakeBotApi  # noqa: E402
 
 FIRST_CHAT, COORDINATOR_CHAT = 500_000, 9_000
@@ -210,12 +216,163 @@ def main_zalo(recipients: int, rate: float) -> int:
     return 0 if ok else 1
 
 
+# ---------------------------------------------------------------------- several workers
+async def child_worker() -> None:
+    """One worker process (`--child`): delivers with a send lease until SIGTERM."""
+    import signal
+
+    from scheduler.send_lease import SendLeases
+
+    engine = make_engine(os.environ["BENCH_DATABASE_URL"])
+    settings = Settings()
+    token, api_url = os.environ["TELEGRAM_BOT_TOKEN"], os.environ["TELEGRAM_API_URL"]
+    telegram, bot = delivery_channel(token, api_url, engine)
+    config = DeliveryConfig(scheduled_kinds=frozenset(), per_second=settings.send_rate)
+    worker = DeliveryWorker(
+        engine,
+        {telegram.name: telegram},
+        SystemClock(),
+        lambda: WorkCalendar.of(),
+        config,
+        leases=SendLeases(engine, [telegram.name]),
+    )
+    worker.listeners.append(BroadcastProgress(engine, worker, SystemClock()))
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with bot:
+        await worker.run(stop)
+    engine.dispose()
+
+
+def holder_pid(engine) -> int | None:
+    from storage.tables.sending import SendBudget
+
+    with Session(engine) as session:
+        budget = session.get(SendBudget, "telegram")
+    if budget is None or not budget.holder:
+        return None
+    return int(budget.holder.rsplit(":", 1)[1])
+
+
+def main_workers(recipients: int, workers: int, kill: bool, admin_url: str | None) -> int:
+    import signal
+    import subprocess
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    if not admin_url:
+        print("--workers needs PostgreSQL: --postgres URL or PARBOT_TEST_POSTGRES_URL")
+        return 2
+    admin_url = admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    name = f"parbot_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    children: list[subprocess.Popen[bytes]] = []
+    killed: list[int] = []
+    try:
+        upgrade(engine)
+        prepare(engine, recipients)
+        with FakeBotApi(enforce_limits=True) as api:
+            env = {**os.environ, "BENCH_DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": api.token,
+                   "TELEGRAM_API_URL": api.base_url}  # fmt: skip
+
+            def spawn() -> subprocess.Popen[bytes]:
+                return subprocess.Popen(
+                    [sys.executable, __file__, "--child"], env=env, cwd=str(ROOT)
+                )
+
+            started = time.time()
+            children = [spawn() for _ in range(workers)]
+            while True:
+                time.sleep(0.2)
+                delivered = sum(
+                    1 for c in api.calls
+                    if c.method == "sendMessage" and c.ok and c.chat_id != COORDINATOR_CHAT
+                )  # fmt: skip
+                if kill and not killed and delivered >= recipients // 3:
+                    pid = holder_pid(engine)
+                    victim = next((c for c in children if c.pid == pid), None)
+                    if victim is not None:
+                        victim.send_signal(signal.SIGKILL)
+                        victim.wait()
+                        killed.append(victim.pid)
+                        children.remove(victim)
+                        children.append(spawn())  # the restart
+                with Session(engine) as session:
+                    counts = outbox_repo.status_counts(session)
+                if not counts.get("pending") and not counts.get("sending"):
+                    break
+                if time.time() - started > 30 + recipients / 10:
+                    print(f"gave up waiting; outbox: {counts}")
+                    break
+            for child in children:
+                child.send_signal(signal.SIGTERM)
+            for child in children:
+                child.wait(timeout=30)
+            calls = [
+                c for c in api.sent_messages()
+                if c.method == "sendMessage" and c.chat_id != COORDINATOR_CHAT
+            ]  # fmt: skip
+            all_sends = [c.time for c in api.calls if c.method == "sendMessage" and c.ok]
+            count_429 = api.count_429
+        with Session(engine) as session:
+            statuses = outbox_repo.status_counts(session)
+            rows = session.exec(
+                select(Outbox.chat_id, Outbox.status, Outbox.error).where(
+                    Outbox.chat_id != str(COORDINATOR_CHAT)
+                )
+            ).all()
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    per_chat = Counter(int(c.chat_id) for c in calls)  # type: ignore[arg-type]
+    duplicates = sum(n - 1 for n in per_chat.values() if n > 1)
+    confirmed = {int(chat) for chat, status, _ in rows if status == "sent"}
+    uncertain = sorted(int(chat) for chat, status, error in rows
+                       if status == "failed" and (error or "").startswith("uncertain"))  # fmt: skip
+    lost = len(confirmed - set(per_chat))  # marked sent, never arrived
+    unsent = recipients - len(confirmed) - len(uncertain)
+    times = sorted(c.time for c in calls)
+    sustained = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    print(f"workers: {workers} processes on PostgreSQL; killed: {killed or 'none'}")
+    print(f"recipients: {recipients}; delivered: {len(per_chat)}; outbox: {statuses}")
+    print(f"messages/s: {sustained:.2f} sustained (first→last arrival)")
+    print(f"429s received: {count_429}; duplicates: {duplicates}; lost: {lost}; unsent: {unsent}")
+    print(f"uncertain (in flight at a kill, not resent): {uncertain or 'none'}")
+    print(f"busiest sliding second at the server: {busiest_second(all_sends)} sendMessage calls")
+    gaps = [(b - a, a - times[0]) for a, b in zip(times, times[1:], strict=False)]
+    gap, at = max(gaps) if gaps else (0.0, 0.0)
+    print(f"longest pause between arrivals: {gap:.2f} s, {at:.1f} s in (a kill's handover)")
+    ok = sustained >= 28.5 and count_429 == 0 and duplicates == 0 and lost == 0 and unsent == 0
+    ok = ok and len(uncertain) <= len(killed)
+    print(f"target ≥ 28.5 msg/s, 0 429s, 0 duplicates, 0 lost: {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=1000)
     parser.add_argument("--zalo", action="store_true", help="the Zalo Bot Platform run instead")
     parser.add_argument("--zalo-rate", type=float, default=10.0, help="ZALO_SEND_RATE for --zalo")
+    parser.add_argument("--workers", type=int, default=0, help="worker processes (PostgreSQL)")
+    parser.add_argument("--kill", action="store_true", help="SIGKILL the sending worker once")
+    parser.add_argument("--postgres", default=os.environ.get("PARBOT_TEST_POSTGRES_URL"))
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        asyncio.run(child_worker())
+        return 0
+    if args.workers:
+        return main_workers(args.recipients, args.workers, args.kill, args.postgres)
     if args.zalo:
         return main_zalo(args.recipients, args.zalo_rate)
     with tempfile.TemporaryDirectory() as folder:

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         default=2, gt=0, validation_alias="PARBOT_WEB_SESSION_IDLE_HOURS"
     )
     web_session_hours: float = Field(default=12, gt=0, validation_alias="PARBOT_WEB_SESSION_HOURS")
+    # operations (bot/web/ops.py): /healthz and /metrics answer this machine, or this token
+    ops_token: SecretStr | None = Field(default=None, validation_alias="PARBOT_OPS_TOKEN")
+    health_max_lag: float = Field(default=600, gt=0, validation_alias="PARBOT_HEALTH_MAX_LAG")
+    # the outbound proxy of every platform client (bot/channels/outbound_proxy.py)
+    https_proxy: str | None = Field(default=None, validation_alias="HTTPS_PROXY")
+    no_proxy: str = Field(default="", validation_alias="NO_PROXY")
 
     # compiled report (Word letterhead): issuing agency's code, place in the date line, signer
     report_issuer: str = Field(default="SNV", validation_alias="PARBOT_REPORT_ISSUER")
@@ -119,6 +125,8 @@ class Settings(BaseSettings):
         "zalo_zns_template_id",
         "web_listen",
         "web_url",
+        "ops_token",
+        "https_proxy",
         mode="before",
     )
     @classmethod

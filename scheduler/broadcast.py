@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -78,7 +78,26 @@ class BroadcastProgress:
         await self.update(broadcast_id)
 
     async def update(self, broadcast_id: int) -> Tally | None:
-        now = self.clock.now()
+        step = await self.worker.db(self._count, broadcast_id, self.clock.now())
+        if step is None:
+            return None
+        current, finished_now, edit, message_id, channel_name, chat_id = step
+        if finished_now:
+            self.worker.wake()  # the tally is in the outbox
+        channel = self.worker.channels.get(channel_name or "")
+        if edit and channel is not None and channel.capabilities.edits and chat_id and message_id:
+            try:
+                await self.worker.pacers[channel.name].acquire(chat_id)
+                await channel.edit(chat_id, message_id, Outgoing(text=progress_text(current)))
+            except Exception as exc:  # a lost progress edit is cosmetic; the tally follows
+                log.warning("broadcast %s progress edit failed: %s", broadcast_id, exc)
+        return current
+
+    def _count(
+        self, broadcast_id: int, now: datetime
+    ) -> tuple[Tally, bool, bool, str | None, str | None, str | None] | None:
+        """The tally now, closing the broadcast when it is complete; whether to edit the
+        progress message (one transaction, run off the event loop on a server database)."""
         with transaction(self.engine) as session:
             broadcast = session.get(Broadcast, broadcast_id)
             if broadcast is None:
@@ -95,16 +114,7 @@ class BroadcastProgress:
                 broadcast.progress_shown, broadcast.progress_at = current.done, now
                 session.add(broadcast)
             channel_name, chat_id = broadcast.progress_channel, broadcast.progress_chat_id
-        if finished_now:
-            self.worker.wake()  # the tally is in the outbox
-        channel = self.worker.channels.get(channel_name or "")
-        if edit and channel is not None and channel.capabilities.edits and chat_id and message_id:
-            try:
-                await self.worker.pacers[channel.name].acquire(chat_id)
-                await channel.edit(chat_id, message_id, Outgoing(text=progress_text(current)))
-            except Exception as exc:  # a lost progress edit is cosmetic; the tally follows
-                log.warning("broadcast %s progress edit failed: %s", broadcast_id, exc)
-        return current
+        return current, finished_now, edit, message_id, channel_name, chat_id
 
     def _finish(self, session: Session, broadcast: Broadcast, current: Tally) -> None:
         now = self.clock.now()

@@ -18,6 +18,12 @@ can:
 
 Each (channel, chat) is a lane handled in order, so split parts and follow-ups arrive in order;
 lanes run concurrently, paced by `scheduler.pacing.Pacer`.
+
+Several worker processes (PostgreSQL): given `SendLeases`, a worker sends only on the channels
+whose send budget it holds (scheduler/send_lease.py), so the platform's limits hold for all
+workers together and a chat's messages still leave in order from one place. Taking a channel
+over, it first settles what the previous holder left: its rows still `sending` become
+uncertain, its recent sends are counted into the pacer, its 429 pause is honoured.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -55,13 +62,16 @@ from core.text_parts import split_text
 from messages.channel_text import fit_to_channel, numbered
 from messages.render import render
 from scheduler.pacing import Pacer
-from scheduler.written_signal import REQUEST_WRITTEN
+from scheduler.send_lease import LEASE_POLL, SendLeases, holder_name
+from scheduler.written_signal import REQUEST_WRITTEN, WrittenAt
 from storage import outbox as outbox_repo
+from storage import sending as budget_repo
 from storage.chat.choices import offer_choices_now
 from storage.outbox import Candidate, OutboxItem
 from storage.tables.shared import Agency, Contact, Outbox
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Kinds that wait for office hours on working days; replies to a user never wait.
 #: ("flow_expired" is the chat's notice that an idle guided flow was dropped.)
@@ -73,6 +83,15 @@ SCHEDULED_KINDS = frozenset(
 Relevance = Callable[[Session, Outbox, date], str | None]
 # Called after each row reaches a final state (sent, failed, cancelled).
 Listener = Callable[[Outbox], Awaitable[None]]
+
+#: How far back a worker taking a channel over looks for the previous holder's sends: the
+#: longest spacing a pacer keeps (a Telegram group: 60 s / 20 at 97 % ≈ 3.1 s), with room.
+RECALL_SECONDS = 5.0
+#: Sends recalled from another process's clock count as this much more recent (clock skew).
+CLOCK_SLACK = 0.05
+#: A send is counted from when its request left, at most this much before the worker woke to
+#: it (a loaded event loop's delay; more would mean the stamp is not what we think it is).
+WAKE_SLACK = 0.1
 
 
 @dataclass
@@ -106,6 +125,15 @@ class PassResult:
         return self.sent + self.failed + self.retried + self.cancelled
 
 
+@dataclass
+class DeliveryStats:
+    """This worker's counts since it started (for tests and logs; /metrics reads the
+    database, which every worker writes)."""
+
+    results: PassResult = field(default_factory=PassResult)
+    rate_limited: int = 0  # 429 answers received
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -116,8 +144,10 @@ class DeliveryWorker:
         config: DeliveryConfig | None = None,
         relevance: Mapping[str, Relevance] | None = None,
         files: FileLinks | None = None,
+        leases: SendLeases | None = None,
     ) -> None:
         self.engine = engine
+        self.leases = leases  # None: this worker alone sends on every channel
         self.files: FileLinks = files or NoFileLinks()
         self.channels = dict(channels)
         self.clock = clock
@@ -132,6 +162,16 @@ class DeliveryWorker:
         }
         self._gates = {name: asyncio.Lock() for name in self.channels}
         self._wake = asyncio.Event()
+        self.stats = DeliveryStats()
+        self._next_lease_check = 0.0
+        self._threaded = engine.dialect.name != "sqlite"
+
+    @property
+    def sending_on(self) -> frozenset[str]:
+        """The channels this worker sends on now: all, or those whose send lease it holds."""
+        if self.leases is None:
+            return frozenset(self.channels)
+        return self.leases.held & frozenset(self.channels)
 
     def _limits(self, channel: Channel) -> ChannelLimits:
         """The channel's limits; PARBOT_SEND_RATE may only lower its overall rate."""
@@ -142,7 +182,16 @@ class DeliveryWorker:
 
     # ------------------------------------------------------------------ running
     def recover(self) -> int:
-        """At start-up: rows a crashed worker left `sending` become failed "uncertain"."""
+        """At start-up: rows a crashed worker left `sending` become failed "uncertain".
+
+        With send leases, only on the channels this worker holds: another live worker's rows
+        in flight are its own business (`take_over` settles a channel when its lease changes
+        hands)."""
+        if self.leases is not None:
+            return sum(
+                outbox_repo.recover_interrupted(self.engine, self.clock.now(), channel=name)
+                for name in self.sending_on
+            )
         count = outbox_repo.recover_interrupted(self.engine, self.clock.now())
         if count:
             log.warning("outbox rows interrupted mid-send marked uncertain: %d", count)
@@ -154,22 +203,73 @@ class DeliveryWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; recovers interrupted rows first."""
-        self.recover()
-        while not stop.is_set():
+        if self.leases is None:
+            self.recover()
+        try:
+            while not stop.is_set():
+                try:
+                    await self.take_leases()
+                    result = await self.run_once()
+                except Exception:  # a bad pass must not kill the worker; the next one retries
+                    log.exception("delivery pass failed")
+                    result = PassResult()
+                if result.handled:
+                    continue
+                idle = self.config.idle_poll
+                if self.leases is not None and self.sending_on != frozenset(self.channels):
+                    idle = min(idle, LEASE_POLL)  # ask for the missing leases again soon
+                self._wake.clear()
+                waiters = {
+                    asyncio.ensure_future(stop.wait()),
+                    asyncio.ensure_future(self._wake.wait()),
+                }
+                _, pending = await asyncio.wait(
+                    waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in pending:
+                    task.cancel()
+        finally:
+            self.give_up_leases()
+
+    async def take_leases(self) -> set[str]:
+        """Ask for the send leases not held (at most every LEASE_POLL seconds while sending);
+        settle each channel gained. Returns the channels gained."""
+        leases = self.leases
+        if leases is None:
+            return set()
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._next_lease_check:
+            return set()
+        self._next_lease_check = loop.time() + LEASE_POLL
+        gained = await asyncio.to_thread(leases.acquire)
+        for name in sorted(gained & set(self.channels)):
+            await self.take_over(name)
+        return gained
+
+    async def take_over(self, name: str) -> None:
+        """Start sending on `name` where its previous holder stopped (see the module doc)."""
+        now = self.clock.now()
+        interrupted = await self.db(outbox_repo.recover_interrupted, self.engine, now, None, name)
+        if interrupted:
+            log.warning("channel %s: rows left mid-send marked uncertain: %d", name, interrupted)
+        pacer = self.pacers[name]
+        paused_until = await self.db(budget_repo.take_over, self.engine, name, holder_name(), now)
+        if paused_until is not None:
+            pacer.pause((paused_until - now).total_seconds())
+        horizon = timedelta(seconds=RECALL_SECONDS)
+        recent = await self.db(budget_repo.recent_sends, self.engine, name, now - horizon)
+        ago = [(chat, max(0.0, (now - at).total_seconds() - CLOCK_SLACK)) for chat, at in recent]
+        await pacer.recall(sorted(ago, key=lambda sent: -sent[1]))
+
+    def give_up_leases(self) -> None:
+        if self.leases is None:
+            return
+        for name in self.leases.held:
             try:
-                result = await self.run_once()
-            except Exception:  # a bad pass must not kill the worker; the next one retries
-                log.exception("delivery pass failed")
-                result = PassResult()
-            if result.handled:
-                continue
-            self._wake.clear()
-            waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
-            _, pending = await asyncio.wait(
-                waiters, timeout=self.config.idle_poll, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in pending:
-                task.cancel()
+                budget_repo.give_up(self.engine, name, holder_name())
+            except Exception:
+                log.debug("send budget of %s not cleared on stop", name)
+        self.leases.release()
 
     async def run_once(self) -> PassResult:
         """One pass: every row due now (up to `batch`), lanes in parallel."""
@@ -179,7 +279,7 @@ class DeliveryWorker:
             skip = self.config.scheduled_kinds
         with Session(self.engine) as session:
             rows = outbox_repo.candidates(
-                session, now, self.config.batch, skip_kinds=skip, channels=self.channels.keys()
+                session, now, self.config.batch, skip_kinds=skip, channels=self.sending_on
             )
         lanes: dict[tuple[str, str], list[Candidate]] = {}
         for row in rows:
@@ -196,6 +296,7 @@ class DeliveryWorker:
                         break  # keep the lane's order: the rest waits for the retry
 
         await asyncio.gather(*(lane(items) for items in lanes.values()))
+        self.stats.results.add(total)
         return total
 
     # ------------------------------------------------------------------ one row
@@ -203,23 +304,20 @@ class DeliveryWorker:
         channel = self.channels[item.channel]
         pacer = self.pacers[item.channel]
         now = self.clock.now()
-        with Session(self.engine, expire_on_commit=False) as session:
-            row = session.get(Outbox, item.id)
-            if row is None or row.status != outbox_repo.PENDING:
-                return PassResult()
-            reason = self._irrelevant(session, row, now)
+        row, reason = await self.db(self._load, item.id, now)
+        if row is None:
+            return PassResult()
         if reason:
             if outbox_repo.cancel_pending(self.engine, item.id, reason):
                 await self._notify(row, outbox_repo.CANCELLED)
                 return PassResult(cancelled=1)
             return PassResult()
-        slot = await pacer.acquire(item.chat_id)
-        sending = await self._claim_and_start(item, row, channel)
-        pacer.written(slot)
-        if sending is None:
-            pacer.answered(slot)
+        await pacer.acquire_chat(item.chat_id)
+        sending = await self._claim_and_start(item, row, channel, pacer)
+        if sending == "taken":  # another worker had the row
             return PassResult()
-        sending.add_done_callback(lambda _done: pacer.answered(slot))
+        if sending == "gave_back":
+            return PassResult(retried=1)  # stops the lane: its order waits for this row
         try:
             message_id = await sending
         except ChatMigrated as exc:
@@ -240,34 +338,68 @@ class DeliveryWorker:
             )
             await self._notify(row, outbox_repo.FAILED)
             return PassResult(failed=1)
-        outbox_repo.mark_sent(self.engine, row.id, message_id, self.clock.now())
+        await self.db(outbox_repo.mark_sent, self.engine, row.id, message_id, self.clock.now())
         row.status, row.message_id = outbox_repo.SENT, message_id
         self._offer_numbered(channel, row)
         await self._notify(row, outbox_repo.SENT)
         return PassResult(sent=1)
 
+    def _load(self, row_id: int, now: datetime) -> tuple[Outbox | None, str | None]:
+        """The row if still pending, and why it no longer matters (None: send it)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            row = session.get(Outbox, row_id)
+            if row is None or row.status != outbox_repo.PENDING:
+                return None, None
+            return row, self._irrelevant(session, row, now)
+
+    async def db(self, call: Callable[..., T], *args: Any) -> T:
+        """A database call of the send path. On a server database it runs in a thread: a commit
+        waits for the server's disk (milliseconds), and with ~3 per message at 30 messages a
+        second the event loop would otherwise spend half of each second waiting instead of
+        writing requests. SQLite commits in microseconds (WAL, synchronous=NORMAL) — and an
+        in-memory SQLite database is one per thread — so there the call stays inline."""
+        if self._threaded:
+            return await asyncio.to_thread(call, *args)
+        return call(*args)
+
     async def _claim_and_start(
-        self, item: Candidate, row: Outbox, channel: Channel
-    ) -> asyncio.Future[str | None] | None:
-        """Claim the row and start its send; return once the request is on the wire.
+        self, item: Candidate, row: Outbox, channel: Channel, pacer: Pacer
+    ) -> asyncio.Future[str | None] | Literal["taken", "gave_back"]:
+        """Claim the row, take its place in the overall window, start its send; return once
+        the request is on the wire. "taken": another worker has the row; "gave_back": a pause
+        began, and the row went back to pending rather than wait claimed (a crash during the
+        pause would have made it "uncertain" without any request made).
 
         Between the claim's commit and the request's bytes leaving lies the only moment a crash
         makes a delivery uncertain, so one row at a time per channel is in that stretch (see
-        scheduler/written_signal.py); the HTTP round trips themselves still overlap.
+        scheduler/written_signal.py); the HTTP round trips themselves still overlap. The window
+        slot is taken after the commit, right before the request: a slot taken before it would
+        count from the request's departure anyway, so every millisecond of commit (on a busy
+        database server, tens) would be lost from each second's allowance.
         """
         async with self._gates[item.channel]:
-            if not outbox_repo.claim(self.engine, item.id, self.clock.now()):
-                return None
+            await pacer.wait_pause()
+            if not await self.db(outbox_repo.claim, self.engine, item.id, self.clock.now()):
+                return "taken"
+            slot = await pacer.acquire_window()
+            if slot is None:
+                await self.db(outbox_repo.unclaim, self.engine, item.id)
+                return "gave_back"
             row.status, row.attempts = outbox_repo.SENDING, row.attempts + 1
-            written = asyncio.Event()
+            written = WrittenAt()
             token = REQUEST_WRITTEN.set(written)
             try:
                 sending = asyncio.ensure_future(self._send_parts(channel, row))
             finally:
                 REQUEST_WRITTEN.reset(token)
+            # a low-rate window counts the send until its answer (scheduler/pacing.py)
+            sending.add_done_callback(lambda _done: pacer.answered(slot))
             waiter = asyncio.ensure_future(written.wait())
             await asyncio.wait({sending, waiter}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
+            pacer.written(slot)
+            if written.at is not None:  # the request's true departure, not when we woke to it
+                slot.at = max(min(slot.at, written.at), slot.at - WAKE_SLACK)
         return sending
 
     def _irrelevant(self, session: Session, row: Outbox, now: datetime) -> str | None:
@@ -343,6 +475,9 @@ class DeliveryWorker:
         row_id: int = row.id
         if isinstance(exc, RetryAfter):
             pacer.pause(exc.seconds)
+            self.stats.rate_limited += 1
+            # counted for every worker, and a worker taking the channel over waits it out too
+            budget_repo.rate_limited(self.engine, row.channel, now + timedelta(seconds=exc.seconds))
             outbox_repo.retry_later(
                 self.engine,
                 row_id,

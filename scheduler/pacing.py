@@ -169,6 +169,27 @@ class Pacer:
         await self._wait_pause()
         return slot
 
+    async def acquire_chat(self, chat_id: str) -> None:
+        """The per-chat half of `acquire`: `chat_id`'s spacing, and any 429 pause."""
+        await self._chat_limiter(chat_id).acquire()
+        await self._wait_pause()
+
+    def paused(self) -> bool:
+        return self._resume_at > asyncio.get_running_loop().time()
+
+    async def wait_pause(self) -> None:
+        await self._wait_pause()
+
+    async def acquire_window(self) -> Slot | None:
+        """The overall half of `acquire`, for a caller that has done `acquire_chat` and wants
+        the slot as close as it can to the request (scheduler/delivery.py takes it after the
+        row's claim has committed, so the commit's time does not widen the window). None when
+        a 429 pause is on: the caller gives its turn back rather than wait holding it."""
+        if self.paused():
+            return None
+        slot = await self._overall.acquire()
+        return None if self.paused() else slot
+
     def written(self, slot: Slot) -> None:
         """The request of `slot` left just now: count it from now on."""
         slot.at = max(slot.at, asyncio.get_running_loop().time())
@@ -176,3 +197,22 @@ class Pacer:
     def answered(self, slot: Slot) -> None:
         """The answer to `slot`'s request came back (or the send ended): see `overall_window`."""
         slot.answered = asyncio.get_running_loop().time()
+
+    async def recall(self, sends: list[tuple[str, float]]) -> None:
+        """Count sends another worker started `seconds` ago (chat, seconds), oldest first.
+
+        A worker taking over a channel's send budget (scheduler/send_lease.py) starts with the
+        platform's windows as the previous holder left them, not empty: its recent starts fill
+        the overall window, and a chat it wrote to within its spacing waits a full spacing.
+        """
+        now = asyncio.get_running_loop().time()
+        window = self._overall
+        # answered when started: a recalled send counts for a period from its start
+        recalled = [
+            Slot(now - ago, answered=now - ago) for _, ago in sends if 0 <= ago < window.period
+        ]
+        window._slots = deque(sorted([*window._slots, *recalled], key=lambda s: s.at))
+        for chat_id, ago in sends:
+            limiter = self._chat_limiter(chat_id)
+            if ago < limiter.time_period and limiter.has_capacity():
+                await limiter.acquire()

@@ -29,6 +29,7 @@ from scheduler.digest import digest_relevance, sweep_digest
 from scheduler.evaluations import refresh_evaluations
 from scheduler.leader import Leadership, try_lead
 from scheduler.reminders import reminder_relevance, sweep
+from scheduler.send_lease import SendLeases
 from storage.scheduling.broadcast import PROGRESS_KIND
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class SchedulingService:
                 PROGRESS_KIND: progress_relevance(self.channels),
             },
             files=self.files,
+            leases=SendLeases(self.ctx.engine, list(self.channels)),  # one sender per channel
         )
         worker.listeners.append(BroadcastProgress(self.ctx.engine, worker, self.ctx.clock))
         return worker

@@ -18,3 +18,18 @@ from contextvars import ContextVar
 REQUEST_WRITTEN: ContextVar[asyncio.Event | None] = ContextVar(
     "parbot_request_written", default=None
 )
+
+
+class WrittenAt(asyncio.Event):
+    """The event, and when it was set on the loop's clock: the moment the request left.
+
+    The pacer counts a send from then (`scheduler.pacing.Pacer.written`); read after the
+    waiting coroutine wakes, the clock would also count the event loop's own delay.
+    """
+
+    at: float | None = None
+
+    def set(self) -> None:
+        if self.at is None:
+            self.at = asyncio.get_running_loop().time()
+        super().set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +36,15 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        event.listen(engine, "do_connect", _name_the_process)
     return engine
+
+
+def _name_the_process(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+    """PostgreSQL sees which process a connection belongs to ("parbot:<host>:<pid>", read at
+    connect time, so a forked worker names itself): /healthz tells who holds the leader lock."""
+    params.setdefault("application_name", f"parbot:{socket.gethostname()}:{os.getpid()}"[:63])
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

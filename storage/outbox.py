@@ -194,6 +194,16 @@ def claim(engine: Engine, row_id: int, now: datetime) -> bool:
         return result.rowcount == 1
 
 
+def unclaim(engine: Engine, row_id: int) -> None:
+    """Give a claimed row back before its request was made (the platform asked to wait)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == SENDING)
+            .values(status=PENDING, attempts=Outbox.attempts - 1, claimed_at=None)
+        )
+
+
 def cancel_pending(engine: Engine, row_id: int, reason: str) -> bool:
     """A row no longer worth sending (the report arrived first): cancelled, if still pending."""
     with engine.begin() as connection:
@@ -253,14 +263,19 @@ def move_chat(engine: Engine, channel: str, old_chat_id: str, new_chat_id: str) 
         session.commit()
 
 
-def recover_interrupted(engine: Engine, now: datetime, older_than: datetime | None = None) -> int:
+def recover_interrupted(
+    engine: Engine, now: datetime, older_than: datetime | None = None, channel: str | None = None
+) -> int:
     """Rows left `sending` by a crashed worker: failed as uncertain, never sent twice.
 
     `older_than` limits it to attempts that started before then (several workers on
-    PostgreSQL); a single worker starting up passes None and takes them all.
+    PostgreSQL); a single worker starting up passes None and takes them all. `channel`: only
+    that channel's rows (a worker taking over its send lease, scheduler/send_lease.py).
     """
     with Session(engine) as session:
         query = update(Outbox).where(Outbox.status == SENDING)
+        if channel is not None:
+            query = query.where(Outbox.channel == channel)
         if older_than is not None:
             query = query.where(or_(Outbox.claimed_at.is_(None), Outbox.claimed_at < older_than))
         result = session.execute(

@@ -40,6 +40,6 @@ class WrittenSignalTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def signalling_transport(pool_size: int = 32) -> WrittenSignalTransport:
+def signalling_transport(pool_size: int = 32, proxy: str | None = None) -> WrittenSignalTransport:
     limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
-    return WrittenSignalTransport(httpx.AsyncHTTPTransport(limits=limits))
+    return WrittenSignalTransport(httpx.AsyncHTTPTransport(limits=limits, proxy=proxy))

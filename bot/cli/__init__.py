@@ -8,6 +8,7 @@ from bot.cli import vietnamese
 
 vietnamese.install()  # before any help or error is written: Click's own words in Vietnamese
 
+from bot.cli import backup as cli_backup  # noqa: E402
 from bot.cli import chat as cli_chat  # noqa: E402
 from bot.cli import plan as cli_plan  # noqa: E402
 from bot.cli import report as cli_report  # noqa: E402
@@ -22,6 +23,7 @@ app = typer.Typer(
     help="parbot: kế hoạch cải thiện PAR INDEX trong chat.",
 )
 cli_plan.register(app)
+cli_backup.register(app)  # `parbot db backup`
 # Feature command groups register here, one line each.
 cli_chat.register(app)
 cli_report.register(app)

@@ -310,7 +310,10 @@ def outbox_deliver(
     from bot.features.scheduling import scheduling_from
 
     token = settings.telegram_bot_token.get_secret_value()
-    telegram, bot = delivery_channel(token, settings.telegram_api_url, engine)
+    from bot.channels.outbound_proxy import proxy_for
+
+    proxy = proxy_for(settings, settings.telegram_api_url)
+    telegram, bot = delivery_channel(token, settings.telegram_api_url, engine, proxy=proxy)
     channels = {telegram.name: telegram}
     from scheduler.leader import try_lead
 

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.web import api, auth, links, uploads
+from bot.web import api, auth, links, ops, uploads
 from bot.web.auth import Sessions, viewer_of
 from bot.web.context import WebContext
 from bot.web.hooks import Webhooks
@@ -65,10 +65,6 @@ def may_see_agency(role: str, own_code: str | None, code: str) -> bool:
     return granted.agency_code is None or granted.agency_code.upper() == code.upper()
 
 
-async def health(request: Request) -> Response:
-    return Response("ok", media_type="text/plain")
-
-
 async def not_found(request: Request, exc: Exception) -> Response:
     return page(request, "web/not_found.j2", status=404)
 
@@ -83,7 +79,7 @@ def create_app(
     built_in: list[BaseRoute] = [
         Route("/", home, methods=["GET"], name="home"),
         Route("/co-quan/{code}", agency, methods=["GET"], name="agency"),
-        Route("/healthz", health, methods=["GET"], name="health"),
+        *ops.ROUTES,  # /healthz, /metrics: local or PARBOT_OPS_TOKEN only
         *auth.ROUTES,
         *links.ROUTES,
         *uploads.ROUTES,

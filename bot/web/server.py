@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from bot.web.app import create_app
-from bot.web.context import WebContext
+from bot.web.context import OpsPolicy, WebContext
 from bot.web.hooks import Webhooks
 from bot.web.links import WebFileLinks
 from core.clock import SystemClock
@@ -63,6 +63,17 @@ def web_context(runtime: Any) -> WebContext:
             absolute=timedelta(hours=settings.web_session_hours),
         ),
         dispatcher=runtime.dispatcher,
+        ops=ops_policy(settings),
+    )
+
+
+def ops_policy(settings: Any) -> OpsPolicy:
+    """Who may read /healthz and /metrics (bot/web/ops.py)."""
+    token = settings.ops_token.get_secret_value() if settings.ops_token else None
+    return OpsPolicy(
+        token=token,
+        behind_proxy=bool(trusted_proxies(settings.web_trusted_proxies)),
+        max_lag_seconds=settings.health_max_lag,
     )
 
 

@@ -311,8 +311,9 @@ def build_application(
     *,
     concurrency: int = POOL,
     configure: Callable[[ApplicationBuilder], ApplicationBuilder] | None = None,
+    proxy: str | None = None,
 ) -> tuple[Application, TelegramAdapter]:
-    """A PTB Application pointed at `api_url` (the Bot API server root)."""
+    """A PTB Application pointed at `api_url` (the Bot API server root), through `proxy`."""
     root = api_url.rstrip("/")
     builder = (
         ApplicationBuilder()
@@ -321,7 +322,10 @@ def build_application(
         .base_file_url(f"{root}/file/bot")
         .concurrent_updates(PerChatUpdateProcessor(concurrency))
     )
-    requests = (AiohttpRequest(POOL, pool_timeout=30), AiohttpRequest(1, read_timeout=5.0))
+    requests = (
+        AiohttpRequest(POOL, pool_timeout=30, proxy=proxy),
+        AiohttpRequest(1, read_timeout=5.0, proxy=proxy),
+    )
     builder = builder.request(requests[0]).get_updates_request(requests[1])
     if configure is not None:
         builder = configure(builder)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+from bot.channels.outbound_proxy import proxy_for
 from bot.channels.telegram import webhook
 from bot.channels.telegram.adapter import build_application, polling
 from bot.channels.telegram.delivery import delivery_channel
@@ -30,6 +31,7 @@ async def run_telegram(app: App) -> AsyncIterator[Running]:
     assert settings.telegram_bot_token is not None
     token = settings.telegram_bot_token.get_secret_value()
     hooked = settings.telegram_mode == "webhook"
+    proxy = proxy_for(settings, settings.telegram_api_url)
     ptb, adapter = build_application(
         token,
         settings.telegram_api_url,
@@ -37,6 +39,7 @@ async def run_telegram(app: App) -> AsyncIterator[Running]:
         app.registry,
         app.engine,
         configure=webhook.without_updater if hooked else None,
+        proxy=proxy,
     )
     adapter.username = settings.telegram_bot_username
     if hooked:
@@ -55,7 +58,7 @@ async def run_telegram(app: App) -> AsyncIterator[Running]:
     async with serving:
         chat = adapter.channel(ptb)
         delivery, bot = delivery_channel(
-            token, settings.telegram_api_url, app.engine, settings.telegram_bot_username
+            token, settings.telegram_api_url, app.engine, settings.telegram_bot_username, proxy
         )
         async with bot:
             log.info(

@@ -45,10 +45,13 @@ class ZaloBotClient:
         timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
         quota_backoff: float = QUOTA_BACKOFF,
+        proxy: str | None = None,
     ) -> None:
         self.quota_backoff = quota_backoff
         self._base = f"{api_url.rstrip('/')}/bot{token}/"
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        if transport is None and proxy is not None:  # HTTPS_PROXY (bot/channels/outbound_proxy)
+            transport = httpx.AsyncHTTPTransport(proxy=proxy)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, trust_env=False)
         self.timeout = timeout
 
     async def aclose(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.channels.outbound_proxy import proxy_for
 from bot.channels.zalo_bot.adapter import ZaloBotAdapter
 from bot.channels.zalo_bot.channel import ZaloBotChannel
 from bot.channels.zalo_bot.client import ZaloBotClient
@@ -41,7 +42,9 @@ class ZaloBotService:
         secret = settings.zalo_bot_webhook_secret
         self.secret = secret.get_secret_value() if secret is not None else ""
         self.client = ZaloBotClient(
-            settings.zalo_bot_token.get_secret_value(), settings.zalo_bot_api_url
+            settings.zalo_bot_token.get_secret_value(),
+            settings.zalo_bot_api_url,
+            proxy=proxy_for(settings, settings.zalo_bot_api_url),
         )
         self.channel = ZaloBotChannel(
             self.client,

@@ -34,10 +34,12 @@ class ZaloOAClient:
         zns_url: str = "https://business.openapi.zalo.me",
         *,
         timeout: float = 20.0,
+        proxy: str | None = None,
     ) -> None:
         self.keeper = keeper
         self.api_url, self.zns_url = api_url.rstrip("/"), zns_url.rstrip("/")
-        self._http = httpx.AsyncClient(timeout=timeout)
+        # HTTPS_PROXY (bot/channels/outbound_proxy.py), or direct
+        self._http = httpx.AsyncClient(timeout=timeout, proxy=proxy, trust_env=False)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -43,6 +43,7 @@ class OAuthApp:
     app_secret: str
     oauth_url: str = "https://oauth.zaloapp.com"
     redirect_uri: str = ""
+    proxy: str | None = None  # HTTPS_PROXY (bot/channels/outbound_proxy.py), or direct
 
 
 def challenge_of(verifier: str) -> str:
@@ -75,6 +76,8 @@ def _post_token(app: OAuthApp, form: dict[str, str]) -> dict[str, Any]:
             data={"app_id": app.app_id, **form},
             headers={"secret_key": app.app_secret},
             timeout=15,
+            proxy=app.proxy,
+            trust_env=False,
         )
         body = reply.json()
     except (httpx.HTTPError, ValueError) as exc:

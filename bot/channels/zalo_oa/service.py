@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from bot.channels.outbound_proxy import proxy_for
 from bot.channels.zalo_oa.adapter import ZaloOAAdapter
 from bot.channels.zalo_oa.channel import ZaloOAChannel
 from bot.channels.zalo_oa.client import ZaloOAClient
@@ -32,6 +33,7 @@ def oauth_app(settings: Any) -> OAuthApp:
         app_secret=secret.get_secret_value() if secret is not None else "",
         oauth_url=settings.zalo_oauth_url,
         redirect_uri=f"{web}/oauth/zalo/callback",
+        proxy=proxy_for(settings, settings.zalo_oauth_url),
     )
 
 
@@ -41,7 +43,12 @@ class ZaloOAService:
         self.engine, self.clock = runtime.engine, runtime.clock
         self.app = oauth_app(settings)
         self.keeper = TokenKeeper(self.engine, self.app, self.clock, on_lost=self.token_lost)
-        self.client = ZaloOAClient(self.keeper, settings.zalo_oa_api_url, settings.zalo_zns_api_url)
+        self.client = ZaloOAClient(
+            self.keeper,
+            settings.zalo_oa_api_url,
+            settings.zalo_zns_api_url,
+            proxy=proxy_for(settings, settings.zalo_oa_api_url),
+        )
         self.channel = ZaloOAChannel(
             self.client,
             now=self.clock.now,
