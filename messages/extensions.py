@@ -176,7 +176,13 @@ class ExtensionDecisions:
             raise DecisionRefused("already_decided") from exc
         if isinstance(outcome, Refusal):
             raise DecisionRefused(outcome.reason)
-        said = say("extensions/decided.j2", r=outcome)
+        said = say(  # plain values: the flow keeps it in its (JSON) state for the next item
+            "extensions/decided.j2",
+            status=outcome.status.value,
+            agency=outcome.agency_name,
+            ref=outcome.ref,
+            new_date=outcome.new_date.isoformat(),
+        )
         return Decided(
             action,
             f"extension:{outcome.id} task:{outcome.ref} agency:{outcome.agency_id}",

@@ -93,7 +93,13 @@ class DocumentReviews:
         told = load_submission(self.session, found.id)
         assert told is not None
         self._tell(told, status, now)
-        said = say("review/document_decided.j2", action=action, s=told)
+        said = say(  # plain values: the flow keeps it in its (JSON) state for the next item
+            "review/document_decided.j2",
+            action=action,
+            receipt=told.receipt,
+            agency=told.agency_name,
+            number=told.number,
+        )
         return Decided(action, f"document:{told.receipt}", said)
 
     def _tell(self, sent: SubmissionView, status: DocumentStatus, now: datetime) -> int:
