@@ -173,6 +173,11 @@ class QueueKinds:
             raise ValueError(f"queue kind {kind.name!r} is registered twice")
         self._kinds[kind.name] = kind
 
+    def only(self, names: Iterable[str]) -> QueueKinds:
+        """The same queue narrowed to some kinds (`/giahan`: extension requests alone)."""
+        wanted = set(names)
+        return QueueKinds(k for k in self._kinds.values() if k.name in wanted)
+
     def get(self, name: str) -> QueueKind | None:
         return self._kinds.get(name)
 
