@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import openpyxl
 from sqlmodel import Session, select
 
 from core.clock import FixedClock
 from core.model import ReportStatus
 from core.report_model import Scope
-from messages.reports.build import compile_report
+from messages.reports.build import Format, compile_report, write_output
 from messages.reports.json_export import report_dict
 from storage.tables.extensions import ExtensionRequest
 from storage.tables.round_documents import RoundSubmission
@@ -29,7 +30,9 @@ COORD, FOCAL = 7201, 7202
 T = datetime(2024, 7, 1, 2, 0, tzinfo=UTC)  # Monday 09:00 in Hà Nội; the 05/7 round is open
 
 
-async def test_duyet_decides_a_report_an_extension_and_a_document_oldest_first(fake_api, engine):
+async def test_duyet_decides_a_report_an_extension_and_a_document_oldest_first(
+    fake_api, engine, tmp_path
+):
     api = fake_api
     add_contact(engine, "coordinator", "SNV", str(COORD), name="Chị Hoa (SNV)")
     focal = add_contact(engine, "focal", "STP", str(FOCAL), name="Anh Tư pháp")
@@ -86,7 +89,8 @@ async def test_duyet_decides_a_report_an_extension_and_a_document_oldest_first(f
             select(AuditLog).where(AuditLog.outcome == "refused", AuditLog.action != "review_x")
         ).all()
         scope = Scope(round_code="KH-CAITHIEN-2024", as_of=date(2024, 7, 2))
-        round_report = report_dict(compile_report(session, scope, TZ, clock.now()))
+        compiled = compile_report(session, scope, TZ, clock.now())
+        round_report = report_dict(compiled)
     assert sorted((a.action, a.outcome) for a in audits) == [
         ("review_accept", "ok"), ("review_approve", "ok"), ("review_return", "ok"),
     ]  # fmt: skip
@@ -95,6 +99,11 @@ async def test_duyet_decides_a_report_an_extension_and_a_document_oldest_first(f
     stp = next(a for a in documents["agencies"] if a["code"] == "STP")
     assert stp["state"] == "returned" and stp["submission"]["status"] == "returned"
     assert documents["totals"]["sent"] == 0 and documents["totals"]["returned"] == 1
+    assert stp["submission"]["status_reason"] == "Chưa có chữ ký của Giám đốc Sở"
+    book = openpyxl.load_workbook(write_output(Format.XLSX, compiled, tmp_path / "kq.xlsx", TZ))
+    rows = {r[2]: r for r in book["Văn bản theo kỳ"].iter_rows(min_row=2, values_only=True)}
+    assert rows["STP"][4] == "Bị trả lại, chưa gửi lại"
+    assert rows["STP"][13:15] == ("Trả lại", "Chưa có chữ ký của Giám đốc Sở")
 
 
 async def api_press(bot: ChatBot, user: int, data: str) -> None:
