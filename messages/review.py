@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
 
 from sqlmodel import Session
 
@@ -222,16 +223,22 @@ class DifficultyAnswers:
         return Decided(action, f"report:{report.receipt}", said)
 
 
-def queue_for(session: Session, tz: tzinfo, only: Collection[str] | None = None) -> QueueKinds:
+def queue_for(
+    session: Session,
+    tz: tzinfo,
+    only: Collection[str] | None = None,
+    data_dir: Path | None = None,
+) -> QueueKinds:
     """The `/duyet` queue: every kind, in this order (the oldest item of any kind comes first).
 
-    With `only`, just those kinds (`/giahan` is `/duyet` over extension requests alone)."""
+    With `only`, just those kinds (`/giahan` is `/duyet` over extension requests alone); with
+    `data_dir`, a document can be opened from the queue («Xem tài liệu»)."""
     kinds = QueueKinds()
     for kind in (
         ReportReviews(session, tz),
         DifficultyAnswers(session, tz),
         ExtensionDecisions(session, tz),
-        DocumentReviews(session, tz),
+        DocumentReviews(session, tz, data_dir),
     ):
         if only is None or kind.name in only:
             kinds.add(kind)

@@ -10,26 +10,36 @@ round again. A returned document counts as not sent in the round's report
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
 
 from sqlmodel import Session
 
 from core.commands import Actor
 from core.conversation import Text, say
-from core.outgoing import Button, Outgoing
+from core.outgoing import Button, Document, Outgoing
 from core.review import Action, Decided, DecisionRefused, QueueItem
 from core.round_documents import DocumentStatus
 from messages.render import render
+from messages.reports.in_chat import output_dir
 from storage.chat.buttons import issue_button
 from storage.chat.round_documents import set_submission_status
 from storage.outbox import OutboxItem, enqueue_many
 from storage.review.documents import SubmissionView, load_submission, waiting_submissions
 from storage.review.store import focal_recipients_of
+from storage.tables.round_documents import RoundSubmission
 
 DOCUMENT = "document"
 SEND_AGAIN = "round_document"  # bot/features/round_documents.py: the document flow
 AGAIN_TTL = timedelta(days=60)
+
+
+def safe_name(name: str) -> str:
+    """A file name as sent, made safe to write on disk (no folders, no control characters)."""
+    cleaned = re.sub(r"[\x00-\x1f/\\]+", "_", name).strip(". ")
+    return cleaned[:200] or "van-ban"
 
 
 class DocumentReviews:
@@ -37,8 +47,8 @@ class DocumentReviews:
 
     name = DOCUMENT
 
-    def __init__(self, session: Session, tz: tzinfo) -> None:
-        self.session, self.tz = session, tz
+    def __init__(self, session: Session, tz: tzinfo, data_dir: Path | None = None) -> None:
+        self.session, self.tz, self.data_dir = session, tz, data_dir
 
     def waiting(self, limit: int) -> list[QueueItem]:
         return [
@@ -60,6 +70,19 @@ class DocumentReviews:
             return None
         late = found.submitted_at.astimezone(self.tz).date() > found.period_deadline
         return say("review/document_item.j2", s=found, late=late)
+
+    def attachments(self, key: str) -> list[Outgoing]:
+        """The document itself («Xem tài liệu»), written under `<data dir>/reports/` like a
+        compiled report's files (gone after a day) and sent as a file, or a link on text
+        channels. None without a data dir (the dashboard has its own download)."""
+        found = self._waiting(key)
+        row = self.session.get(RoundSubmission, found.id) if found is not None else None
+        if found is None or row is None or self.data_dir is None:
+            return []
+        path = output_dir(self.data_dir, 0) / safe_name(found.file_name)
+        path.write_bytes(bytes(row.content))
+        document = Document(found.file_name, path=str(path), mime_type=row.mime_type)
+        return [Outgoing(render("review/document_caption.j2", s=found), document=document)]
 
     def actions(self, key: str) -> Sequence[Action]:
         found = self._waiting(key)

@@ -121,7 +121,8 @@ def _offer_after_report(flow: Any) -> Any:
 def queue(ctx: ChatContext) -> list[Outgoing]:
     """/giahan: `/duyet` narrowed to extension requests, the oldest first, one at a time (the
     same flow, kind and decisions: `messages.extensions.ExtensionDecisions`)."""
-    data = start_data(queue_for(ctx.session, ctx.config.timezone), only=[EXTENSION])
+    queue = queue_for(ctx.session, ctx.config.timezone, data_dir=ctx.config.data_dir)
+    data = start_data(queue, only=[EXTENSION])
     if data is None:
         return [Outgoing(render("extensions/queue_empty.j2"))]
     return ctx.start_flow(REVIEW_FLOW, data, step="decide")

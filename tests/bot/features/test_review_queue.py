@@ -61,6 +61,14 @@ async def test_duyet_decides_a_report_an_extension_and_a_document_oldest_first(
         item = texts(await bot.press(COORD, "Chấp thuận", expect="Văn bản chờ duyệt"))
         assert "Đã chấp thuận: Sở Tư pháp, nhiệm vụ II.1.a gia hạn đến 25/07/2024" in item
         assert "Văn bản: số 125/KH-STP, ban hành ngày 28/06/2024" in item
+        offered = bot.last_with_buttons(COORD)
+        assert [b["text"] for b in offered.buttons] == [
+            "✅ Đạt", "↩️ Trả lại", "📎 Xem tài liệu", "Bỏ qua",
+        ]  # fmt: skip
+        files = await bot.press(COORD, "Xem tài liệu", expect="Văn bản chờ duyệt")
+        [sent] = [c for c in files if c.method == "sendDocument"]
+        assert sent.params["document"].file_name == "ke-hoach.pdf"
+        assert sent.params["document"].content.startswith(b"%PDF")
         await bot.press(COORD, "Trả lại", expect="Nhập lý do trả lại văn bản")
         done = texts(await bot.text(COORD, "Chưa có chữ ký của Giám đốc Sở"))
         assert "Đã trả lại văn bản VB-2024-" in done and "Không còn mục nào" in done
