@@ -23,7 +23,6 @@ from core.outgoing import Button, Document, Outgoing
 from core.review import Action, Decided, DecisionRefused, QueueItem
 from core.round_documents import DocumentStatus
 from messages.render import render
-from messages.reports.in_chat import output_dir
 from storage.chat.buttons import issue_button
 from storage.chat.round_documents import set_submission_status
 from storage.outbox import OutboxItem, enqueue_many
@@ -72,16 +71,23 @@ class DocumentReviews:
         return say("review/document_item.j2", s=found, late=late)
 
     def attachments(self, key: str) -> list[Outgoing]:
-        """The document itself («Xem tài liệu»), written under `<data dir>/reports/` like a
-        compiled report's files (gone after a day) and sent as a file, or a link on text
-        channels. None without a data dir (the dashboard has its own download)."""
+        """The document itself («Xem tài liệu»), sent as a file (a link on text channels).
+
+        Asked each time the item is shown (whether to offer the button), so the bytes are
+        written once per submission, under `<data dir>/reports/` where a compiled report's
+        files go (folders older than a day are swept there). None without a data dir."""
         found = self._waiting(key)
-        row = self.session.get(RoundSubmission, found.id) if found is not None else None
-        if found is None or row is None or self.data_dir is None:
+        if found is None or self.data_dir is None:
             return []
-        path = output_dir(self.data_dir, 0) / safe_name(found.file_name)
-        path.write_bytes(bytes(row.content))
-        document = Document(found.file_name, path=str(path), mime_type=row.mime_type)
+        folder = self.data_dir / "reports" / f"document-{found.id}"
+        path = folder / safe_name(found.file_name)
+        if not path.exists():
+            row = self.session.get(RoundSubmission, found.id)
+            if row is None:
+                return []
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(bytes(row.content))
+        document = Document(found.file_name, path=str(path), mime_type=found.mime_type)
         return [Outgoing(render("review/document_caption.j2", s=found), document=document)]
 
     def actions(self, key: str) -> Sequence[Action]:

@@ -49,6 +49,7 @@ class SubmissionView:
     status: str  # DocumentStatus
     status_reason: str
     is_latest: bool
+    mime_type: str = "application/octet-stream"
 
 
 def waiting_submissions(session: Session, limit: int = 50) -> list[tuple[int, datetime]]:
@@ -86,7 +87,8 @@ def load_submission(session: Session, submission_id: int) -> SubmissionView | No
             S.status,
             S.status_reason,
             S.is_latest,
-        )  # fmt: skip
+            S.mime_type,
+        )
         .join(ReportingRound, ReportingRound.id == S.round_id)
         .join(Agency, Agency.id == S.agency_id)
         .outerjoin(Contact, Contact.id == S.reporter_id)
