@@ -23,15 +23,16 @@ The rules, in one place:
 
 `/duyet` is one queue over several kinds of item. A kind (`QueueKind`) says which items wait,
 how one is shown, what may be done with it and does it; `QueueKinds` holds the kinds in order.
-Reports to review and difficulties to answer are the two kinds defined next to their storage
-(`storage/review/`); another kind (an extension request) is one more class and one more entry.
+Reports to review, difficulties to answer, extension requests to decide and round documents
+to review are the kinds parbot ships (`messages/review.py` → `queue_for`); another kind is one
+more class and one more entry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -150,6 +151,11 @@ def attachments_of(kind: QueueKind, key: str) -> Sequence[Outgoing]:
     return list(attachments(key)) if attachments is not None else []
 
 
+def _utc(moment: datetime) -> datetime:
+    """Kinds read their times from different tables; a naive one (SQLite) is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class QueueKinds:
     """The kinds `/duyet` goes through, in order of registration.
 
@@ -167,6 +173,11 @@ class QueueKinds:
             raise ValueError(f"queue kind {kind.name!r} is registered twice")
         self._kinds[kind.name] = kind
 
+    def only(self, names: Iterable[str]) -> QueueKinds:
+        """The same queue narrowed to some kinds (`/giahan`: extension requests alone)."""
+        wanted = set(names)
+        return QueueKinds(k for k in self._kinds.values() if k.name in wanted)
+
     def get(self, name: str) -> QueueKind | None:
         return self._kinds.get(name)
 
@@ -181,7 +192,7 @@ class QueueKinds:
             for item in kind.waiting(limit + len(seen)):
                 if f"{item.kind}:{item.key}" in seen:
                     continue
-                if best is None or item.since < best.since:
+                if best is None or _utc(item.since) < _utc(best.since):
                     best = item
                 break
         return best

@@ -67,6 +67,7 @@ class SubmissionInfo:
     reporter: str
     status: str  # DocumentStatus
     submitted_at: datetime  # aware UTC
+    status_reason: str = ""  # why it was returned (the review's reason)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,26 +4,32 @@
 (`storage.extensions.SqlExtensionStore`) plus, in the same transaction, the messages a request
 or a decision causes — the coordinators hear of a new request, the focal point hears the
 decision (with the reason of a refusal) — and, on approval, the dashboard's stored evaluation
-of the pair. A review queue (`/duyet`) can list and decide with the same object.
+of the pair. `ExtensionDecisions` is the `/duyet` kind that lists and decides with it.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from core.auth import Refusal
+from core.commands import Actor
+from core.conversation import Text, say
 from core.extensions import (
     Decision,
     ExtensionDraft,
+    ExtensionRefused,
     ExtensionRequestInfo,
     ExtensionStatus,
     ExtensionTask,
 )
+from core.extensions import decide as decide_extension
 from core.model import UserRole
 from core.outgoing import Button, Outgoing
+from core.review import Action, Decided, DecisionRefused, QueueItem
 from messages.render import render
 from storage.chat.buttons import issue_button
 from storage.deputies import recipients_by_agency
@@ -36,7 +42,7 @@ QUEUE_ACTION = "extension_queue"  # a coordinator's button: open /giahan
 
 
 class ExtensionService:
-    def __init__(self, session: Session, tz: ZoneInfo) -> None:
+    def __init__(self, session: Session, tz: tzinfo) -> None:
         self.session, self.tz = session, tz
         self.store = SqlExtensionStore(session)
 
@@ -111,3 +117,74 @@ class ExtensionService:
         if info.status is ExtensionStatus.APPROVED:
             refresh_after_report(self.session, info.task_id, info.agency_id, self.tz, now)
         return info
+
+
+EXTENSION = "extension"  # the `/duyet` kind
+
+
+class ExtensionDecisions:
+    """`core.review.QueueKind`: extension requests waiting for a decision, in `/duyet`.
+
+    Deciding goes through `core.extensions.decide` and `ExtensionService.decide`, the very
+    calls of `/giahan`: approval moves the deadline (the reminder ladder and every evaluation
+    read it), refreshes the stored evaluation and tells the focal point; refusal tells the
+    reason. Only the queue's wording differs.
+    """
+
+    name = EXTENSION
+
+    def __init__(self, session: Session, tz: tzinfo) -> None:
+        self.service = ExtensionService(session, tz)
+
+    def waiting(self, limit: int) -> list[QueueItem]:
+        return [
+            QueueItem(EXTENSION, str(r.id), r.requested_at) for r in self.service.pending(limit)
+        ]
+
+    def _pending(self, key: str) -> ExtensionRequestInfo | None:
+        try:
+            info = self.service.store.get(int(key))
+        except ValueError:
+            return None
+        return info if info is not None and info.status is ExtensionStatus.PENDING else None
+
+    def show(self, key: str) -> Text | None:
+        info = self._pending(key)
+        return say("extensions/review_item.j2", r=info) if info is not None else None
+
+    def actions(self, key: str) -> Sequence[Action]:
+        if self._pending(key) is None:
+            return []
+        return [
+            Action(
+                Decision.APPROVE.value, say("extensions/button_decision.j2", decision="approve")
+            ),
+            Action(
+                "reject",
+                say("extensions/button_decision.j2", decision="reject"),
+                say("extensions/ask_refusal.j2"),
+            ),
+        ]
+
+    def decide(self, actor: Actor, key: str, action: str, text: str, now: datetime) -> Decided:
+        info = self._pending(key)
+        if info is None:
+            raise DecisionRefused("already_decided")
+        try:
+            outcome = decide_extension(self.service, actor, info.id, Decision(action), text, now)
+        except ExtensionRefused as exc:
+            raise DecisionRefused("already_decided") from exc
+        if isinstance(outcome, Refusal):
+            raise DecisionRefused(outcome.reason)
+        said = say(  # plain values: the flow keeps it in its (JSON) state for the next item
+            "extensions/decided.j2",
+            status=outcome.status.value,
+            agency=outcome.agency_name,
+            ref=outcome.ref,
+            new_date=outcome.new_date.isoformat(),
+        )
+        return Decided(
+            action,
+            f"extension:{outcome.id} task:{outcome.ref} agency:{outcome.agency_id}",
+            said,
+        )

@@ -1,4 +1,6 @@
-"""The two kinds of `/duyet` item parbot ships: reports to review, difficulties to answer.
+"""The kinds of `/duyet` item: reports to review, difficulties to answer — and, defined next
+to their own messages, extension requests (`messages/extensions.py`) and round documents
+(`messages/review_documents.py`).
 
 Each decision is written, told and counted in the caller's transaction: the report's review or
 answer (storage/review/store.py), a message to the agency's focal point through the outbox
@@ -6,13 +8,14 @@ answer (storage/review/store.py), a message to the agency's focal point through 
 (task, agency). The chat flow (`core/flows/review.py`) and the dashboard's agency page both
 reach these through `core.review.decide`, so the role rule and the wording are the same.
 
-`queue_for(session, tz)` builds the queue; another kind is one more `kinds.add(...)` there.
+`queue_for(session, tz)` builds the queue; another kind is one more entry there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
 
 from sqlmodel import Session
 
@@ -30,7 +33,9 @@ from core.review import (
     QueueKinds,
     has_difficulty,
 )
+from messages.extensions import ExtensionDecisions
 from messages.render import render
+from messages.review_documents import DocumentReviews
 from storage.chat.buttons import issue_button
 from storage.outbox import OutboxItem, enqueue_many
 from storage.reports.evaluation_store import refresh_after_report
@@ -218,12 +223,23 @@ class DifficultyAnswers:
         return Decided(action, f"report:{report.receipt}", said)
 
 
-def queue_for(session: Session, tz: tzinfo) -> QueueKinds:
+def queue_for(
+    session: Session,
+    tz: tzinfo,
+    only: Collection[str] | None = None,
+    data_dir: Path | None = None,
+) -> QueueKinds:
     """The `/duyet` queue: every kind, in this order (the oldest item of any kind comes first).
 
-    The extension requests of `/giahan` join with one line: `kinds.add(Extensions(session))`.
-    """
+    With `only`, just those kinds (`/giahan` is `/duyet` over extension requests alone); with
+    `data_dir`, a document can be opened from the queue («Xem tài liệu»)."""
     kinds = QueueKinds()
-    kinds.add(ReportReviews(session, tz))
-    kinds.add(DifficultyAnswers(session, tz))
+    for kind in (
+        ReportReviews(session, tz),
+        DifficultyAnswers(session, tz),
+        ExtensionDecisions(session, tz),
+        DocumentReviews(session, tz, data_dir),
+    ):
+        if only is None or kind.name in only:
+            kinds.add(kind)
     return kinds

@@ -17,20 +17,16 @@ from core.commands import STAFF, ChatContext, PressedButton, Registry
 from core.conversation import Invalid, Text
 from core.flows.absence import FLOW as ABSENCE_FLOW
 from core.flows.absence import AbsenceStore, build_absence_flow
-from core.flows.extension import (
-    DECIDE_FLOW,
-    REQUEST_FLOW,
-    build_decide_flow,
-    build_request_flow,
-    first_pending,
-    load_request_task,
-)
+from core.flows.extension import REQUEST_FLOW, build_request_flow, load_request_task
 from core.flows.report import FLOW as REPORT_FLOW
+from core.flows.review import FLOW as REVIEW_FLOW
+from core.flows.review import start_data
 from core.model import ReportStatus, UserRole
 from core.names import split_role
 from core.outgoing import Button, Outgoing
-from messages.extensions import QUEUE_ACTION, ExtensionService
+from messages.extensions import EXTENSION, QUEUE_ACTION, ExtensionService
 from messages.render import render
+from messages.review import queue_for
 from storage.agency_names import resolve_agency
 from storage.chat.invites import create_invite
 from storage.chat.state import agency_by_code
@@ -123,10 +119,13 @@ def _offer_after_report(flow: Any) -> Any:
 
 # ---------------------------------------------------------------------------- deciding
 def queue(ctx: ChatContext) -> list[Outgoing]:
-    """/giahan: the oldest pending request first, one at a time."""
-    if first_pending(extension_store(ctx)) is None:
+    """/giahan: `/duyet` narrowed to extension requests, the oldest first, one at a time (the
+    same flow, kind and decisions: `messages.extensions.ExtensionDecisions`)."""
+    queue = queue_for(ctx.session, ctx.config.timezone, data_dir=ctx.config.data_dir)
+    data = start_data(queue, only=[EXTENSION])
+    if data is None:
         return [Outgoing(render("extensions/queue_empty.j2"))]
-    return ctx.start_flow(DECIDE_FLOW)
+    return ctx.start_flow(REVIEW_FLOW, data, step="decide")
 
 
 def queue_button(ctx: ChatContext, pressed: PressedButton) -> list[Outgoing]:
@@ -210,7 +209,6 @@ def absence_clear(ctx: ChatContext, pressed: PressedButton) -> Outgoing:
 # ---------------------------------------------------------------------------- plug-in
 def register(registry: Registry) -> None:
     registry.add_flow(build_request_flow(extension_store))
-    registry.add_flow(build_decide_flow(extension_store))
     registry.add_flow(build_absence_flow(absence_store))
     if REPORT_FLOW in registry.flows:
         registry.flows[REPORT_FLOW] = _offer_after_report(registry.flows[REPORT_FLOW])

@@ -28,7 +28,9 @@ def queue_of(ctx: ChatContext) -> QueueKinds:
     """The review queue bound to this update's session (built once per update)."""
     queue = ctx.cache.get("review_queue")
     if queue is None:
-        queue = ctx.cache["review_queue"] = queue_for(ctx.session, ctx.config.timezone)
+        queue = ctx.cache["review_queue"] = queue_for(
+            ctx.session, ctx.config.timezone, data_dir=ctx.config.data_dir
+        )
     return queue
 
 

@@ -1,14 +1,11 @@
-"""Extension requests in chat: a focal point asks (`extension_request`), a coordinator decides
-(`/giahan`, `extension_decide`).
+"""Extension requests in chat: a focal point asks (`extension_request`).
 
 Request: task (skipped when a reminder's button or the report receipt named it) → new date
 (dd/mm/yyyy, later than today and than the current deadline) → reason → Gửi/Huỷ.
 
-Decision: the oldest pending request, one at a time, with Chấp thuận / Từ chối / Bỏ qua (and
-Dừng); a refusal asks its reason as text; after each decision the next request is shown,
-headed by what was just decided. The decision goes through `core.extensions.decide`, which
-refuses anyone but a coordinator. Listing and deciding live in the `ExtensionStore` port, so
-another queue (`/duyet`) can show these requests with the same calls.
+Coordinators decide in the review queue (`/duyet`, or `/giahan` for these requests alone):
+the queue's kind `messages.extensions.ExtensionDecisions` goes through
+`core.extensions.decide`, which refuses anyone but a coordinator, and the `ExtensionStore`.
 """
 
 from __future__ import annotations
@@ -17,23 +14,18 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from core.auth import Refusal, may_decide_extension, may_request_extension
+from core.auth import may_request_extension
 from core.commands import ChatContext
-from core.conversation import FINISH, Choice, Expect, Flow, Invalid, Step, Text, say
+from core.conversation import Choice, Expect, Flow, Invalid, Step, say
 from core.extensions import (
-    Decision,
     ExtensionDraft,
     ExtensionRefused,
-    ExtensionRequestInfo,
     ExtensionStore,
     date_problem,
-    decide,
 )
 from core.flows.choices import after_confirm, confirm_choices
-from core.outgoing import Outgoing
 
 REQUEST_FLOW = "extension_request"
-DECIDE_FLOW = "extension_decide"
 StoreOf = Callable[[Any], ExtensionStore]
 
 
@@ -134,120 +126,6 @@ def build_request_flow(store_of: StoreOf) -> Flow:
                 choices=confirm_choices,
                 next=after_confirm,
                 columns=2,
-            ),
-        ],
-        finish=finish,
-    )
-
-
-# ---------------------------------------------------------------------------- deciding
-def _shown(store: ExtensionStore, data: dict[str, Any]) -> ExtensionRequestInfo | None:
-    """The request on screen: the oldest pending one not skipped in this session."""
-    found = store.next_pending(list(data.get("skipped") or []))
-    data["current"] = found.id if found is not None else None
-    return found
-
-
-def first_pending(store: ExtensionStore) -> ExtensionRequestInfo | None:
-    return store.next_pending([])
-
-
-def build_decide_flow(store_of: StoreOf) -> Flow:
-    def prompt(ctx: ChatContext, data: dict[str, Any]) -> Text:
-        store = store_of(ctx)
-        current = _shown(store, data)
-        return say(
-            "extensions/queue_item.j2",
-            r=current,
-            last=data.pop("_last", None),
-            left=store.pending_count(),
-        )
-
-    def choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
-        return [
-            Choice("approve", say("extensions/button_decision.j2", decision="approve")),
-            Choice("reject", say("extensions/button_decision.j2", decision="reject")),
-            Choice("skip", say("extensions/button_decision.j2", decision="skip")),
-            Choice("stop", say("extensions/button_decision.j2", decision="stop")),
-        ]
-
-    def apply(ctx: ChatContext, data: dict[str, Any], decision: Decision, refusal: str) -> None:
-        request_id = data.get("current")
-        if request_id is None:
-            return
-        try:
-            outcome = decide(store_of(ctx), ctx.actor, int(request_id), decision, refusal, ctx.now)
-        except ExtensionRefused as exc:  # decided meanwhile by another coordinator
-            ctx.audit("extension_decide", f"request:{request_id}", "refused", reason=exc.reason)
-            data["_last"] = {"refused": exc.reason}
-            return
-        if isinstance(outcome, Refusal):
-            ctx.audit("extension_decide", f"request:{request_id}", "refused", reason=outcome.reason)
-            raise Invalid(say("extensions/decide_refused.j2"))
-        ctx.audit(
-            "extension_decide",
-            f"request:{request_id} task:{outcome.ref} agency:{outcome.agency_id}",
-            decision=decision.value,
-            new_date=outcome.new_date.isoformat(),
-            refusal=refusal or None,
-        )
-        data["_last"] = {
-            "decision": decision.value,
-            "ref": outcome.ref,
-            "agency": outcome.agency_name,
-            "new_date": outcome.new_date.isoformat(),
-        }
-
-    def after_pick(ctx: ChatContext, data: dict[str, Any]) -> None:
-        choice = data["pick"]
-        if choice == "approve":
-            apply(ctx, data, Decision.APPROVE, "")
-        elif choice == "skip" and data.get("current") is not None:
-            data.setdefault("skipped", []).append(int(data["current"]))
-        elif choice == "reject":
-            # the rule is checked before the reason is asked, and again when it is applied
-            if may_decide_extension(ctx.actor) is not None:
-                ctx.audit("extension_decide", f"request:{data.get('current')}", "refused")
-                raise Invalid(say("extensions/decide_refused.j2"))
-            return
-        _shown(store_of(ctx), data)
-
-    def after_reason(ctx: ChatContext, data: dict[str, Any]) -> None:
-        apply(ctx, data, Decision.REJECT, data["refusal"])
-        _shown(store_of(ctx), data)
-
-    def next_after_pick(data: dict[str, Any]) -> str:
-        if data["pick"] == "stop" or data.get("current") is None:
-            return FINISH
-        return "refusal" if data["pick"] == "reject" else "pick"
-
-    def next_after_reason(data: dict[str, Any]) -> str:
-        return "pick" if data.get("current") is not None else FINISH
-
-    def finish(ctx: ChatContext, data: dict[str, Any]) -> Any:
-        last = data.pop("_last", None)
-        left = store_of(ctx).pending_count()
-        return Outgoing(ctx.render("extensions/queue_done.j2", last=last, left=left))
-
-    return Flow(
-        name=DECIDE_FLOW,
-        steps=[
-            Step(
-                "pick",
-                prompt,
-                Expect.CHOICE,
-                choices=choices,
-                after=after_pick,
-                next=next_after_pick,
-                columns=3,
-            ),
-            Step(
-                "refusal",
-                lambda ctx, d: say("extensions/ask_refusal.j2"),
-                key="refusal",
-                after=after_reason,
-                next=next_after_reason,
-                when=lambda d: False,  # reached only from "Từ chối"
             ),
         ],
         finish=finish,

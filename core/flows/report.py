@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from core.auth import may_report
@@ -28,10 +28,10 @@ from core.conversation import (
     check_file,
     say,
 )
-from core.files import UploadTarget
 from core.flows.round_document import FLOW as DOCUMENT_FLOW
 from core.flows.round_document import DocumentStore, start_data
 from core.flows.targets import meets, parse_figure, primary_target
+from core.flows.upload_link import upload_link
 from core.model import ReportStatus
 
 FLOW = "report"
@@ -108,7 +108,6 @@ class ReportStore(Protocol):
 
 StoreOf = Callable[[Any], ReportStore]  # ctx -> the store bound to this update's session
 LABEL_CHARS = 60  # a button label; Telegram clients cut longer ones anyway
-UPLOAD_TTL = timedelta(hours=24)  # an evidence upload link; it also dies with its flow
 
 
 def _short(text: str) -> str:
@@ -135,24 +134,6 @@ def load_task(ctx: ChatContext, data: dict[str, Any], store: ReportStore, task_i
         target_kind=target.kind if target else None,
         target_phrase=target.phrase if target else None,
     )
-
-
-def upload_link(ctx: ChatContext, data: dict[str, Any]) -> str | None:
-    """Where files go when the channel never delivers them (Zalo's Bot Platform): a signed
-    page for this very report, from the `FileLinks` port; None where files arrive in chat, or
-    when no web server is configured (the prompt then says what to do instead)."""
-    if ctx.capabilities.inbound_files or ctx.actor is None:
-        return None
-    request = ctx.request
-    target = UploadTarget(
-        ctx.actor.contact_id,
-        request.channel,
-        request.chat_id,
-        request.user_id,
-        int(data["task_id"]),
-        data["_instance"],
-    )
-    return ctx.files.upload(target, UPLOAD_TTL, session=ctx.session)
 
 
 DOCUMENT_CHOICE = "doc:"  # a task-step choice that sends a round's document instead

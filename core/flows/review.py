@@ -28,24 +28,30 @@ def item_data(item: QueueItem | None) -> dict[str, str] | None:
     return {"kind": item.kind, "key": item.key} if item is not None else None
 
 
-def start_data(queue: QueueKinds) -> dict[str, Any] | None:
-    """The flow's data for the first item, or None when nothing waits."""
-    first = queue.head()
+def start_data(queue: QueueKinds, only: list[str] | None = None) -> dict[str, Any] | None:
+    """The flow's data for the first item, or None when nothing waits. With `only`, the
+    queue narrowed to those kinds for the whole conversation (`/giahan`)."""
+    first = (queue.only(only) if only else queue).head()
     if first is None:
         return None
-    return {"current": item_data(first), "skipped": [], "decided": 0, "last": None}
+    data: dict[str, Any] = {"current": item_data(first), "skipped": [], "decided": 0, "last": None}
+    return {**data, "only": only} if only else data
 
 
-def build_review_flow(queue_of: QueueOf) -> Flow:
+def build_review_flow(all_kinds: QueueOf) -> Flow:
+    def queue_of(ctx: ChatContext, data: dict[str, Any]) -> QueueKinds:
+        queue = all_kinds(ctx)
+        return queue.only(data["only"]) if data.get("only") else queue
+
     def current_action(ctx: ChatContext, data: dict[str, Any]) -> Action | None:
         item = data.get("current") or {}
-        kind = queue_of(ctx).get(item.get("kind", ""))
+        kind = queue_of(ctx, data).get(item.get("kind", ""))
         if kind is None:
             return None
         return next((a for a in kind.actions(item["key"]) if a.value == data.get("action")), None)
 
     def show(ctx: ChatContext, data: dict[str, Any]) -> Text:
-        queue = queue_of(ctx)
+        queue = queue_of(ctx, data)
         item = data["current"]
         kind = queue.get(item["kind"])
         shown = kind.show(item["key"]) if kind is not None else None
@@ -59,7 +65,7 @@ def build_review_flow(queue_of: QueueOf) -> Flow:
 
     def choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         item = data["current"]
-        kind = queue_of(ctx).get(item["kind"])
+        kind = queue_of(ctx, data).get(item["kind"])
         actions = list(kind.actions(item["key"])) if kind is not None else []
         files = (
             [Choice(FILES, say("review/button_files.j2"))]
@@ -73,14 +79,20 @@ def build_review_flow(queue_of: QueueOf) -> Flow:
         )
 
     def move_on(ctx: ChatContext, data: dict[str, Any]) -> None:
-        data["current"] = item_data(queue_of(ctx).head(data.get("skipped") or []))
+        data["current"] = item_data(queue_of(ctx, data).head(data.get("skipped") or []))
 
     def act(ctx: ChatContext, data: dict[str, Any], text: str) -> None:
         item = data["current"]
         target = f"{item['kind']}:{item['key']}"
         try:
             decided = decide(
-                queue_of(ctx), ctx.actor, item["kind"], item["key"], data["action"], text, ctx.now
+                queue_of(ctx, data),
+                ctx.actor,
+                item["kind"],
+                item["key"],
+                data["action"],
+                text,
+                ctx.now,
             )
         except DecisionRefused as refused:
             ctx.audit(f"review_{data['action']}"[:64], target, "refused", reason=refused.reason)
@@ -98,7 +110,7 @@ def build_review_flow(queue_of: QueueOf) -> Flow:
         data["needs_text"] = False
         if data["action"] == FILES:  # the files, then the same item's question again
             item = data["current"]
-            kind = queue_of(ctx).get(item["kind"])
+            kind = queue_of(ctx, data).get(item["kind"])
             data["last"] = None
             return list(attachments_of(kind, item["key"])) if kind is not None else []
         if data["action"] == SKIP:
@@ -141,6 +153,7 @@ def build_review_flow(queue_of: QueueOf) -> Flow:
             decided=int(data.get("decided") or 0),
             skipped=len(data.get("skipped") or []),
             last=Text(last[0], last[1]) if last else None,
+            only=list(data.get("only") or []),
         )
 
     return Flow(

@@ -3,11 +3,11 @@
 For rounds that ask each agency for a document of its own (`core.round_documents`), e.g. the
 improvement plans six departments send Sở Nội vụ before 05/7/2024. Started from the round's
 reminder («Gửi văn bản») or from /baocao's list, always for one round; the same steps on
-every channel (on channels that carry no files, the file comes through the upload link of
-/web, which answers this flow's "files" step like chat does). The file passes the evidence
-checks (`core.conversation.check_file`: type by its first bytes, size, name), limited to the
-document types a round accepts. The right to send is checked when the flow starts and again
-when the document is saved.
+every channel (on channels that carry no files — Zalo's Bot Platform — the file step offers a
+signed upload link itself, like the report's evidence step; /web gives the same link).
+The file passes the evidence checks (`core.conversation.check_file`: type by its first
+bytes, size, name), limited to the document types a round accepts. The right to send is
+checked when the flow starts and again when the document is saved.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from core.conversation import (
     say,
 )
 from core.flows.choices import after_confirm, confirm_choices
+from core.flows.upload_link import upload_link
 from core.round_documents import DOCUMENT_TYPES
 from core.text import clean
 
@@ -147,6 +148,8 @@ def build_round_document_flow(store_of: StoreOf) -> Flow:
             d=data,
             types=list(limits.file_types),
             max_mb=limits.max_file_bytes / (1024 * 1024),
+            by_link=not ctx.capabilities.inbound_files,
+            upload_url=upload_link(ctx, data, task_id=0),
         )
 
     def keep_file(ctx: ChatContext, data: dict[str, Any], answer: Any) -> dict[str, Any]:

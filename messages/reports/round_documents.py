@@ -11,7 +11,7 @@ from core.round_documents import DocumentRow, DocumentTally
 from messages.reports.labels import labels
 from messages.reports.xlsx_stream import Style, XlsxStream, excel_serial
 
-DOCUMENT_WIDTHS = (30, 11, 10, 28, 20, 18, 11, 15, 6, 18, 24, 30, 15)
+DOCUMENT_WIDTHS = (30, 11, 10, 28, 20, 18, 11, 15, 6, 18, 24, 30, 15, 14, 30)
 STATE_STYLE = {
     "on_time": Style.DONE_ON_TIME,
     "late": Style.DONE_LATE,
@@ -40,7 +40,7 @@ def documents_sheet(book: XlsxStream, report: CompiledReport, tz: tzinfo) -> Non
                 state = row.state.value
                 styles = [text, int(Style.DATE), code, text, int(STATE_STYLE[state])]
                 styles += [text, int(Style.DATE), int(Style.DATETIME), int(Style.NUMBER)]
-                styles += [text, text, text, code]
+                styles += [text, text, text, code, text, text]
                 when = sent.submitted_at.astimezone(tz).replace(tzinfo=None) if sent else None
                 values = [
                     round_.title,
@@ -56,6 +56,8 @@ def documents_sheet(book: XlsxStream, report: CompiledReport, tz: tzinfo) -> Non
                     sent.file_name if sent else "",
                     sent.note if sent else "",
                     sent.receipt if sent else "",
+                    words.document_status.get(sent.status, sent.status) if sent else "",
+                    sent.status_reason if sent else "",
                 ]
                 sheet.row(values, styles)
         sheet.auto_filter(1, len(words.document_columns))
@@ -85,6 +87,7 @@ def documents_json(report: CompiledReport) -> list[dict[str, Any]]:
                         {
                             "receipt": row.submission.receipt,
                             "status": row.submission.status,
+                            "status_reason": row.submission.status_reason,
                             "number": row.submission.number,
                             "issued_on": row.submission.issued_on.isoformat(),
                             "submitted_at": row.submission.submitted_at.isoformat(),

@@ -30,7 +30,7 @@ from storage.chat.reports import SqlReportStore
 from storage.scheduling.rounds import audience_agency_ids
 from storage.tables.chat import PendingUpload
 from storage.tables.round_documents import RoundSubmission
-from storage.tables.shared import ReportingRound
+from storage.tables.shared import Plan, ReportingRound
 
 
 def document_rounds(session: Session, status: str | None = "open") -> list[ReportingRound]:
@@ -51,6 +51,19 @@ def latest_submission(
             RoundSubmission.is_latest == True,  # noqa: E712
         )
     ).first()
+
+
+def status_on_send(session: Session, row: ReportingRound) -> str:
+    """A new document waits for review (submitted) when the round's plan says "reports need
+    review" (as a status report does, `core.review.status_on_submit`); otherwise it is
+    accepted as it is sent. A round of no plan is reviewed."""
+    needs = (
+        session.exec(select(Plan.review_reports).where(Plan.id == row.plan_id)).first()
+        if row.plan_id is not None
+        else None
+    )
+    review = True if needs is None else bool(needs)
+    return DocumentStatus.SUBMITTED.value if review else DocumentStatus.ACCEPTED.value
 
 
 class SqlDocumentStore:
@@ -130,7 +143,7 @@ class SqlDocumentStore:
             size=upload.size,
             sha256=upload.sha256,
             content=upload.content,
-            status=DocumentStatus.SUBMITTED.value,
+            status=status_on_send(self.session, row),
             submitted_at=now,
         )
         self.session.add(submission)
@@ -156,12 +169,24 @@ def set_submission_status(
     by: int | None,
     now: datetime,
     reason: str = "",
-) -> RoundSubmission:
-    """For the review feature (/duyet): mark a submission accepted or returned."""
-    row = session.get(RoundSubmission, submission_id)
-    if row is None:
+    expect: DocumentStatus | None = None,
+) -> RoundSubmission | None:
+    """For the review feature (/duyet): mark a submission accepted or returned.
+
+    With `expect`, only the latest version still in that status changes (a conditional
+    UPDATE: two coordinators deciding at once, or a press on an old message, change it once);
+    None then says it was decided already. Without it the row is set whatever it was."""
+    where = [RoundSubmission.id == submission_id]
+    if expect is not None:
+        where += [RoundSubmission.status == expect.value, RoundSubmission.is_latest == True]  # noqa: E712
+    done = session.execute(
+        update(RoundSubmission)
+        .where(*where)
+        .values(status=status.value, status_reason=reason, status_by=by, status_at=now)
+    )
+    if getattr(done, "rowcount", 0) != 1:
+        if expect is not None:
+            return None
         raise LookupError(f"round_submission {submission_id}")
-    row.status, row.status_reason, row.status_by, row.status_at = status.value, reason, by, now
-    session.add(row)
-    session.flush()
-    return row
+    session.expire_all()
+    return session.get(RoundSubmission, submission_id)

@@ -78,6 +78,7 @@ def load_document_rounds(
                 reporter or "",
                 s.status,
                 _aware(s.submitted_at),
+                s.status_reason or "",
             )
             for s, reporter in session.execute(
                 select(RoundSubmission, Contact.display_name)

@@ -217,14 +217,19 @@ def set_plan_review(session: Session, plan_code: str, on: bool) -> bool:
 def focal_recipients(session: Session, report: ReportView) -> list[Contact]:
     """Who is told of a decision: the focal point who filed it, while still a focal point of
     that agency; otherwise every active focal point of the agency."""
+    return focal_recipients_of(session, report.agency_id, report.reporter_id)
+
+
+def focal_recipients_of(session: Session, agency_id: int, reporter_id: int | None) -> list[Contact]:
+    """`focal_recipients` for anything an agency sent (a report, a round's document)."""
     focal = and_(
         Contact.role == UserRole.FOCAL.value,
-        Contact.agency_id == report.agency_id,
+        Contact.agency_id == agency_id,
         Contact.active.is_(True),
     )
-    if report.reporter_id is not None:
+    if reporter_id is not None:
         reporter = session.execute(
-            select(Contact).where(focal, Contact.id == report.reporter_id)
+            select(Contact).where(focal, Contact.id == reporter_id)
         ).scalar_one_or_none()
         if reporter is not None:
             return [reporter]

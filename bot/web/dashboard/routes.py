@@ -23,6 +23,7 @@ from bot.web.auth import viewer_of
 from bot.web.dashboard.nudge import NUDGERS
 from bot.web.dashboard.nudge import ROUTES as NUDGE_ROUTES
 from bot.web.dashboard.review import ROUTES as REVIEW_ROUTES
+from bot.web.dashboard.review import pending_extensions
 from bot.web.pages import forbidden, page
 from core.commands import Actor
 from core.report_model import VERDICTS, ReportRefused, Scope, scope_for
@@ -229,6 +230,8 @@ async def agency(request: Request) -> Response:
             .order_by(Contact.display_name)
         ).all()
         last = {r.display_name: r.submitted_at for r in reports if r.display_name}
+        reviewer = may_review(viewer) is None
+        extensions = pending_extensions(session, found.id) if reviewer else []
     return page(
         request,
         "web/dashboard/agency.j2",
@@ -240,7 +243,8 @@ async def agency(request: Request) -> Response:
         last=last,
         tz=web.tz,
         words=WORDS,
-        may_review=may_review(viewer) is None,
+        may_review=reviewer,
+        extensions=extensions,
     )
 
 

@@ -103,7 +103,7 @@ async def test_extension_asked_from_a_reminder_approved_and_refused_in_chat(fake
 
         decided = texts(await bot.press(COORD, "Chấp thuận"))
         assert "Đã chấp thuận: Sở Tư pháp, nhiệm vụ II.1.a gia hạn đến 19/07/2024" in decided
-        assert "Đã xem hết" in decided
+        assert "Không còn đề nghị gia hạn nào chờ quyết định" in decided  # /duyet, narrowed
         await deliver_all(bot, clock)
         told = api.sent_messages(FOCAL)[-1].text
         assert "đã chấp thuận" in told and "gia hạn đến 19/07/2024" in told
@@ -125,7 +125,7 @@ async def test_extension_asked_from_a_reminder_approved_and_refused_in_chat(fake
         await bot.command(COORD, "giahan", expect="Thiếu nhân lực")
         await bot.press(COORD, "Từ chối", expect="lý do từ chối")
         refused = texts(await bot.text(COORD, "Hạn do UBND tỉnh giao, không lùi được"))
-        assert "Đã từ chối đề nghị của Sở Tư pháp (nhiệm vụ II.1.b)" in refused
+        assert "Đã từ chối đề nghị gia hạn của Sở Tư pháp (nhiệm vụ II.1.b)" in refused
         await deliver_all(bot, clock)
         told = api.sent_messages(FOCAL)[-1].text
         assert "không chấp thuận" in told and "Hạn do UBND tỉnh giao, không lùi được" in told
@@ -140,7 +140,8 @@ async def test_extension_asked_from_a_reminder_approved_and_refused_in_chat(fake
     ]
     assert rows[1].refusal == "Hạn do UBND tỉnh giao, không lùi được"
     assert [a.outcome for a in _audit(engine, "extension_request")] == ["ok", "ok"]
-    assert [a.outcome for a in _audit(engine, "extension_decide")] == ["ok", "ok"]
+    assert [a.outcome for a in _audit(engine, "review_approve")] == ["ok"]
+    assert [a.outcome for a in _audit(engine, "review_reject")] == ["ok"]
     assert [a.outcome for a in _audit(engine, "command:/giahan")] == ["refused"]
     assert len([a for a in _audit(engine, "button") if a.outcome == "refused"]) >= 1
 

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from core import conversation as engine
+from core.channel import TEXT_CAPABILITIES
 from core.conversation import Answer, AnswerKind, IncomingFile, Invalid
+from core.files import InProcessFileLinks
 from core.flows.report import build_report_flow
 from core.flows.round_document import (
     FLOW,
@@ -133,3 +135,30 @@ def test_baocao_offers_the_owed_document_first_and_hands_over_to_its_flow():
     drive.press("doc:7")
     assert drive.state is None and ctx.started[0][0] == FLOW
     assert ctx.started[0][1]["round_id"] == 7
+
+
+def test_on_a_channel_without_inbound_files_the_file_step_offers_its_upload_link_unasked():
+    links = InProcessFileLinks("https://parbot.example.gov.vn/u/")
+    ctx = FakeContext(actor(UserRole.FOCAL, "STP"), capabilities=TEXT_CAPABILITIES, files=links)
+    drive = started(MemoryDocuments(), ctx)
+    asked = drive.question()
+    [(token, (target, _expires))] = links.uploads.items()
+    assert f"https://parbot.example.gov.vn/u/up/{token}" in asked
+    assert "không đến được hệ thống" in asked and "/web" not in asked
+    # the link is for this document flow: no task (0), this very flow instance
+    assert drive.state is not None
+    assert (target.task_id, target.flow_instance) == (0, drive.state.data["_instance"])
+
+
+def test_without_a_web_server_the_file_step_says_to_send_the_document_another_way():
+    drive = started(
+        MemoryDocuments(), FakeContext(actor(UserRole.FOCAL, "STP"), capabilities=TEXT_CAPABILITIES)
+    )
+    asked = drive.question()
+    assert "http" not in asked and "chưa bật trang web" in asked
+
+
+def test_a_channel_that_receives_files_gets_no_link_but_is_told_of_web():
+    links = InProcessFileLinks()
+    drive = started(MemoryDocuments(), FakeContext(actor(UserRole.FOCAL, "STP"), files=links))
+    assert links.uploads == {} and "/web" in drive.question()
