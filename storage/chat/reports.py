@@ -20,6 +20,7 @@ from sqlmodel import Session
 from core.conversation import IncomingFile
 from core.flows.report import ReportDraft, Saved, TaskItem, UploadRef
 from core.rounds import Audience, AudienceError
+from storage.reports.evaluation_store import refresh_assignment
 from storage.tables.chat import PendingUpload
 from storage.tables.shared import (
     Agency,
@@ -245,6 +246,9 @@ class SqlReportStore:
         connection.execute(
             update(_REPORTS).where(_REPORTS.c.id == report_id).values(receipt=receipt)
         )
+        # the dashboard's stored evaluation of this one pair moves with the report, in its
+        # transaction (a few milliseconds: storage/reports/evaluation_store.py)
+        refresh_assignment(self.session, draft.task_id, draft.agency_id, self.tz, now)
         files = 0
         if draft.upload_ids:
             # INSERT … SELECT: the bytes move inside the database, never through Python again

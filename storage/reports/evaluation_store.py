@@ -4,10 +4,15 @@ Compiling a nationwide plan takes seconds; a dashboard page has a few hundred mi
 So the verdict of each (task, agency) pair — computed by `core.evaluation.evaluate`, the same
 code every report uses — is stored in `assignment_evaluation` and refreshed:
 
-* `refresh_after_report(session, task_id, agency_id, tz, now)`: in the transaction that saves a
-  report (one agency's part is recompiled: a few dozen pairs);
+* `refresh_assignment(session, task_id, agency_id, tz, now)` — also reachable as
+  `refresh_after_report` — in the transaction of every report, review or deadline change of
+  that pair: the one pair is judged again in each stored view (a few milliseconds);
 * `refresh_all(session, tz, now)`: at the day change (days overdue and "quá hạn" move with the
-  date) and after an import or a deadline change.
+  date) and after an import; `ensure_stored` stores a view nobody has kept yet (a round opened
+  today, a closed round) the first time a page asks for it.
+
+Each view's pairs are also kept counted (`assignment_evaluation_tally`, moved with every
+write), so *Tổng quan* adds up a few hundred rows, not 350,000.
 
 Reading: `summary()` adds the stored verdicts up into a `CompiledReport` whose tasks lists are
 empty but whose tallies (totals, areas, kinds) follow the core counting rule — leads count, and
@@ -22,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -41,16 +46,19 @@ from core.report_model import (
     Verdict,
 )
 from storage.reports.query import load_report_data
-from storage.tables.reports import AssignmentEvaluation, EvaluationGeneration
-from storage.tables.shared import Agency, Area, Plan, ReportingRound, StatusReport, Task
+from storage.tables.reports import AssignmentEvaluation, EvaluationGeneration, EvaluationTally
+from storage.tables.shared import Agency, Area, Plan, ReportingRound, Task
 
 E = AssignmentEvaluation
 _TABLE = AssignmentEvaluation.__table__
+T = EvaluationTally
+_TALLY = EvaluationTally.__table__
 PLAN_WIDE = 0
 
 
 def _views(session: Session, plan_id: int) -> list[tuple[int, str | None]]:
-    """(round_key, round code) of every stored view of a plan: plan-wide and each open round."""
+    """(round_key, round code) of the views the daily job keeps: plan-wide and each open
+    round. A closed round's view is stored when first asked for (`ensure_stored`)."""
     rounds = session.execute(
         select(ReportingRound.id, ReportingRound.code).where(
             (ReportingRound.plan_id == plan_id) | ReportingRound.plan_id.is_(None),
@@ -58,6 +66,23 @@ def _views(session: Session, plan_id: int) -> list[tuple[int, str | None]]:
         )
     ).all()
     return [(PLAN_WIDE, None), *((int(r.id), str(r.code)) for r in rounds)]
+
+
+def _stored_views(session: Session, plan_id: int) -> list[tuple[int, str | None]]:
+    """(round_key, round code) of every view of the plan stored now (it has counted pairs)."""
+    keys = session.execute(
+        select(T.round_key).where(T.plan_id == plan_id).group_by(T.round_key)
+    ).scalars()
+    wanted = set(keys)
+    codes = {
+        int(r[0]): str(r[1])
+        for r in session.execute(
+            select(ReportingRound.id, ReportingRound.code).where(
+                ReportingRound.id.in_(wanted - {PLAN_WIDE})
+            )
+        )
+    }
+    return [(key, codes.get(key)) for key in sorted(wanted) if key == PLAN_WIDE or key in codes]
 
 
 def _rows(report: CompiledReport, round_key: int, now: datetime) -> list[dict[str, Any]]:
@@ -95,24 +120,51 @@ def _rows(report: CompiledReport, round_key: int, now: datetime) -> list[dict[st
 def _store(
     session: Session, scope: Scope, round_key: int, plan_id: int, tz: tzinfo, now: datetime
 ) -> int:
+    """Recompute one whole view (plan-wide or a round) and count it again."""
     report = evaluate(load_report_data(session, scope, tz, now), tz)
-    where = [E.round_key == round_key, E.plan_id == plan_id]
-    if scope.agency_code:
-        agency_id = session.execute(
-            select(Agency.id).where(Agency.code == scope.agency_code)
-        ).scalar_one()
-        where.append(E.agency_id == agency_id)
+    _bump(session, plan_id, now)
     connection = session.connection()
-    connection.execute(delete(_TABLE).where(*where))
+    connection.execute(delete(_TABLE).where(E.round_key == round_key, E.plan_id == plan_id))
     rows = _rows(report, round_key, now)
     for start in range(0, len(rows), 20_000):
         connection.execute(insert(_TABLE), rows[start : start + 20_000])
-    _bump(session, plan_id, now)
+    connection.execute(delete(_TALLY).where(T.round_key == round_key, T.plan_id == plan_id))
+    reported = E.report_id.is_not(None)
+    connection.execute(
+        insert(_TALLY).from_select(
+            [
+                "round_key",
+                "task_id",
+                "lead",
+                "agency_kind",
+                "verdict",
+                "reported",
+                "plan_id",
+                "area_id",
+                "pairs",
+            ],
+            select(
+                E.round_key,
+                E.task_id,
+                E.lead,
+                E.agency_kind,
+                E.verdict,
+                reported,
+                func.min(E.plan_id),
+                func.min(E.area_id),
+                func.count(),
+            )
+            .where(E.round_key == round_key, E.plan_id == plan_id)
+            .group_by(E.round_key, E.task_id, E.lead, E.agency_kind, E.verdict, reported),
+        )
+    )
     return len(rows)
 
 
 def _bump(session: Session, plan_id: int, now: datetime) -> None:
-    row = session.get(EvaluationGeneration, plan_id)
+    """A new generation of the plan's evaluations (cached sums are dropped). Taken first in
+    every write, so concurrent writers of one plan queue here rather than deadlock on counts."""
+    row = session.get(EvaluationGeneration, plan_id, with_for_update=True)
     if row is None:
         session.add(EvaluationGeneration(plan_id=plan_id, generation=1, refreshed_at=now))
     else:
@@ -131,10 +183,17 @@ _SUMS_KEPT = 64
 
 
 def refresh_all(session: Session, tz: tzinfo, now: datetime) -> int:
-    """Recompute every plan's stored evaluations (the daily job; after imports). Rows written."""
+    """Recompute every plan's stored evaluations (the daily job; after imports): plan-wide and
+    open rounds. Closed rounds' views are dropped, to be stored again when asked for — a
+    monthly round a year makes twelve views, and their days overdue still move daily."""
     written = 0
     for plan_id, code in session.execute(select(Plan.id, Plan.code)).all():
-        for round_key, round_code in _views(session, plan_id):
+        views = _views(session, plan_id)
+        keep = [key for key, _code in views]
+        connection = session.connection()
+        connection.execute(delete(_TABLE).where(E.plan_id == plan_id, E.round_key.not_in(keep)))
+        connection.execute(delete(_TALLY).where(T.plan_id == plan_id, T.round_key.not_in(keep)))
+        for round_key, round_code in views:
             scope = Scope(plan_code=code, round_code=round_code)
             written += _store(session, scope, round_key, plan_id, tz, now)
     if session.get_bind().dialect.name == "postgresql":
@@ -143,51 +202,118 @@ def refresh_all(session: Session, tz: tzinfo, now: datetime) -> int:
     return written
 
 
+def ensure_stored(session: Session, view: View, tz: tzinfo, now: datetime) -> bool:
+    """Store `view` now if it is not stored for today: a round opened since the day's refresh,
+    or a closed round (kept only on demand). True when it was computed (seconds nationwide,
+    once a day; a province's plan takes a fraction of a second)."""
+    where = (T.round_key == view.round_key, T.plan_id == view.plan.id)
+    if session.execute(select(T.task_id).where(*where).limit(1)).first() is not None:
+        if view.round_key == PLAN_WIDE or _is_open(session, view.round_key):
+            return False  # kept by the daily job and every report
+        if stored_as_of(session, view) == now.astimezone(tz).date():
+            return False
+    round_code = view.round.code if view.round is not None else None
+    scope = Scope(plan_code=view.plan.code, round_code=round_code)
+    _store(session, scope, view.round_key, view.plan.id, tz, now)
+    return True
+
+
+def _is_open(session: Session, round_id: int) -> bool:
+    status = session.execute(
+        select(ReportingRound.status).where(ReportingRound.id == round_id)
+    ).scalar_one_or_none()
+    return status == "open"
+
+
+def refresh_assignment(
+    session: Session, task_id: int, agency_id: int, tz: tzinfo, now: datetime
+) -> int:
+    """Bring one assignment's stored evaluation up to date in every stored view of its plan,
+    in the caller's transaction: what a report, a review of a report or a changed deadline of
+    (task, agency) calls. The pair is judged by `core.evaluation.evaluate` on the report data
+    `load_report_data` gives for that pair alone (same rules, same audience), so it costs a
+    few milliseconds, not a recompile of the agency. Rows written (0 or 1 per view)."""
+    found = session.execute(
+        select(Plan.id, Plan.code).join(Task, Task.plan_id == Plan.id).where(Task.id == task_id)
+    ).one_or_none()
+    if found is None:
+        return 0
+    plan_id, plan_code = int(found[0]), str(found[1])
+    views = _stored_views(session, plan_id)
+    if not views:
+        return 0  # nothing stored yet: the daily job (or the first page asked) stores it all
+    _bump(session, plan_id, now)
+    connection = session.connection()
+    written = 0
+    for round_key, round_code in views:
+        scope = Scope(plan_code=plan_code, round_code=round_code)
+        report = evaluate(load_report_data(session, scope, tz, now, pair=(task_id, agency_id)), tz)
+        rows = _rows(report, round_key, now)
+        key = (E.round_key == round_key, E.task_id == task_id, E.agency_id == agency_id)
+        old = connection.execute(
+            select(E.lead, E.agency_kind, E.verdict, E.report_id.is_not(None), E.area_id).where(
+                *key
+            )
+        ).first()
+        if old is not None:
+            connection.execute(delete(_TABLE).where(*key))
+            _count(connection, round_key, plan_id, task_id, tuple(old), -1)
+        for row in rows:
+            connection.execute(insert(_TABLE), row)
+            counted = (
+                row["lead"],
+                row["agency_kind"],
+                row["verdict"],
+                row["report_id"] is not None,
+                row["area_id"],
+            )
+            _count(connection, round_key, plan_id, task_id, counted, 1)
+        written += len(rows)
+    return written
+
+
+def _count(
+    connection: Connection,
+    round_key: int,
+    plan_id: int,
+    task_id: int,
+    pair: tuple[Any, ...],
+    step: int,
+) -> None:
+    """Move one pair in or out of its view's counts (`assignment_evaluation_tally`)."""
+    lead, kind, verdict, reported, area_id = pair
+    key = (
+        T.round_key == round_key,
+        T.task_id == task_id,
+        T.lead == bool(lead),
+        T.agency_kind == kind,
+        T.verdict == verdict,
+        T.reported == bool(reported),
+    )
+    moved = connection.execute(update(_TALLY).where(*key).values(pairs=T.pairs + step))
+    if step < 0:
+        connection.execute(delete(_TALLY).where(*key, T.pairs <= 0))
+    elif moved.rowcount == 0:
+        connection.execute(
+            insert(_TALLY).values(
+                round_key=round_key,
+                task_id=task_id,
+                lead=bool(lead),
+                agency_kind=kind,
+                verdict=verdict,
+                reported=bool(reported),
+                plan_id=plan_id,
+                area_id=area_id,
+                pairs=step,
+            )
+        )
+
+
 def refresh_after_report(
     session: Session, task_id: int, agency_id: int, tz: tzinfo, now: datetime
 ) -> int:
-    """Recompute one agency's stored evaluations in the plan of `task_id` (after a report)."""
-    plan_id, plan_code = session.execute(
-        select(Plan.id, Plan.code).join(Task, Task.plan_id == Plan.id).where(Task.id == task_id)
-    ).one()
-    code = session.execute(select(Agency.code).where(Agency.id == agency_id)).scalar_one()
-    written = 0
-    for round_key, round_code in _views(session, plan_id):
-        scope = Scope(plan_code=plan_code, round_code=round_code, agency_code=code)
-        written += _store(session, scope, round_key, plan_id, tz, now)
-    return written
-
-
-def stale_agencies(session: Session) -> list[tuple[int, int]]:
-    """(task, agency) of one latest report per agency whose stored evaluation does not count it
-    yet: what `refresh_stale` brings up to date (the plan-wide view, round_key 0). A report on
-    a pair no assignment holds has no stored row and is left to the daily refresh."""
-    rows = session.execute(
-        select(StatusReport.agency_id, StatusReport.task_id)
-        .join(
-            E, (E.task_id == StatusReport.task_id) & (E.agency_id == StatusReport.agency_id)
-        )
-        .where(StatusReport.is_latest)
-        .group_by(StatusReport.id, StatusReport.agency_id, StatusReport.task_id)
-        .having(StatusReport.id > func.max(func.coalesce(E.report_id, 0)))
-    ).all()
-    first: dict[int, int] = {}
-    for agency_id, task_id in rows:
-        first.setdefault(int(agency_id), int(task_id))
-    return [(task_id, agency_id) for agency_id, task_id in sorted(first.items())]
-
-
-def refresh_stale(engine: Any, tz: tzinfo, now: datetime) -> int:
-    """Bring every agency with a report not yet counted up to date, one short transaction
-    each, so the chat's write path never waits for the dashboard (a refresh costs ~0.1 s)."""
-    with Session(engine) as session:
-        stale = stale_agencies(session)
-    written = 0
-    for task_id, agency_id in stale:
-        with Session(engine) as session:
-            written += refresh_after_report(session, task_id, agency_id, tz, now)
-            session.commit()
-    return written
+    """After a report on (task, agency), in its transaction: `refresh_assignment`."""
+    return refresh_assignment(session, task_id, agency_id, tz, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +335,7 @@ def view_for(session: Session, scope: Scope, verdict: str | None = None) -> View
     plan_q = (
         plan_q.where(Plan.code == scope.plan_code)
         if scope.plan_code
-        else plan_q.order_by(
-            Plan.id.desc()
-        )
+        else plan_q.order_by(Plan.id.desc())
     )
     plan = session.execute(plan_q).scalars().first()
     if plan is None or plan.id is None:
@@ -293,12 +417,27 @@ def _summary(session: Session, view: View, as_of: date, now: datetime) -> Compil
     """`core.evaluation.evaluate`'s counting over stored verdicts: lead figures from lead
     pairs only, in every scope; a task the scope only coordinates counts in the coordinated
     tallies, never in the lead ones (the rule behind "51 vs 33", issue 9)."""
-    reported_col = E.report_id.is_not(None)
-    rows = session.execute(
-        select(E.task_id, E.area_id, E.lead, E.agency_kind, E.verdict, reported_col, func.count())
-        .where(*_where(view))
-        .group_by(E.task_id, E.area_id, E.lead, E.agency_kind, E.verdict, reported_col)
-    ).all()
+    rows: Any
+    if view.agency_id is None:  # the view's counts, kept with every write: a few hundred rows
+        counted = [T.round_key == view.round_key, T.plan_id == view.plan.id]
+        if view.area_id is not None:
+            counted.append(T.area_id == view.area_id)
+        if view.agency_kind:
+            counted.append(T.agency_kind == view.agency_kind)
+        rows = session.execute(
+            select(
+                T.task_id, T.area_id, T.lead, T.agency_kind, T.verdict, T.reported, T.pairs
+            ).where(*counted)
+        ).all()
+    else:  # one agency: its few dozen stored pairs
+        reported_col = E.report_id.is_not(None)
+        rows = session.execute(
+            select(
+                E.task_id, E.area_id, E.lead, E.agency_kind, E.verdict, reported_col, func.count()
+            )
+            .where(*_where(view))
+            .group_by(E.task_id, E.area_id, E.lead, E.agency_kind, E.verdict, reported_col)
+        ).all()
     has_lead = {r[0] for r in rows if r[2]}
     # per task: verdict → (pairs, pairs that reported), over the pairs responsible for it
     per_task: dict[int, dict[Verdict, list[int]]] = defaultdict(dict)
@@ -440,9 +579,7 @@ def matrix(session: Session, view: View, page: int = 1, per_page: int = 25) -> M
     agencies = {
         r.id: AgencyInfo(r.id, r.code, r.name, r.kind)
         for r in session.execute(
-            select(Agency.id, Agency.code, Agency.name, Agency.kind).where(
-                Agency.id.in_(ids)
-            )
+            select(Agency.id, Agency.code, Agency.name, Agency.kind).where(Agency.id.in_(ids))
         )
     }
     ordered = [agencies[i] for i in ids if i in agencies]
