@@ -112,7 +112,7 @@ async def measure(engine: Any, runs: int) -> dict[str, Any]:
             text("SELECT task_id, agency_id FROM assignment ORDER BY id LIMIT 1")
         ).one()
         began = time.perf_counter()
-        refresh_after_report(session, task_id, agency_id, tz, now)
+        refresh_after_report(session, task_id, agency_id, tz, now)  # as each report does
         hook_ms = (time.perf_counter() - began) * 1000
     web = WebContext(engine=engine, clock=FixedClock(now), public_url="http://bench.test")
     with transaction(engine) as session:
@@ -154,7 +154,7 @@ def report(label: str, figures: dict[str, Any]) -> bool:
     ok = True
     print(
         f"{label}: stored {figures['rows']:,} evaluations in {figures['refresh_s']:.1f} s "
-        f"(daily job); one agency after a report {figures['hook_ms']:.0f} ms; "
+        f"(daily job); one pair after a report {figures['hook_ms']:.1f} ms; "
         f"matrix has {figures['pages']} pages of 25 agencies"
     )
     for name, title in (

@@ -23,7 +23,7 @@ the same chart and JSON code as the full report. `matrix()` pages agencies × ta
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from typing import Any, NamedTuple
 
@@ -45,6 +45,7 @@ from core.report_model import (
     Tally,
     Verdict,
 )
+from storage.reports.query import _audience_clause as audience_clause
 from storage.reports.query import load_report_data
 from storage.tables.reports import AssignmentEvaluation, EvaluationGeneration, EvaluationTally
 from storage.tables.shared import Agency, Area, Plan, ReportingRound, Task
@@ -188,6 +189,7 @@ def refresh_all(session: Session, tz: tzinfo, now: datetime) -> int:
     monthly round a year makes twelve views, and their days overdue still move daily."""
     written = 0
     for plan_id, code in session.execute(select(Plan.id, Plan.code)).all():
+        _bump(session, plan_id, now)  # first, as every writer of the plan's evaluations
         views = _views(session, plan_id)
         keep = [key for key, _code in views]
         connection = session.connection()
@@ -225,14 +227,31 @@ def _is_open(session: Session, round_id: int) -> bool:
     return status == "open"
 
 
+_KEPT = (
+    "lead",
+    "agency_kind",
+    "verdict",
+    "deadline",
+    "days_overdue",
+    "report_id",
+    "reported_at",
+    "done_at",
+    "as_of",
+    "area_id",
+    "agency_code",
+)
+
+
 def refresh_assignment(
     session: Session, task_id: int, agency_id: int, tz: tzinfo, now: datetime
 ) -> int:
     """Bring one assignment's stored evaluation up to date in every stored view of its plan,
     in the caller's transaction: what a report, a review of a report or a changed deadline of
     (task, agency) calls. The pair is judged by `core.evaluation.evaluate` on the report data
-    `load_report_data` gives for that pair alone (same rules, same audience), so it costs a
-    few milliseconds, not a recompile of the agency. Rows written (0 or 1 per view)."""
+    `load_report_data` gives for that pair alone — loaded once; a round's view keeps that
+    round's reports and deadline, and the pair only if the round's audience holds it (the
+    clause every report uses) — so it costs milliseconds, not a recompile of the agency.
+    A view whose row comes out the same is not written. Rows written."""
     found = session.execute(
         select(Plan.id, Plan.code).join(Task, Task.plan_id == Plan.id).where(Task.id == task_id)
     ).one_or_none()
@@ -243,21 +262,47 @@ def refresh_assignment(
     if not views:
         return 0  # nothing stored yet: the daily job (or the first page asked) stores it all
     _bump(session, plan_id, now)
+    pair = (task_id, agency_id)
+    whole = load_report_data(session, Scope(plan_code=plan_code), tz, now, pair=pair)
+    rounds = {
+        r.id: r
+        for r in session.execute(
+            select(ReportingRound).where(ReportingRound.id.in_([k for k, _c in views]))
+        ).scalars()
+    }
     connection = session.connection()
-    written = 0
-    for round_key, round_code in views:
-        scope = Scope(plan_code=plan_code, round_code=round_code)
-        report = evaluate(load_report_data(session, scope, tz, now, pair=(task_id, agency_id)), tz)
-        rows = _rows(report, round_key, now)
-        key = (E.round_key == round_key, E.task_id == task_id, E.agency_id == agency_id)
-        old = connection.execute(
-            select(E.lead, E.agency_kind, E.verdict, E.report_id.is_not(None), E.area_id).where(
-                *key
+    stored = {
+        row[0]: tuple(row[1:])
+        for row in connection.execute(
+            select(E.round_key, *(getattr(E, name) for name in _KEPT)).where(
+                E.task_id == task_id, E.agency_id == agency_id
             )
-        ).first()
+        )
+    }
+    written = 0
+    for round_key, _code in views:
+        data = whole
+        if round_key != PLAN_WIDE:
+            round_ = rounds[round_key]
+            held = _in_audience(session, round_, task_id, agency_id)
+            data = replace(
+                whole,
+                round=RoundInfo(round_.id, round_.code, round_.title, round_.deadline),
+                tasks=whole.tasks if held else [],
+                leads=whole.leads if held else {},
+                coordinators=whole.coordinators if held else {},
+                reports=[r for r in whole.reports if held and r.round_code == round_.code],
+            )
+        rows = _rows(evaluate(data, tz), round_key, now)
+        old = stored.get(round_key)
+        if rows and old is not None and tuple(rows[0][n] for n in _KEPT) == old:
+            continue  # the same verdict as stored: nothing to write, nothing to count
+        key = (E.round_key == round_key, E.task_id == task_id, E.agency_id == agency_id)
         if old is not None:
             connection.execute(delete(_TABLE).where(*key))
-            _count(connection, round_key, plan_id, task_id, tuple(old), -1)
+            lead, kind, verdict, report_id = old[0], old[1], old[2], old[5]
+            counted = (lead, kind, verdict, report_id is not None, old[9])
+            _count(connection, round_key, plan_id, task_id, counted, -1)
         for row in rows:
             connection.execute(insert(_TABLE), row)
             counted = (
@@ -270,6 +315,19 @@ def refresh_assignment(
             _count(connection, round_key, plan_id, task_id, counted, 1)
         written += len(rows)
     return written
+
+
+def _in_audience(session: Session, round_: ReportingRound, task_id: int, agency_id: int) -> bool:
+    """Whether a round's audience holds (task, agency): `load_report_data`'s own clause."""
+    clauses = audience_clause(round_)
+    if not clauses:
+        return True
+    return (
+        session.execute(
+            select(Task.id).join(Agency, Agency.id == agency_id).where(Task.id == task_id, *clauses)
+        ).first()
+        is not None
+    )
 
 
 def _count(

@@ -198,7 +198,7 @@ def _grid_rows(grid: store.MatrixPage) -> list[tuple[Any, Markup]]:
                     ref, found.verdict, labels[found.verdict], found.lead, found.days_overdue
                 )
             parts.append(html)
-        rows.append((agency, Markup("").join(parts)))
+        rows.append((agency, Markup("".join(parts))))  # every part is already Markup
     return rows
 
 

@@ -99,7 +99,7 @@ def test_a_saved_report_moves_its_pair_in_every_stored_view_as_a_full_recompute_
     assert moved[(0, task_ids[0], agency_id)][0] in {"done_on_time", "done_late"}
     kept = counts(any_engine)
     with transaction(any_engine) as session:  # again, and on a pair nobody holds: no change
-        refresh_assignment(session, task_ids[0], agency_id, TZ, NOW)
+        assert refresh_assignment(session, task_ids[0], agency_id, TZ, NOW) == 0  # unchanged
         refresh_after_report(session, task_ids[1], agency_id, TZ, NOW)  # the old name works
         unassigned = (
             session.execute(
