@@ -24,14 +24,15 @@ from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from core.evaluation import evaluate, kind_order, task_verdict
+from core.model import AssignmentRole
 from core.report_model import (
     AgencyInfo,
     AreaInfo,
@@ -40,15 +41,24 @@ from core.report_model import (
     Evaluation,
     PlanInfo,
     ReportData,
+    ReportInfo,
     RoundInfo,
     Scope,
     Tally,
+    TaskInfo,
     Verdict,
 )
-from storage.reports.query import _audience_clause as audience_clause
-from storage.reports.query import load_report_data
+from storage.reports.query import day_end_utc, load_report_data
 from storage.tables.reports import AssignmentEvaluation, EvaluationGeneration, EvaluationTally
-from storage.tables.shared import Agency, Area, Plan, ReportingRound, Task
+from storage.tables.shared import (
+    Agency,
+    Area,
+    Assignment,
+    Plan,
+    ReportingRound,
+    StatusReport,
+    Task,
+)
 
 E = AssignmentEvaluation
 _TABLE = AssignmentEvaluation.__table__
@@ -67,23 +77,6 @@ def _views(session: Session, plan_id: int) -> list[tuple[int, str | None]]:
         )
     ).all()
     return [(PLAN_WIDE, None), *((int(r.id), str(r.code)) for r in rounds)]
-
-
-def _stored_views(session: Session, plan_id: int) -> list[tuple[int, str | None]]:
-    """(round_key, round code) of every view of the plan stored now (it has counted pairs)."""
-    keys = session.execute(
-        select(T.round_key).where(T.plan_id == plan_id).group_by(T.round_key)
-    ).scalars()
-    wanted = set(keys)
-    codes = {
-        int(r[0]): str(r[1])
-        for r in session.execute(
-            select(ReportingRound.id, ReportingRound.code).where(
-                ReportingRound.id.in_(wanted - {PLAN_WIDE})
-            )
-        )
-    }
-    return [(key, codes.get(key)) for key in sorted(wanted) if key == PLAN_WIDE or key in codes]
 
 
 def _rows(report: CompiledReport, round_key: int, now: datetime) -> list[dict[str, Any]]:
@@ -240,94 +233,175 @@ _KEPT = (
     "area_id",
     "agency_code",
 )
+_PAIR = (E.task_id == bindparam("b_task"), E.agency_id == bindparam("b_agency"))
+# Built once: a report's transaction runs these, and building a statement costs more than
+# running it. They are `load_report_data`'s queries narrowed to one pair.
+_PAIR_FACTS = (
+    select(
+        Assignment.role,
+        Task.ref,
+        Task.area_id,
+        Task.position,
+        Task.title,
+        Task.schedule,
+        Task.rule_kind,
+        Task.due_date,
+        Task.expected_output,
+        Task.lead_text,
+        Task.coordinating_text,
+        Task.plan_id,
+        Agency.code,
+        Agency.kind,
+    )
+    .join(Task, Task.id == Assignment.task_id)
+    .join(Agency, Agency.id == Assignment.agency_id)
+    .where(Assignment.task_id == bindparam("b_task"), Assignment.agency_id == bindparam("b_agency"))
+)
+_PAIR_STORED = (
+    select(
+        E.round_key,
+        *(getattr(E, name) for name in _KEPT),
+        ReportingRound.code,
+        ReportingRound.title,
+        ReportingRound.deadline,
+    )
+    .outerjoin(ReportingRound, ReportingRound.id == E.round_key)
+    .where(*_PAIR)
+)
+_PAIR_REPORTS = (
+    select(
+        StatusReport.id,
+        StatusReport.version,
+        StatusReport.status,
+        StatusReport.submitted_at,
+        StatusReport.round_id,
+        ReportingRound.code,
+    )
+    .outerjoin(ReportingRound, ReportingRound.id == StatusReport.round_id)
+    .where(
+        StatusReport.task_id == bindparam("b_task"),
+        StatusReport.agency_id == bindparam("b_agency"),
+        StatusReport.submitted_at < bindparam("b_cutoff"),
+    )
+)
+_WRITTEN: tuple[str, ...] = (
+    "verdict",
+    "deadline",
+    "days_overdue",
+    "report_id",
+    "reported_at",
+    "done_at",
+)
+_WRITTEN += ("as_of", "lead", "refreshed_at")
+_PAIR_UPDATE = (
+    update(_TABLE)
+    .where(E.round_key == bindparam("b_round"), *_PAIR)
+    .values({name: bindparam(f"v_{name}") for name in _WRITTEN})
+)
+_BUMP = (
+    update(EvaluationGeneration.__table__)
+    .where(EvaluationGeneration.plan_id == bindparam("b_plan"))
+    .values(generation=EvaluationGeneration.generation + 1, refreshed_at=bindparam("b_now"))
+)
+_TALLY_KEY = (
+    T.round_key == bindparam("b_round"),
+    T.task_id == bindparam("b_task"),
+    T.lead == bindparam("b_lead"),
+    T.agency_kind == bindparam("b_kind"),
+    T.verdict == bindparam("b_verdict"),
+    T.reported == bindparam("b_reported"),
+)
+_TALLY_MOVE = update(_TALLY).where(*_TALLY_KEY).values(pairs=T.pairs + bindparam("b_step"))
 
 
 def refresh_assignment(
     session: Session, task_id: int, agency_id: int, tz: tzinfo, now: datetime
 ) -> int:
-    """Bring one assignment's stored evaluation up to date in every stored view of its plan,
+    """Bring one assignment's stored evaluation up to date in every stored view that holds it,
     in the caller's transaction: what a report, a review of a report or a changed deadline of
-    (task, agency) calls. The pair is judged by `core.evaluation.evaluate` on the report data
-    `load_report_data` gives for that pair alone — loaded once; a round's view keeps that
-    round's reports and deadline, and the pair only if the round's audience holds it (the
-    clause every report uses) — so it costs milliseconds, not a recompile of the agency.
-    A view whose row comes out the same is not written. Rows written."""
-    found = session.execute(
-        select(Plan.id, Plan.code).join(Task, Task.plan_id == Plan.id).where(Task.id == task_id)
-    ).one_or_none()
-    if found is None:
-        return 0
-    plan_id, plan_code = int(found[0]), str(found[1])
-    views = _stored_views(session, plan_id)
-    if not views:
-        return 0  # nothing stored yet: the daily job (or the first page asked) stores it all
-    _bump(session, plan_id, now)
-    pair = (task_id, agency_id)
-    whole = load_report_data(session, Scope(plan_code=plan_code), tz, now, pair=pair)
-    rounds = {
-        r.id: r
-        for r in session.execute(
-            select(ReportingRound).where(ReportingRound.id.in_([k for k, _c in views]))
-        ).scalars()
-    }
+    (task, agency) calls. Which views hold a pair is settled when a view is stored (plan-wide:
+    every assignment; a round: its audience) and none of these changes moves it.
+
+    The pair is judged by `core.evaluation.evaluate`, as every report is, on the data
+    `load_report_data` would give for it — its assignment, and its reports up to the end of
+    today (a round's view: that round's reports and deadline) — read with three prepared
+    statements, so a report's transaction pays ~1 ms, not a recompile of the agency (~0.1 s
+    inside SQLite's write lock made chat p95 seconds). Keep `_PAIR_REPORTS` in step with
+    `load_report_data`'s report filter; the tests compare both. A view whose row comes out
+    the same is not written. Rows written."""
     connection = session.connection()
-    stored = {
-        row[0]: tuple(row[1:])
-        for row in connection.execute(
-            select(E.round_key, *(getattr(E, name) for name in _KEPT)).where(
-                E.task_id == task_id, E.agency_id == agency_id
-            )
+    params = {"b_task": task_id, "b_agency": agency_id}
+    stored: Any = connection.execute(_PAIR_STORED, params).all()
+    if not stored:
+        return 0  # no stored view holds the pair (or nothing is stored yet)
+    facts: Any = connection.execute(_PAIR_FACTS, params).all()
+    if not facts:
+        return 0  # no longer assigned: the next full refresh drops it
+    first = facts[0]
+    lead = any(row[0] == AssignmentRole.LEAD.value for row in facts)
+    plan_id = int(first[11])
+    as_of = now.astimezone(tz).date()
+    reports = [
+        ReportInfo(
+            int(r[0]),
+            "",
+            task_id,
+            agency_id,
+            r[5],
+            "",
+            r[1],
+            r[2],
+            "",
+            None,
+            "",
+            _utc(r[3]),
+            (),
         )
-    }
+        for r in connection.execute(_PAIR_REPORTS, {**params, "b_cutoff": day_end_utc(as_of, tz)})
+    ]  # fields no verdict reads are left empty: only the stored row is built from these
+    task = TaskInfo(task_id, *first[1:11])
+    agency = AgencyInfo(agency_id, first[12], "", first[13])
+    base = ReportData(
+        PlanInfo(plan_id, "", "", 0, ""),
+        None,
+        Scope(),
+        as_of,
+        now,
+        [AreaInfo(task.area_id, "", "", 0)],
+        [task],
+        {agency_id: agency},
+        {task_id: [agency_id]} if lead else {},
+        {} if lead else {task_id: [agency_id]},
+        reports,
+    )
+    if connection.execute(_BUMP, {"b_plan": plan_id, "b_now": now}).rowcount == 0:
+        _bump(session, plan_id, now)
     written = 0
-    for round_key, _code in views:
-        data = whole
+    for row in stored:
+        round_key, old, round_code = row[0], tuple(row[1 : 1 + len(_KEPT)]), row[-3]
+        data = base
         if round_key != PLAN_WIDE:
-            round_ = rounds[round_key]
-            held = _in_audience(session, round_, task_id, agency_id)
             data = replace(
-                whole,
-                round=RoundInfo(round_.id, round_.code, round_.title, round_.deadline),
-                tasks=whole.tasks if held else [],
-                leads=whole.leads if held else {},
-                coordinators=whole.coordinators if held else {},
-                reports=[r for r in whole.reports if held and r.round_code == round_.code],
+                base,
+                round=RoundInfo(round_key, round_code, row[-2], row[-1]),
+                reports=[r for r in reports if r.round_code == round_code],
             )
-        rows = _rows(evaluate(data, tz), round_key, now)
-        old = stored.get(round_key)
-        if rows and old is not None and tuple(rows[0][n] for n in _KEPT) == old:
-            continue  # the same verdict as stored: nothing to write, nothing to count
-        key = (E.round_key == round_key, E.task_id == task_id, E.agency_id == agency_id)
-        if old is not None:
-            connection.execute(delete(_TABLE).where(*key))
-            lead, kind, verdict, report_id = old[0], old[1], old[2], old[5]
-            counted = (lead, kind, verdict, report_id is not None, old[9])
-            _count(connection, round_key, plan_id, task_id, counted, -1)
-        for row in rows:
-            connection.execute(insert(_TABLE), row)
-            counted = (
-                row["lead"],
-                row["agency_kind"],
-                row["verdict"],
-                row["report_id"] is not None,
-                row["area_id"],
-            )
-            _count(connection, round_key, plan_id, task_id, counted, 1)
-        written += len(rows)
+        [new] = _rows(evaluate(data, tz), round_key, now)
+        if tuple(new[name] for name in _KEPT) == old:
+            continue  # the same as stored: nothing to write, nothing to count
+        values = {f"v_{name}": new[name] for name in _WRITTEN}
+        connection.execute(_PAIR_UPDATE, {**params, **values, "b_round": round_key})
+        before = (old[0], old[1], old[2], old[5] is not None)
+        after = (new["lead"], new["agency_kind"], new["verdict"], new["report_id"] is not None)
+        if before != after:
+            _count(connection, round_key, plan_id, task_id, (*before, old[9]), -1)
+            _count(connection, round_key, plan_id, task_id, (*after, new["area_id"]), 1)
+        written += 1
     return written
 
 
-def _in_audience(session: Session, round_: ReportingRound, task_id: int, agency_id: int) -> bool:
-    """Whether a round's audience holds (task, agency): `load_report_data`'s own clause."""
-    clauses = audience_clause(round_)
-    if not clauses:
-        return True
-    return (
-        session.execute(
-            select(Task.id).join(Agency, Agency.id == agency_id).where(Task.id == task_id, *clauses)
-        ).first()
-        is not None
-    )
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _count(
@@ -338,20 +412,19 @@ def _count(
     pair: tuple[Any, ...],
     step: int,
 ) -> None:
-    """Move one pair in or out of its view's counts (`assignment_evaluation_tally`)."""
+    """Move one pair in or out of its view's counts (`assignment_evaluation_tally`); a count
+    that falls to 0 stays as a row of 0 (readers skip it), which saves a statement."""
     lead, kind, verdict, reported, area_id = pair
-    key = (
-        T.round_key == round_key,
-        T.task_id == task_id,
-        T.lead == bool(lead),
-        T.agency_kind == kind,
-        T.verdict == verdict,
-        T.reported == bool(reported),
-    )
-    moved = connection.execute(update(_TALLY).where(*key).values(pairs=T.pairs + step))
-    if step < 0:
-        connection.execute(delete(_TALLY).where(*key, T.pairs <= 0))
-    elif moved.rowcount == 0:
+    key = {
+        "b_round": round_key,
+        "b_task": task_id,
+        "b_lead": bool(lead),
+        "b_kind": kind,
+        "b_verdict": verdict,
+        "b_reported": bool(reported),
+    }
+    moved = connection.execute(_TALLY_MOVE, {**key, "b_step": step})
+    if moved.rowcount == 0 and step > 0:
         connection.execute(
             insert(_TALLY).values(
                 round_key=round_key,
@@ -477,7 +550,7 @@ def _summary(session: Session, view: View, as_of: date, now: datetime) -> Compil
     tallies, never in the lead ones (the rule behind "51 vs 33", issue 9)."""
     rows: Any
     if view.agency_id is None:  # the view's counts, kept with every write: a few hundred rows
-        counted = [T.round_key == view.round_key, T.plan_id == view.plan.id]
+        counted = [T.round_key == view.round_key, T.plan_id == view.plan.id, T.pairs > 0]
         if view.area_id is not None:
             counted.append(T.area_id == view.area_id)
         if view.agency_kind:

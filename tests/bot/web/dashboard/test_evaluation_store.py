@@ -47,6 +47,7 @@ def counts(engine) -> dict[tuple, int]:
         kept = {
             (t.round_key, t.task_id, t.lead, t.agency_kind, t.verdict, t.reported): t.pairs
             for t in session.execute(select(T)).scalars()
+            if t.pairs  # a count fallen to 0 stays as a row of 0
         }
         reported = E.report_id.is_not(None)
         again = {
