@@ -98,6 +98,13 @@ async def test_a_coordinator_signs_in_from_chat_filters_the_matrix_and_downloads
         await shot(page, "matrix")
         refs = await page.locator("#matrix thead th[title]").all_inner_texts()
         assert refs and all(ref.strip().startswith("II.") for ref in refs)
+        # every task's column lines up with its cells (one table cell per task)
+        heads = page.locator("#matrix thead th[title]")
+        cells = page.locator("#matrix tbody tr").first.locator("td")
+        assert await cells.count() == len(refs)
+        for i in (0, len(refs) - 1):
+            head, cell = await heads.nth(i).bounding_box(), await cells.nth(i).bounding_box()
+            assert head and cell and abs(head["x"] - cell["x"]) < 1
         first = page.locator("#matrix tbody th a").first
         name = (await first.inner_text()).strip()
         await first.click()

@@ -23,11 +23,11 @@ demo_template = report_support.demo_template
 
 
 def figures(html: str, table: str) -> list[list[int]]:
-    """The numbers of one tally table on the page, row by row."""
+    """The numbers of one tally table on the page, row by row ("4.121" is 4121)."""
     body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
     rows = body.split("<tbody>", 1)[1].split("</tr>")
     return [
-        [int(n) for n in re.findall(r'class="num[^"]*"[^>]*>(\d+)<', row)]
+        [int(n.replace(".", "")) for n in re.findall(r'class="num[^"]*"[^>]*>([\d.]+)<', row)]
         for row in rows
         if "<th" in row
     ]
