@@ -197,6 +197,17 @@ def refresh_all(session: Session, tz: tzinfo, now: datetime) -> int:
     return written
 
 
+def forget_all(session: Session, now: datetime) -> None:
+    """Drop every stored evaluation, after a change to many pairs at once (a plan imported
+    again, demo reports added or removed): the first page needing a view stores it again
+    (`ensure_stored`), the daily job the rest. Cheaper for an import than recomputing now."""
+    connection = session.connection()
+    for plan_id in session.execute(select(Plan.id)).scalars():
+        _bump(session, plan_id, now)
+    connection.execute(delete(_TABLE))
+    connection.execute(delete(_TALLY))
+
+
 def ensure_stored(session: Session, view: View, tz: tzinfo, now: datetime) -> bool:
     """Store `view` now if it is not stored for today: a round opened since the day's refresh,
     or a closed round (kept only on demand). True when it was computed (seconds nationwide,
@@ -524,6 +535,7 @@ def _task_word(counts: dict[Verdict, int]) -> Verdict:
     return task_verdict(stand_ins)
 
 
+_VERDICTS = {v.value: v for v in Verdict}
 _REPORTED: Any = object()  # "a report exists" for the stand-in pairs above
 
 
@@ -549,17 +561,21 @@ def _summary(session: Session, view: View, as_of: date, now: datetime) -> Compil
     pairs only, in every scope; a task the scope only coordinates counts in the coordinated
     tallies, never in the lead ones (the rule behind "51 vs 33", issue 9)."""
     rows: Any
-    if view.agency_id is None:  # the view's counts, kept with every write: a few hundred rows
+    if view.agency_id is None:  # the view's counts, kept with every write
         counted = [T.round_key == view.round_key, T.plan_id == view.plan.id, T.pairs > 0]
         if view.area_id is not None:
             counted.append(T.area_id == view.area_id)
         if view.agency_kind:
             counted.append(T.agency_kind == view.agency_kind)
-        rows = session.execute(
-            select(
-                T.task_id, T.area_id, T.lead, T.agency_kind, T.verdict, T.reported, T.pairs
-            ).where(*counted)
-        ).all()
+        rows = (
+            session.connection()  # Core rows: a nationwide view holds a few thousand counts
+            .execute(
+                select(
+                    T.task_id, T.area_id, T.lead, T.agency_kind, T.verdict, T.reported, T.pairs
+                ).where(*counted)
+            )
+            .all()
+        )
     else:  # one agency: its few dozen stored pairs
         reported_col = E.report_id.is_not(None)
         rows = session.execute(
@@ -578,7 +594,7 @@ def _summary(session: Session, view: View, as_of: date, now: datetime) -> Compil
     area_coordinating: dict[int, Tally] = defaultdict(Tally)
     agency_tally, coordinating_tally = Tally(), Tally()
     for task_id, area_id, lead, kind, verdict, reported, n in rows:
-        word, done = Verdict(verdict), n if reported else 0
+        word, done = _VERDICTS[verdict], n if reported else 0
         task_area[task_id] = area_id
         if not lead:
             coordinating_tally.add(word, n, done)

@@ -18,6 +18,7 @@ from storage.db import transaction
 from storage.demo import seed_demo
 from storage.reports.evaluation_store import (
     ensure_stored,
+    forget_all,
     refresh_after_report,
     refresh_all,
     refresh_assignment,
@@ -152,6 +153,13 @@ def test_a_closed_round_is_stored_when_first_asked_for_and_counts_as_its_report(
         refresh_all(session, TZ, NOW + timedelta(days=1))  # dropped again by the daily job
         assert not session.execute(select(E).where(E.round_key == view.round_key)).first()
         assert not session.execute(select(T).where(T.round_key == view.round_key)).first()
+    plan_wide = {k: v for k, v in stored(any_engine).items() if k[0] == 0}
+    with transaction(any_engine) as session:  # after an import: dropped, stored when asked
+        forget_all(session, NOW + timedelta(days=1))
+        assert not session.execute(select(E)).first() and not session.execute(select(T)).first()
+        assert ensure_stored(session, view_for(session, Scope()), TZ, NOW + timedelta(days=1))
+    assert stored(any_engine) == plan_wide
+    counts(any_engine)
 
 
 def test_the_day_change_moves_days_overdue(demo_engine):
