@@ -108,7 +108,9 @@ def check_link(session: Session, token: str, kind: str, now: datetime) -> LinkCh
 def consume_link(session: Session, link: WebLink, now: datetime) -> bool:
     """Mark a single-use link used; False when another request used it first (a race)."""
     done = session.execute(
-        update(WebLink).where(WebLink.id == link.id, WebLink.used_at.is_(None)).values(used_at=now)
+        update(WebLink)
+        .where(WebLink.id == link.id, WebLink.used_at.is_(None))
+        .values(used_at=now)
     )
     return done.rowcount == 1  # type: ignore[attr-defined]
 
@@ -283,5 +285,7 @@ def prune(session: Session, now: datetime, keep: timedelta = timedelta(days=7)) 
     before = now - keep
     session.execute(delete(WebLink).where(WebLink.expires_at < before))
     session.execute(
-        delete(WebSession).where(or_(WebSession.expires_at < before, WebSession.ended_at < before))
+        delete(WebSession).where(
+            or_(WebSession.expires_at < before, WebSession.ended_at < before)
+        )
     )
