@@ -31,6 +31,8 @@ class AssignmentEvaluation(SQLModel, table=True):
             "verdict",
         ),
         Index("ix_assignment_evaluation_agency_id", "round_key", "plan_id", "agency_id"),
+        # one pair in every view: what a report's transaction reads and updates
+        Index("ix_assignment_evaluation_pair", "task_id", "agency_id"),
         Index(
             "ix_assignment_evaluation_agency",
             "round_key",

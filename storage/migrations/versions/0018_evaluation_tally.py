@@ -1,4 +1,5 @@
-"""dashboard: stored evaluations already counted per view and task (Tổng quan reads these)
+"""dashboard: stored evaluations counted per view and task (Tổng quan reads these); one pair's
+rows found by (task, agency), as a report's transaction needs
 
 Revision ID: 0018
 Revises: 0012
@@ -39,6 +40,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_assignment_evaluation_tally_plan_id", "assignment_evaluation_tally", ["plan_id"]
     )
+    op.create_index(
+        "ix_assignment_evaluation_pair", "assignment_evaluation", ["task_id", "agency_id"]
+    )
     # evaluations stored before this revision, counted once
     op.execute(
         "INSERT INTO assignment_evaluation_tally (round_key, task_id, lead, agency_kind, "
@@ -50,6 +54,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_assignment_evaluation_pair", table_name="assignment_evaluation")
     op.drop_index(
         "ix_assignment_evaluation_tally_plan_id", table_name="assignment_evaluation_tally"
     )
