@@ -259,6 +259,13 @@ def prepare_database(folder: Path, users: int) -> tuple[str, list[int]]:
     engine = make_engine(url)
     upgrade(engine)
     load_seed(engine, ROOT / "storage" / "seed" / "quang-nam-2024")
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from storage.reports.evaluation_store import refresh_all
+
+    with transaction(engine) as session:  # as after the daily job: every report moves them
+        refresh_all(session, ZoneInfo("Asia/Ho_Chi_Minh"), datetime.now(UTC))
     with Session(engine) as session:
         agencies = (
             session.execute(

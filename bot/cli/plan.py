@@ -31,9 +31,10 @@ from storage.plans import (
     plan_by_code,
     save_plan,
 )
+from storage.reports.evaluation_store import forget_all
 from storage.review.store import set_plan_review
 from storage.seed import load_seed
-from storage.tables.shared import Agency, Plan, Task
+from storage.tables.shared import Agency, Plan, Task, utcnow
 
 db_app = typer.Typer(no_args_is_help=True, help="Cơ sở dữ liệu.")
 plan_app = typer.Typer(no_args_is_help=True, help="Kế hoạch và nhiệm vụ.")
@@ -134,6 +135,7 @@ def plan_import(
                     summary = save_plan(session, meta, draft, progress=lambda _d, _t: bar.update(1))
             else:
                 summary = save_plan(session, meta, draft)
+            forget_all(session, utcnow())  # the dashboard's stored verdicts are stored again
     except (PlanFormatError, OSError) as exc:
         fail(str(exc))
     print_summary(summary)

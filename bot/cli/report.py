@@ -37,8 +37,9 @@ from storage.db import transaction
 from storage.demo import DemoError, remove_demo, seed_demo
 from storage.demo_recipients import link_demo_recipients, unlink_demo_recipients
 from storage.plans import plan_by_code
+from storage.reports.evaluation_store import forget_all
 from storage.reports.query import ScopeError, letterhead
-from storage.tables.shared import StatusReport, Task
+from storage.tables.shared import StatusReport, Task, utcnow
 
 LARGE = 20_000  # reports: above this a progress bar is shown
 
@@ -225,6 +226,7 @@ def demo_seed(
         with transaction(ready_engine(settings)) as session:
             summary = seed_demo(session, ZoneInfo(settings.timezone), plan, seed)
             reachable = link_demo_recipients(session)  # so /nhacnho can be tried on the console
+            forget_all(session, utcnow())  # the dashboard stores its verdicts again
     except DemoError:
         fail(str(words().no_plan(plan)))
         return
@@ -237,6 +239,7 @@ def demo_clear() -> None:
     with transaction(ready_engine()) as session:
         removed = remove_demo(session)
         unlink_demo_recipients(session)
+        forget_all(session, utcnow())
     typer.echo(str(words().demo_cleared(removed)))
 
 

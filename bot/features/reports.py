@@ -44,25 +44,3 @@ def web_routes(app: Any) -> list[BaseRoute]:
     from bot.web.dashboard import ROUTES
 
     return list(ROUTES)
-
-
-REFRESH_EVERY = 10.0  # seconds: how far the dashboard may trail a report just sent
-
-
-async def run(app: Any) -> None:
-    """Keep the dashboard's stored evaluations up with new reports, off the chat's write
-    path: a report commits at chat speed; its agency's evaluations follow within seconds."""
-    import asyncio
-    import logging
-
-    from storage.reports.evaluation_store import refresh_stale
-
-    log = logging.getLogger("parbot.evaluations")
-    while True:
-        try:
-            await asyncio.to_thread(
-                refresh_stale, app.engine, app.dispatcher.config.timezone, app.clock.now()
-            )
-        except Exception:
-            log.exception("evaluation refresh failed")
-        await asyncio.sleep(REFRESH_EVERY)

@@ -30,7 +30,14 @@ def html_environment() -> Environment:
     )
     env.filters["vn_date"] = vn_date
     env.filters["vn_datetime"] = vn_datetime
+    env.filters["vn_number"] = vn_number
     return env
+
+
+def vn_number(value: int) -> str:
+    """4121 → "4.121": thousands grouped with a dot, as Vietnamese documents (and the chart)
+    write them."""
+    return f"{value:,}".replace(",", ".")
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -22,6 +22,7 @@ from core.flows.report import ReportDraft, Saved, TaskItem, UploadRef
 from core.review import status_on_submit
 from core.round_documents import covers_tasks
 from core.rounds import Audience, AudienceError
+from storage.reports.evaluation_store import refresh_assignment
 from storage.review.store import plan_needs_review
 from storage.tables.chat import PendingUpload
 from storage.tables.shared import (
@@ -261,6 +262,9 @@ class SqlReportStore:
         connection.execute(
             update(_REPORTS).where(_REPORTS.c.id == report_id).values(receipt=receipt)
         )
+        # the dashboard's stored evaluation of this one pair moves with the report, in its
+        # transaction (a few milliseconds: storage/reports/evaluation_store.py)
+        refresh_assignment(self.session, draft.task_id, draft.agency_id, self.tz, now)
         files = 0
         if draft.upload_ids:
             # INSERT … SELECT: the bytes move inside the database, never through Python again

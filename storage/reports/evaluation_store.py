@@ -4,10 +4,15 @@ Compiling a nationwide plan takes seconds; a dashboard page has a few hundred mi
 So the verdict of each (task, agency) pair — computed by `core.evaluation.evaluate`, the same
 code every report uses — is stored in `assignment_evaluation` and refreshed:
 
-* `refresh_after_report(session, task_id, agency_id, tz, now)`: in the transaction that saves a
-  report (one agency's part is recompiled: a few dozen pairs);
+* `refresh_assignment(session, task_id, agency_id, tz, now)` — also reachable as
+  `refresh_after_report` — in the transaction of every report, review or deadline change of
+  that pair: the one pair is judged again in each stored view (a few milliseconds);
 * `refresh_all(session, tz, now)`: at the day change (days overdue and "quá hạn" move with the
-  date) and after an import or a deadline change.
+  date) and after an import; `ensure_stored` stores a view nobody has kept yet (a round opened
+  today, a closed round) the first time a page asks for it.
+
+Each view's pairs are also kept counted (`assignment_evaluation_tally`, moved with every
+write), so *Tổng quan* adds up a few hundred rows, not 350,000.
 
 Reading: `summary()` adds the stored verdicts up into a `CompiledReport` whose tasks lists are
 empty but whose tallies (totals, areas, kinds) follow the core counting rule — leads count, and
@@ -18,15 +23,16 @@ the same chart and JSON code as the full report. `matrix()` pages agencies × ta
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from core.evaluation import evaluate, kind_order, task_verdict
+from core.model import AssignmentRole
 from core.report_model import (
     AgencyInfo,
     AreaInfo,
@@ -35,22 +41,36 @@ from core.report_model import (
     Evaluation,
     PlanInfo,
     ReportData,
+    ReportInfo,
     RoundInfo,
     Scope,
     Tally,
+    TaskInfo,
     Verdict,
 )
-from storage.reports.query import load_report_data
-from storage.tables.reports import AssignmentEvaluation, EvaluationGeneration
-from storage.tables.shared import Agency, Area, Plan, ReportingRound, StatusReport, Task
+from storage.extensions import approved
+from storage.reports.query import day_end_utc, load_report_data
+from storage.tables.reports import AssignmentEvaluation, EvaluationGeneration, EvaluationTally
+from storage.tables.shared import (
+    Agency,
+    Area,
+    Assignment,
+    Plan,
+    ReportingRound,
+    StatusReport,
+    Task,
+)
 
 E = AssignmentEvaluation
 _TABLE = AssignmentEvaluation.__table__
+T = EvaluationTally
+_TALLY = EvaluationTally.__table__
 PLAN_WIDE = 0
 
 
 def _views(session: Session, plan_id: int) -> list[tuple[int, str | None]]:
-    """(round_key, round code) of every stored view of a plan: plan-wide and each open round."""
+    """(round_key, round code) of the views the daily job keeps: plan-wide and each open
+    round. A closed round's view is stored when first asked for (`ensure_stored`)."""
     rounds = session.execute(
         select(ReportingRound.id, ReportingRound.code).where(
             (ReportingRound.plan_id == plan_id) | ReportingRound.plan_id.is_(None),
@@ -100,24 +120,51 @@ def _rows(report: CompiledReport, round_key: int, now: datetime) -> list[dict[st
 def _store(
     session: Session, scope: Scope, round_key: int, plan_id: int, tz: tzinfo, now: datetime
 ) -> int:
+    """Recompute one whole view (plan-wide or a round) and count it again."""
     report = evaluate(load_report_data(session, scope, tz, now), tz)
-    where = [E.round_key == round_key, E.plan_id == plan_id]
-    if scope.agency_code:
-        agency_id = session.execute(
-            select(Agency.id).where(Agency.code == scope.agency_code)
-        ).scalar_one()
-        where.append(E.agency_id == agency_id)
+    _bump(session, plan_id, now)
     connection = session.connection()
-    connection.execute(delete(_TABLE).where(*where))
+    connection.execute(delete(_TABLE).where(E.round_key == round_key, E.plan_id == plan_id))
     rows = _rows(report, round_key, now)
     for start in range(0, len(rows), 20_000):
         connection.execute(insert(_TABLE), rows[start : start + 20_000])
-    _bump(session, plan_id, now)
+    connection.execute(delete(_TALLY).where(T.round_key == round_key, T.plan_id == plan_id))
+    reported = E.report_id.is_not(None)
+    connection.execute(
+        insert(_TALLY).from_select(
+            [
+                "round_key",
+                "task_id",
+                "lead",
+                "agency_kind",
+                "verdict",
+                "reported",
+                "plan_id",
+                "area_id",
+                "pairs",
+            ],
+            select(
+                E.round_key,
+                E.task_id,
+                E.lead,
+                E.agency_kind,
+                E.verdict,
+                reported,
+                func.min(E.plan_id),
+                func.min(E.area_id),
+                func.count(),
+            )
+            .where(E.round_key == round_key, E.plan_id == plan_id)
+            .group_by(E.round_key, E.task_id, E.lead, E.agency_kind, E.verdict, reported),
+        )
+    )
     return len(rows)
 
 
 def _bump(session: Session, plan_id: int, now: datetime) -> None:
-    row = session.get(EvaluationGeneration, plan_id)
+    """A new generation of the plan's evaluations (cached sums are dropped). Taken first in
+    every write, so concurrent writers of one plan queue here rather than deadlock on counts."""
+    row = session.get(EvaluationGeneration, plan_id, with_for_update=True)
     if row is None:
         session.add(EvaluationGeneration(plan_id=plan_id, generation=1, refreshed_at=now))
     else:
@@ -136,10 +183,18 @@ _SUMS_KEPT = 64
 
 
 def refresh_all(session: Session, tz: tzinfo, now: datetime) -> int:
-    """Recompute every plan's stored evaluations (the daily job; after imports). Rows written."""
+    """Recompute every plan's stored evaluations (the daily job; after imports): plan-wide and
+    open rounds. Closed rounds' views are dropped, to be stored again when asked for — a
+    monthly round a year makes twelve views, and their days overdue still move daily."""
     written = 0
     for plan_id, code in session.execute(select(Plan.id, Plan.code)).all():
-        for round_key, round_code in _views(session, plan_id):
+        _bump(session, plan_id, now)  # first, as every writer of the plan's evaluations
+        views = _views(session, plan_id)
+        keep = [key for key, _code in views]
+        connection = session.connection()
+        connection.execute(delete(_TABLE).where(E.plan_id == plan_id, E.round_key.not_in(keep)))
+        connection.execute(delete(_TALLY).where(T.plan_id == plan_id, T.round_key.not_in(keep)))
+        for round_key, round_code in views:
             scope = Scope(plan_code=code, round_code=round_code)
             written += _store(session, scope, round_key, plan_id, tz, now)
     if session.get_bind().dialect.name == "postgresql":
@@ -148,51 +203,270 @@ def refresh_all(session: Session, tz: tzinfo, now: datetime) -> int:
     return written
 
 
+def forget_all(session: Session, now: datetime) -> None:
+    """Drop every stored evaluation, after a change to many pairs at once (a plan imported
+    again, demo reports added or removed): the first page needing a view stores it again
+    (`ensure_stored`), the daily job the rest. Cheaper for an import than recomputing now."""
+    connection = session.connection()
+    for plan_id in session.execute(select(Plan.id)).scalars():
+        _bump(session, plan_id, now)
+    connection.execute(delete(_TABLE))
+    connection.execute(delete(_TALLY))
+
+
+def ensure_stored(session: Session, view: View, tz: tzinfo, now: datetime) -> bool:
+    """Store `view` now if it is not stored for today: a round opened since the day's refresh,
+    or a closed round (kept only on demand). True when it was computed (seconds nationwide,
+    once a day; a province's plan takes a fraction of a second)."""
+    where = (T.round_key == view.round_key, T.plan_id == view.plan.id)
+    if session.execute(select(T.task_id).where(*where).limit(1)).first() is not None:
+        if view.round_key == PLAN_WIDE or _is_open(session, view.round_key):
+            return False  # kept by the daily job and every report
+        if stored_as_of(session, view) == now.astimezone(tz).date():
+            return False
+    round_code = view.round.code if view.round is not None else None
+    scope = Scope(plan_code=view.plan.code, round_code=round_code)
+    _store(session, scope, view.round_key, view.plan.id, tz, now)
+    return True
+
+
+def _is_open(session: Session, round_id: int) -> bool:
+    status = session.execute(
+        select(ReportingRound.status).where(ReportingRound.id == round_id)
+    ).scalar_one_or_none()
+    return status == "open"
+
+
+_KEPT = (
+    "lead",
+    "agency_kind",
+    "verdict",
+    "deadline",
+    "days_overdue",
+    "report_id",
+    "reported_at",
+    "done_at",
+    "as_of",
+    "area_id",
+    "agency_code",
+    "extended_from",
+)
+_PAIR = (E.task_id == bindparam("b_task"), E.agency_id == bindparam("b_agency"))
+# Built once: a report's transaction runs these, and building a statement costs more than
+# running it. They are `load_report_data`'s queries narrowed to one pair.
+_PAIR_FACTS = (
+    select(
+        Assignment.role,
+        Task.ref,
+        Task.area_id,
+        Task.position,
+        Task.title,
+        Task.schedule,
+        Task.rule_kind,
+        Task.due_date,
+        Task.expected_output,
+        Task.lead_text,
+        Task.coordinating_text,
+        Task.plan_id,
+        Agency.code,
+        Agency.kind,
+    )
+    .join(Task, Task.id == Assignment.task_id)
+    .join(Agency, Agency.id == Assignment.agency_id)
+    .where(Assignment.task_id == bindparam("b_task"), Assignment.agency_id == bindparam("b_agency"))
+)
+_PAIR_STORED = (
+    select(
+        E.round_key,
+        *(getattr(E, name) for name in _KEPT),
+        ReportingRound.code,
+        ReportingRound.title,
+        ReportingRound.deadline,
+    )
+    .outerjoin(ReportingRound, ReportingRound.id == E.round_key)
+    .where(*_PAIR)
+)
+_PAIR_REPORTS = (
+    select(
+        StatusReport.id,
+        StatusReport.version,
+        StatusReport.status,
+        StatusReport.submitted_at,
+        StatusReport.round_id,
+        ReportingRound.code,
+        StatusReport.review,  # a returned report is not done (core.review)
+    )
+    .outerjoin(ReportingRound, ReportingRound.id == StatusReport.round_id)
+    .where(
+        StatusReport.task_id == bindparam("b_task"),
+        StatusReport.agency_id == bindparam("b_agency"),
+        StatusReport.submitted_at < bindparam("b_cutoff"),
+    )
+)
+_WRITTEN: tuple[str, ...] = (
+    "verdict",
+    "deadline",
+    "days_overdue",
+    "report_id",
+    "reported_at",
+    "done_at",
+)
+_WRITTEN += ("as_of", "lead", "refreshed_at", "extended_from")
+_PAIR_UPDATE = (
+    update(_TABLE)
+    .where(E.round_key == bindparam("b_round"), *_PAIR)
+    .values({name: bindparam(f"v_{name}") for name in _WRITTEN})
+)
+_BUMP = (
+    update(EvaluationGeneration.__table__)
+    .where(EvaluationGeneration.plan_id == bindparam("b_plan"))
+    .values(generation=EvaluationGeneration.generation + 1, refreshed_at=bindparam("b_now"))
+)
+_TALLY_KEY = (
+    T.round_key == bindparam("b_round"),
+    T.task_id == bindparam("b_task"),
+    T.lead == bindparam("b_lead"),
+    T.agency_kind == bindparam("b_kind"),
+    T.verdict == bindparam("b_verdict"),
+    T.reported == bindparam("b_reported"),
+)
+_TALLY_MOVE = update(_TALLY).where(*_TALLY_KEY).values(pairs=T.pairs + bindparam("b_step"))
+
+
+def refresh_assignment(
+    session: Session, task_id: int, agency_id: int, tz: tzinfo, now: datetime
+) -> int:
+    """Bring one assignment's stored evaluation up to date in every stored view that holds it,
+    in the caller's transaction: what a report, a review of a report or a changed deadline of
+    (task, agency) calls. Which views hold a pair is settled when a view is stored (plan-wide:
+    every assignment; a round: its audience) and none of these changes moves it.
+
+    The pair is judged by `core.evaluation.evaluate`, as every report is, on the data
+    `load_report_data` would give for it — its assignment, and its reports up to the end of
+    today (a round's view: that round's reports and deadline) — read with three prepared
+    statements, so a report's transaction pays ~1 ms, not a recompile of the agency (~0.1 s
+    inside SQLite's write lock made chat p95 seconds). Keep `_PAIR_REPORTS` in step with
+    `load_report_data`'s report filter; the tests compare both. A view whose row comes out
+    the same is not written. Rows written."""
+    connection = session.connection()
+    params = {"b_task": task_id, "b_agency": agency_id}
+    stored: Any = connection.execute(_PAIR_STORED, params).all()
+    if not stored:
+        return 0  # no stored view holds the pair (or nothing is stored yet)
+    facts: Any = connection.execute(_PAIR_FACTS, params).all()
+    if not facts:
+        return 0  # no longer assigned: the next full refresh drops it
+    first = facts[0]
+    lead = any(row[0] == AssignmentRole.LEAD.value for row in facts)
+    plan_id = int(first[11])
+    as_of = now.astimezone(tz).date()
+    reports = [
+        ReportInfo(
+            int(r[0]),
+            "",
+            task_id,
+            agency_id,
+            r[5],
+            "",
+            r[1],
+            r[2],
+            "",
+            None,
+            "",
+            _utc(r[3]),
+            (),
+            r[6],
+        )
+        for r in connection.execute(_PAIR_REPORTS, {**params, "b_cutoff": day_end_utc(as_of, tz)})
+    ]  # fields no verdict reads are left empty: only the stored row is built from these
+    task = TaskInfo(task_id, *first[1:11])
+    agency = AgencyInfo(agency_id, first[12], "", first[13])
+    base = ReportData(
+        PlanInfo(plan_id, "", "", 0, ""),
+        None,
+        Scope(),
+        as_of,
+        now,
+        [AreaInfo(task.area_id, "", "", 0)],
+        [task],
+        {agency_id: agency},
+        {task_id: [agency_id]} if lead else {},
+        {} if lead else {task_id: [agency_id]},
+        reports,
+        # an approved extension moves the pair's deadline (few rows: read as the loader does)
+        extensions=approved(session, [task_id], [agency_id]),
+    )
+    if connection.execute(_BUMP, {"b_plan": plan_id, "b_now": now}).rowcount == 0:
+        _bump(session, plan_id, now)
+    written = 0
+    for row in stored:
+        round_key, old, round_code = row[0], tuple(row[1 : 1 + len(_KEPT)]), row[-3]
+        data = base
+        if round_key != PLAN_WIDE:
+            data = replace(
+                base,
+                round=RoundInfo(round_key, round_code, row[-2], row[-1]),
+                reports=[r for r in reports if r.round_code == round_code],
+            )
+        [new] = _rows(evaluate(data, tz), round_key, now)
+        if tuple(new[name] for name in _KEPT) == old:
+            continue  # the same as stored: nothing to write, nothing to count
+        values = {f"v_{name}": new[name] for name in _WRITTEN}
+        connection.execute(_PAIR_UPDATE, {**params, **values, "b_round": round_key})
+        before = (old[0], old[1], old[2], old[5] is not None)
+        after = (new["lead"], new["agency_kind"], new["verdict"], new["report_id"] is not None)
+        if before != after:
+            _count(connection, round_key, plan_id, task_id, (*before, old[9]), -1)
+            _count(connection, round_key, plan_id, task_id, (*after, new["area_id"]), 1)
+        written += 1
+    return written
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _count(
+    connection: Connection,
+    round_key: int,
+    plan_id: int,
+    task_id: int,
+    pair: tuple[Any, ...],
+    step: int,
+) -> None:
+    """Move one pair in or out of its view's counts (`assignment_evaluation_tally`); a count
+    that falls to 0 stays as a row of 0 (readers skip it), which saves a statement."""
+    lead, kind, verdict, reported, area_id = pair
+    key = {
+        "b_round": round_key,
+        "b_task": task_id,
+        "b_lead": bool(lead),
+        "b_kind": kind,
+        "b_verdict": verdict,
+        "b_reported": bool(reported),
+    }
+    moved = connection.execute(_TALLY_MOVE, {**key, "b_step": step})
+    if moved.rowcount == 0 and step > 0:
+        connection.execute(
+            insert(_TALLY).values(
+                round_key=round_key,
+                task_id=task_id,
+                lead=bool(lead),
+                agency_kind=kind,
+                verdict=verdict,
+                reported=bool(reported),
+                plan_id=plan_id,
+                area_id=area_id,
+                pairs=step,
+            )
+        )
+
+
 def refresh_after_report(
     session: Session, task_id: int, agency_id: int, tz: tzinfo, now: datetime
 ) -> int:
-    """Recompute one agency's stored evaluations in the plan of `task_id` (after a report)."""
-    plan_id, plan_code = session.execute(
-        select(Plan.id, Plan.code).join(Task, Task.plan_id == Plan.id).where(Task.id == task_id)
-    ).one()
-    code = session.execute(select(Agency.code).where(Agency.id == agency_id)).scalar_one()
-    written = 0
-    for round_key, round_code in _views(session, plan_id):
-        scope = Scope(plan_code=plan_code, round_code=round_code, agency_code=code)
-        written += _store(session, scope, round_key, plan_id, tz, now)
-    return written
-
-
-def stale_agencies(session: Session) -> list[tuple[int, int]]:
-    """(task, agency) of one latest report per agency whose stored evaluation does not count it
-    yet: what `refresh_stale` brings up to date (the plan-wide view, round_key 0). A report on
-    a pair no assignment holds has no stored row and is left to the daily refresh."""
-    rows = session.execute(
-        select(StatusReport.agency_id, StatusReport.task_id)
-        .join(
-            E, (E.task_id == StatusReport.task_id) & (E.agency_id == StatusReport.agency_id)
-        )
-        .where(StatusReport.is_latest)
-        .group_by(StatusReport.id, StatusReport.agency_id, StatusReport.task_id)
-        .having(StatusReport.id > func.max(func.coalesce(E.report_id, 0)))
-    ).all()
-    first: dict[int, int] = {}
-    for agency_id, task_id in rows:
-        first.setdefault(int(agency_id), int(task_id))
-    return [(task_id, agency_id) for agency_id, task_id in sorted(first.items())]
-
-
-def refresh_stale(engine: Any, tz: tzinfo, now: datetime) -> int:
-    """Bring every agency with a report not yet counted up to date, one short transaction
-    each, so the chat's write path never waits for the dashboard (a refresh costs ~0.1 s)."""
-    with Session(engine) as session:
-        stale = stale_agencies(session)
-    written = 0
-    for task_id, agency_id in stale:
-        with Session(engine) as session:
-            written += refresh_after_report(session, task_id, agency_id, tz, now)
-            session.commit()
-    return written
+    """After a report on (task, agency), in its transaction: `refresh_assignment`."""
+    return refresh_assignment(session, task_id, agency_id, tz, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +488,7 @@ def view_for(session: Session, scope: Scope, verdict: str | None = None) -> View
     plan_q = (
         plan_q.where(Plan.code == scope.plan_code)
         if scope.plan_code
-        else plan_q.order_by(
-            Plan.id.desc()
-        )
+        else plan_q.order_by(Plan.id.desc())
     )
     plan = session.execute(plan_q).scalars().first()
     if plan is None or plan.id is None:
@@ -274,6 +546,7 @@ def _task_word(counts: dict[Verdict, int]) -> Verdict:
     return task_verdict(stand_ins)
 
 
+_VERDICTS = {v.value: v for v in Verdict}
 _REPORTED: Any = object()  # "a report exists" for the stand-in pairs above
 
 
@@ -298,12 +571,31 @@ def _summary(session: Session, view: View, as_of: date, now: datetime) -> Compil
     """`core.evaluation.evaluate`'s counting over stored verdicts: lead figures from lead
     pairs only, in every scope; a task the scope only coordinates counts in the coordinated
     tallies, never in the lead ones (the rule behind "51 vs 33", issue 9)."""
-    reported_col = E.report_id.is_not(None)
-    rows = session.execute(
-        select(E.task_id, E.area_id, E.lead, E.agency_kind, E.verdict, reported_col, func.count())
-        .where(*_where(view))
-        .group_by(E.task_id, E.area_id, E.lead, E.agency_kind, E.verdict, reported_col)
-    ).all()
+    rows: Any
+    if view.agency_id is None:  # the view's counts, kept with every write
+        counted = [T.round_key == view.round_key, T.plan_id == view.plan.id, T.pairs > 0]
+        if view.area_id is not None:
+            counted.append(T.area_id == view.area_id)
+        if view.agency_kind:
+            counted.append(T.agency_kind == view.agency_kind)
+        rows = (
+            session.connection()  # Core rows: a nationwide view holds a few thousand counts
+            .execute(
+                select(
+                    T.task_id, T.area_id, T.lead, T.agency_kind, T.verdict, T.reported, T.pairs
+                ).where(*counted)
+            )
+            .all()
+        )
+    else:  # one agency: its few dozen stored pairs
+        reported_col = E.report_id.is_not(None)
+        rows = session.execute(
+            select(
+                E.task_id, E.area_id, E.lead, E.agency_kind, E.verdict, reported_col, func.count()
+            )
+            .where(*_where(view))
+            .group_by(E.task_id, E.area_id, E.lead, E.agency_kind, E.verdict, reported_col)
+        ).all()
     has_lead = {r[0] for r in rows if r[2]}
     # per task: verdict → (pairs, pairs that reported), over the pairs responsible for it
     per_task: dict[int, dict[Verdict, list[int]]] = defaultdict(dict)
@@ -313,7 +605,7 @@ def _summary(session: Session, view: View, as_of: date, now: datetime) -> Compil
     area_coordinating: dict[int, Tally] = defaultdict(Tally)
     agency_tally, coordinating_tally = Tally(), Tally()
     for task_id, area_id, lead, kind, verdict, reported, n in rows:
-        word, done = Verdict(verdict), n if reported else 0
+        word, done = _VERDICTS[verdict], n if reported else 0
         task_area[task_id] = area_id
         if not lead:
             coordinating_tally.add(word, n, done)
@@ -371,8 +663,9 @@ def _summary(session: Session, view: View, as_of: date, now: datetime) -> Compil
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Cell:
+class Cell(NamedTuple):
+    """One stored pair on the matrix (a tuple: a page builds ~1,750 of them)."""
+
     verdict: str
     lead: bool
     days_overdue: int
@@ -427,7 +720,7 @@ def matrix(session: Session, view: View, page: int = 1, per_page: int = 25) -> M
     cells: dict[tuple[int, int], Cell] = {}
     if ids:
         cell_where = [*_where(view, with_verdict=True), E.agency_id.in_(ids)]
-        for row in session.execute(
+        for row in session.connection().execute(  # Core rows: no ORM bookkeeping per cell
             select(E.agency_id, E.task_id, E.verdict, E.lead, E.days_overdue, E.report_id).where(
                 *cell_where
             )
@@ -445,9 +738,7 @@ def matrix(session: Session, view: View, page: int = 1, per_page: int = 25) -> M
     agencies = {
         r.id: AgencyInfo(r.id, r.code, r.name, r.kind)
         for r in session.execute(
-            select(Agency.id, Agency.code, Agency.name, Agency.kind).where(
-                Agency.id.in_(ids)
-            )
+            select(Agency.id, Agency.code, Agency.name, Agency.kind).where(Agency.id.in_(ids))
         )
     }
     ordered = [agencies[i] for i in ids if i in agencies]

@@ -147,17 +147,22 @@ def load_report_data(
     tz: tzinfo,
     now: datetime,
     progress: Progress | None = None,
+    pair: tuple[int, int] | None = None,
 ) -> ReportData:
     """Everything `core.evaluation.evaluate` needs for `scope`, as of `scope.as_of` (or today).
 
     Reports from agencies not assigned to the task in scope are left out: they cannot be
     judged against anything. Raises `ScopeError` when the scope names something unknown.
+    `pair` (task id, agency id) narrows the scope to that one assignment: how the stored
+    evaluations follow a report (storage/reports/evaluation_store.py) in a few milliseconds.
     """
     step = progress or (lambda _stage, _done, _total: None)
     plan = _plan(session, scope.plan_code)
     round_ = _round(session, plan, scope.round_code)
     as_of = scope.as_of or now.astimezone(tz).date()
     clauses, _area = _scope_clauses(session, plan, scope, round_)
+    if pair is not None:
+        clauses += [Task.id == pair[0], Agency.id == pair[1]]
     where = and_(*clauses)
     assert plan.id is not None
     row: Any  # rows of the several queries below
@@ -190,7 +195,8 @@ def load_report_data(
             coordinators[task_id] = [a for a in coordinators[task_id] if a not in mine]
     in_scope = set(leads) | set(coordinators)
 
-    task_rows = session.execute(select(Task).where(Task.plan_id == plan.id)).scalars()
+    one_task = [Task.id == pair[0]] if pair is not None else []
+    task_rows = session.execute(select(Task).where(Task.plan_id == plan.id, *one_task)).scalars()
     tasks = [
         TaskInfo(
             t.id,
@@ -210,9 +216,12 @@ def load_report_data(
     ]
     agency_ids = {a for ids in leads.values() for a in ids}
     agency_ids |= {a for ids in coordinators.values() for a in ids}
+    one_agency = [Agency.id == pair[1]] if pair is not None else []
     agencies = {
         row.id: AgencyInfo(row.id, row.code, row.name, row.kind)
-        for row in session.execute(select(Agency.id, Agency.code, Agency.name, Agency.kind))
+        for row in session.execute(
+            select(Agency.id, Agency.code, Agency.name, Agency.kind).where(*one_agency)
+        )
         if row.id in agency_ids
     }
 

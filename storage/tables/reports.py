@@ -31,6 +31,8 @@ class AssignmentEvaluation(SQLModel, table=True):
             "verdict",
         ),
         Index("ix_assignment_evaluation_agency_id", "round_key", "plan_id", "agency_id"),
+        # one pair in every view: what a report's transaction reads and updates
+        Index("ix_assignment_evaluation_pair", "task_id", "agency_id"),
         Index(
             "ix_assignment_evaluation_agency",
             "round_key",
@@ -69,3 +71,21 @@ class EvaluationGeneration(SQLModel, table=True):
     plan_id: int = Field(primary_key=True, foreign_key="plan.id")
     generation: int = 0
     refreshed_at: datetime = Field(default_factory=utcnow)
+
+
+class EvaluationTally(SQLModel, table=True):
+    """The stored evaluations of a view already counted: pairs per (task, lead or
+    coordinating, kind of agency, verdict, reported or not). *Tổng quan* adds up these few
+    hundred rows instead of 350,000 evaluations; every write to `assignment_evaluation`
+    moves the counts in the same transaction (`storage.reports.evaluation_store`)."""
+
+    __tablename__ = "assignment_evaluation_tally"
+    round_key: int = Field(primary_key=True)
+    task_id: int = Field(primary_key=True, foreign_key="task.id")
+    lead: bool = Field(primary_key=True)
+    agency_kind: str = Field(primary_key=True, max_length=32)
+    verdict: str = Field(primary_key=True, max_length=16)
+    reported: bool = Field(primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    area_id: int
+    pairs: int = 0

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -24,7 +25,7 @@ from bot.web.dashboard.nudge import NUDGERS
 from bot.web.dashboard.nudge import ROUTES as NUDGE_ROUTES
 from bot.web.dashboard.review import ROUTES as REVIEW_ROUTES
 from bot.web.dashboard.review import pending_extensions
-from bot.web.pages import forbidden, page
+from bot.web.pages import forbidden, html_environment, page
 from core.commands import Actor
 from core.report_model import VERDICTS, ReportRefused, Scope, scope_for
 from core.review import may_review
@@ -90,6 +91,15 @@ def _filters(session: Any, view: store.View) -> dict[str, Any]:
     }
 
 
+def _view(request: Request, session: Any, scope: Scope, verdict: str | None = None) -> store.View:
+    """The stored view a page reads, stored first if nobody has kept it today (a round opened
+    since the day's refresh, a closed round): raises `LookupError` like `view_for`."""
+    web = request.app.state.web
+    view = store.view_for(session, scope, verdict)
+    store.ensure_stored(session, view, web.tz, web.clock.now())
+    return view
+
+
 def _bad_filter(request: Request, what: str) -> Response:
     return page(request, "web/dashboard/bad_filter.j2", status=400, what=what)
 
@@ -102,7 +112,7 @@ async def overview(request: Request) -> Response:
     web = request.app.state.web
     with transaction(web.engine) as session:
         try:
-            view = store.view_for(session, scope)
+            view = _view(request, session, scope)
         except LookupError as unknown:
             return _bad_filter(request, str(unknown))
         as_of = store.stored_as_of(session, view) or _today(request)
@@ -127,7 +137,7 @@ async def chart(request: Request) -> Response:
     web = request.app.state.web
     with transaction(web.engine) as session:
         try:
-            view = store.view_for(session, scope)
+            view = _view(request, session, scope)
         except LookupError as unknown:
             return _bad_filter(request, str(unknown))
         report = store.summary(session, view, _today(request), web.clock.now())
@@ -149,7 +159,7 @@ async def matrix(request: Request) -> Response:
         number = 1
     with transaction(web.engine) as session:
         try:
-            view = store.view_for(session, scope, request.query_params.get("trang_thai") or None)
+            view = _view(request, session, scope, request.query_params.get("trang_thai") or None)
         except LookupError as unknown:
             return _bad_filter(request, str(unknown))
         grid = store.matrix(session, view, number, PER_PAGE)
@@ -159,8 +169,7 @@ async def matrix(request: Request) -> Response:
         request,
         "web/dashboard/matrix.j2",
         grid=grid,
-        cells=grid.cells,
-        labels={v.value: verdict_label(v.value) for v in VERDICTS},
+        rows=_grid_rows(grid),
         scope=scope,
         status=200,
         chosen=view.verdict,
@@ -168,6 +177,34 @@ async def matrix(request: Request) -> Response:
         words=WORDS,
         **filters,
     )
+
+
+def _grid_rows(grid: store.MatrixPage) -> list[tuple[Any, Markup]]:
+    """Each agency's row of cells as HTML. A page holds ~1,750 cells but few distinct ones
+    (task × verdict × role × days late), so each distinct cell is rendered once from
+    `web/dashboard/_cell.j2` and reused: Jinja per cell cost ~100 ms a page."""
+    macros = html_environment().get_template("web/dashboard/_cell.j2").module
+    labels = {v.value: verdict_label(v.value) for v in VERDICTS}
+    empty = macros.empty()  # type: ignore[attr-defined]
+    rendered: dict[tuple[Any, ...], Markup] = {}
+    rows: list[tuple[Any, Markup]] = []
+    cells = grid.cells
+    for agency in grid.agencies:
+        parts: list[str] = []
+        for task_id, ref, _title in grid.tasks:
+            found = cells.get((agency.id, task_id))
+            if found is None:
+                parts.append(empty)
+                continue
+            key = (task_id, found.verdict, found.lead, found.days_overdue)
+            html = rendered.get(key)
+            if html is None:
+                html = rendered[key] = macros.cell(  # type: ignore[attr-defined]
+                    ref, found.verdict, labels[found.verdict], found.lead, found.days_overdue
+                )
+            parts.append(html)
+        rows.append((agency, Markup("".join(parts))))  # every part is already Markup
+    return rows
 
 
 async def agency(request: Request) -> Response:
@@ -184,7 +221,7 @@ async def agency(request: Request) -> Response:
         if found is None:
             return page(request, "web/not_found.j2", status=404)
         try:
-            view = store.view_for(session, Scope(round_code=scope.round_code))
+            view = _view(request, session, Scope(round_code=scope.round_code))
         except LookupError as unknown:
             return _bad_filter(request, str(unknown))
         tasks = store.agency_evaluations(session, view, found.id)
@@ -303,7 +340,8 @@ async def unreported(request: Request) -> Response:
             rows = unsent_documents(session, code, _today(request), scope)
         elif code:
             try:
-                view = store.view_for(
+                view = _view(
+                    request,
                     session,
                     Scope(
                         round_code=code,

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from sqlmodel import Session, select
 
 from bot.web.server import listening
@@ -25,7 +26,7 @@ from tests.support.browser import ARGS, CHROMIUM, needs_chromium
 from tests.support.chat import ChatBot
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.asyncio(loop_scope="module")]
 COORDINATOR, FOCAL = 7301, 7302
 
 
@@ -44,14 +45,15 @@ async def served(bot: ChatBot) -> AsyncIterator[str]:
         yield base
 
 
-@asynccontextmanager
-async def browser() -> AsyncIterator[Any]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def chromium() -> AsyncIterator[Any]:
+    """One Chromium for the module: a launch costs seconds; each test opens its own context."""
     async with playwright_api.async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            yield chromium
+            yield browser
         finally:
-            await chromium.close()
+            await browser.close()
 
 
 async def web_link(bot: ChatBot, user: int) -> list[str]:
@@ -60,12 +62,12 @@ async def web_link(bot: ChatBot, user: int) -> list[str]:
 
 
 async def test_a_coordinator_signs_in_from_web_in_chat_and_a_reused_link_is_refused(
-    engine, fake_api
+    engine, fake_api, chromium
 ):
     contact(engine, COORDINATOR, "SNV", UserRole.COORDINATOR, "Trần Thị Điều Phối")
-    async with ChatBot(fake_api, engine) as bot, served(bot), browser() as chromium:
+    async with ChatBot(fake_api, engine) as bot, served(bot):
         [url] = await web_link(bot, COORDINATOR)
-        desk = await chromium.new_page()
+        desk = await (await chromium.new_context()).new_page()
         await desk.goto(url)
         await desk.click("#signin")
         await desk.wait_for_selector("h1")
@@ -80,11 +82,11 @@ async def test_a_coordinator_signs_in_from_web_in_chat_and_a_reused_link_is_refu
         assert "hết hạn" in await other.inner_text("main")
 
 
-async def test_a_focal_point_is_refused_another_agencys_page(engine, fake_api):
+async def test_a_focal_point_is_refused_another_agencys_page(engine, fake_api, chromium):
     focal = contact(engine, FOCAL, "STP", UserRole.FOCAL, "Đầu Mối Tư Pháp")
-    async with ChatBot(fake_api, engine) as bot, served(bot) as base, browser() as chromium:
+    async with ChatBot(fake_api, engine) as bot, served(bot) as base:
         [url] = await web_link(bot, FOCAL)
-        page = await chromium.new_page()
+        page = await (await chromium.new_context()).new_page()
         await page.goto(url)
         await page.click("#signin")
         await page.wait_for_selector("h1")
@@ -97,14 +99,16 @@ async def test_a_focal_point_is_refused_another_agencys_page(engine, fake_api):
 
 
 async def test_an_upload_link_attaches_a_pdf_and_the_report_goes_on_in_chat(
-    engine, fake_api, tmp_path
+    engine, fake_api, chromium, tmp_path
 ):
     pdf = tmp_path / "bien-ban.pdf"
     pdf.write_bytes(b"%PDF-1.4\n% bien ban hop\n" + b"1" * 5000)
-    async with ChatBot(fake_api, engine) as bot, served(bot) as base, browser() as chromium:
+    async with ChatBot(fake_api, engine) as bot, served(bot) as base:
         await at_evidence_step(bot, FOCAL, base)
         _, upload = await web_link(bot, FOCAL)
-        phone = await chromium.new_page(viewport={"width": 390, "height": 844})
+        phone = await (
+            await chromium.new_context(viewport={"width": 390, "height": 844})  # a phone
+        ).new_page()
         await phone.goto(upload)
         await phone.set_input_files("#files", str(pdf))
         await phone.click("#send")

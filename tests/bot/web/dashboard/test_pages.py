@@ -23,11 +23,11 @@ demo_template = report_support.demo_template
 
 
 def figures(html: str, table: str) -> list[list[int]]:
-    """The numbers of one tally table on the page, row by row."""
+    """The numbers of one tally table on the page, row by row ("4.121" is 4121)."""
     body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
     rows = body.split("<tbody>", 1)[1].split("</tr>")
     return [
-        [int(n) for n in re.findall(r'class="num[^"]*"[^>]*>(\d+)<', row)]
+        [int(n.replace(".", "")) for n in re.findall(r'class="num[^"]*"[^>]*>([\d.]+)<', row)]
         for row in rows
         if "<th" in row
     ]
@@ -218,3 +218,35 @@ async def test_the_overview_follows_a_new_report_at_once(demo_engine):
     expected = report_dict(compiled(demo_engine, Scope(), now=NOW))["totals"]
     assert after != before
     assert after == expected_rows([expected["tasks"], expected["lead_pairs"]])
+
+
+async def test_the_matrix_of_a_closed_round_shows_that_rounds_verdicts(demo_engine):
+    """Closed rounds are not kept by the daily job: the first page asking stores the view."""
+    from sqlalchemy import update
+
+    from storage.db import transaction
+    from storage.tables.shared import ReportingRound
+
+    code = "BC-QUY-III-2024"
+    with transaction(demo_engine) as session:
+        session.execute(
+            update(ReportingRound).where(ReportingRound.code == code).values(status="closed")
+        )
+    web = dashboard_web(demo_engine)
+    report = compiled(demo_engine, Scope(round_code=code), now=NOW)
+    agencies = report.data.agencies
+    expected = {
+        (agencies[e.agency_id].code, result.task.ref): e.verdict.value
+        for result in report.tasks
+        for e in (*result.leads, *result.coordinators)
+    }
+    async with signed_in(web, 8112, "SNV", UserRole.COORDINATOR) as browser:
+        page = await browser.get(f"/ma-tran?ky={code}")
+    assert page.status_code == 200
+    shown = {
+        (agency, ref): verdict
+        for agency, row in re.findall(r'<tr data-agency="([^"]+)">(.*?)</tr>', page.text)
+        for verdict, ref in re.findall(r'data-verdict="(\w+)" title="([^:"]+):', row)
+    }
+    assert shown and all(expected[key] == verdict for key, verdict in shown.items())
+    assert len({agency for agency, _ in shown}) == min(25, len({a for a, _ in expected}))
