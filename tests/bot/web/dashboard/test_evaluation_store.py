@@ -172,3 +172,81 @@ def test_the_day_change_moves_days_overdue(demo_engine):
     late = [k for k, v in today.items() if v[1] > 0]
     assert late and all(tomorrow[k][1] == today[k][1] + 1 for k in late)
     counts(demo_engine)
+
+
+def test_a_returned_report_and_an_approved_extension_move_the_pair_as_a_full_recompute_would(
+    any_engine,
+):
+    """What review and extensions change — a report returned (not done), a deadline moved for
+    one agency — is read by the single-pair refresh exactly as by the full report loader."""
+    from datetime import date
+
+    from core.extensions import ExtensionStatus
+    from storage.tables.extensions import ExtensionRequest
+    from storage.tables.shared import StatusReport, Task
+
+    with transaction(any_engine) as session:
+        seed_demo(session, TZ)
+        refresh_all(session, TZ, NOW)
+    with transaction(any_engine) as session:
+        done = session.execute(
+            select(StatusReport.task_id, StatusReport.agency_id, StatusReport.id)
+            .join(
+                Assignment,
+                (Assignment.task_id == StatusReport.task_id)
+                & (Assignment.agency_id == StatusReport.agency_id),
+            )
+            .join(Task, Task.id == StatusReport.task_id)
+            .where(
+                StatusReport.is_latest == True,  # noqa: E712
+                StatusReport.status == ReportStatus.DONE.value,
+                Assignment.role == AssignmentRole.LEAD.value,
+                Task.due_date.is_not(None),
+            )
+            .order_by(StatusReport.id)
+        ).first()
+        assert done is not None
+        returned_pair = (done[0], done[1])
+        session.execute(
+            update(StatusReport)
+            .where(StatusReport.id == done[2])
+            .values(review="returned", review_reason="Thiếu tài liệu kiểm chứng")
+        )
+        late = session.execute(
+            select(E.task_id, E.agency_id)
+            .where(E.round_key == 0, E.verdict == "overdue")
+            .order_by(E.task_id, E.agency_id)
+        ).first()
+        assert late is not None
+        extended_pair = (late[0], late[1])
+        session.add(
+            ExtensionRequest(
+                task_id=late[0],
+                agency_id=late[1],
+                new_date=date(2099, 12, 31),
+                reason="Chờ kinh phí",
+                status=ExtensionStatus.APPROVED.value,
+                decided_at=NOW,
+            )
+        )
+    with transaction(any_engine) as session:
+        for pair in (returned_pair, extended_pair):
+            assert refresh_assignment(session, *pair, TZ, NOW) >= 1
+    with Session(any_engine) as session:
+        extended_from = session.execute(
+            select(E.extended_from).where(
+                E.round_key == 0, E.task_id == extended_pair[0], E.agency_id == extended_pair[1]
+            )
+        ).scalar_one()
+    assert extended_from is not None
+    moved = stored(any_engine)
+    assert moved[(0, *returned_pair)][0] not in {"done_on_time", "done_late"}
+    assert (
+        moved[(0, *extended_pair)][0] == Verdict.IN_PROGRESS.value
+        or moved[(0, *extended_pair)][0] == Verdict.NOT_REPORTED.value
+    )
+    kept = counts(any_engine)
+    with transaction(any_engine) as session:
+        refresh_all(session, TZ, NOW)
+    assert stored(any_engine) == moved
+    assert counts(any_engine) == kept
