@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from bot.chat.dispatcher import Dispatcher
 from bot.runtime import build_registry
+from bot.web.links import WebFileLinks
 from core.clock import FixedClock
 from core.files import InProcessFileLinks
 from scheduler.broadcast import BroadcastProgress, progress_relevance
@@ -110,8 +111,8 @@ async def deliver(engine, clock, channels, files=None) -> DeliveryWorker:
 
 async def test_a_rounds_document_by_typed_numbers_and_the_upload_link_after_a_restart(engine):
     """The 05/7 round asks STP for its improvement plan: the reminder's «Gửi văn bản» typed as
-    its number after a restart, the file through /web's upload link (this channel carries no
-    files), number, date and note typed, sent."""
+    its number after a restart, the file through the upload link the step offers (this channel
+    carries no files), number, date and note typed, sent."""
     add_contact(engine, "focal", "STP", FOCAL, channel="text")
     clock = FixedClock(vn(date(2024, 7, 2), 8, 30))  # T−3 of the 05/7 round
     first = TextChannel()
@@ -125,15 +126,15 @@ async def test_a_rounds_document_by_typed_numbers_and_the_upload_link_after_a_re
 
     # a restart: a new process, nothing in memory; the mapping is in the database
     second = TextChannel()
-    dispatcher = dispatcher_for(engine, clock)
+    web = web_of(engine, clock)
+    dispatcher = dispatcher_for(engine, clock, files=WebFileLinks(web))
     dispatcher.config = replace(dispatcher.config, web_url=BASE)
+    web.dispatcher = dispatcher
     chat = TextChat(dispatcher, second, FOCAL)
-    asked = await chat.type("1")
-    assert "Bước 1/4: gửi tệp văn bản" in asked and "gõ /web" in asked
-    links = await chat.type("/web")
-    upload_url = next(w for w in links.split() if "/u/" in w)
-    assert "Gửi tệp văn bản cho kỳ báo cáo đang làm qua trang web" in links
-    async with client_of(web_of(engine, clock, dispatcher)) as phone:
+    asked = await chat.type("1")  # files never reach the bot here: the upload link, unasked
+    assert "Bước 1/4: gửi tệp văn bản" in asked
+    upload_url = next(w for w in asked.split() if "/u/" in w)
+    async with client_of(web) as phone:
         page = await phone.get(upload_url.removeprefix(BASE))
         assert "Gửi văn bản" in page.text and "Kế hoạch cải thiện" in page.text
         csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
