@@ -33,7 +33,10 @@ def leader_state(engine: Engine) -> LeaderState:
                     "SELECT a.application_name FROM pg_locks l "
                     "JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-                    "AND l.classid = :high AND l.objid = :low"
+                    "AND l.classid = :high AND l.objid = :low "
+                    # advisory locks belong to one database; the server holds many
+                    "AND l.database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database())"
                 ),
                 {"high": ADVISORY_KEY >> 32, "low": ADVISORY_KEY & 0xFFFFFFFF},
             ).first()

@@ -175,7 +175,8 @@ def leases_alive(engine: Engine, channels: list[str]) -> dict[str, bool]:
         rows = connection.execute(
             text(
                 "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND classid = :c AND objsubid = 2"
+                "AND classid = :c AND objsubid = 2 AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
             ),
             {"c": LEASE_CLASS},
         ).all()
