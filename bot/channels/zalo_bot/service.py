@@ -58,6 +58,9 @@ class ZaloBotService:
             runtime.dispatcher, self.channel, self.engine, map_numbers=False
         )
         self.adapter.inbound = lambda: self.count(1)
+        inbox = getattr(runtime, "inbox", None)
+        if inbox is not None:  # webhook events are processed from the inbox
+            inbox.register("zalo", self.adapter.handle)
 
     def _contact_of(self, chat_id: str) -> int | None:
         from storage.zalo.alerts import contact_id_of
@@ -90,7 +93,8 @@ class ZaloBotService:
 
     async def webhook(self, headers: Mapping[str, str], body: bytes) -> int:
         """For the web companion: `POST /webhooks/zalo`."""
-        return await handle_webhook(self.adapter, self.secret, headers, body)
+        inbox = getattr(self.runtime, "inbox", None)
+        return await handle_webhook(self.adapter, self.secret, headers, body, inbox)
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
