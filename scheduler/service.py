@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 TICK_MINUTES = 5
 MISFIRE_GRACE = timedelta(minutes=4)  # a tick later than this is skipped: the next one comes
 LEADER_RETRY = 30.0  # seconds between attempts to become the scheduling process
-SHARED_LEADER_RETRY = 5.0  # with several workers: a dead leader is replaced within this
+SHARED_LEADER_RETRY = 3.0  # with several workers: a dead leader is replaced within this
 #: A row `sending` for longer than this belongs to a dead worker (a live send times out sooner).
 STALE_SENDING = timedelta(seconds=60)
 

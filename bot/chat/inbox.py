@@ -90,14 +90,14 @@ class Inbox:
         self._draining = True
         done = 0
         try:
-            while chats := await asyncio.to_thread(repo.pending_chats, self.engine, 100):
-                progressed = False
-                for channel, chat_key in chats:
-                    if channel in self._processors:
-                        progressed |= await self._drain_claimed(channel, chat_key)
-                        done += 1
-                if not progressed:
+            for _ in range(100):  # bounded: a chat another process holds stays pending
+                chats = await asyncio.to_thread(repo.pending_chats, self.engine, 100)
+                chats = [c for c in chats if c[0] in self._processors]
+                if not chats:
                     break
+                for channel, chat_key in chats:
+                    await self._drain_claimed(channel, chat_key)
+                    done += 1
         finally:
             self._draining = False
         return done
@@ -143,48 +143,71 @@ class Inbox:
     async def _drain(self, channel: str, chat_key: str) -> None:
         try:
             async with self._gate:
-                while await self._drain_claimed(channel, chat_key):
-                    # released; did an update arrive between our last read and the release?
-                    # (its receiver's nudge found the claim still taken)
-                    left = await asyncio.to_thread(
-                        repo.pending_of, self.engine, channel, chat_key, 1
-                    )
-                    if not left or not self._running:
-                        break
+                while await self._drain_claimed(channel, chat_key) and self._running:
+                    pass  # an update arrived while the claim was being released: once more
         except Exception:
             log.exception("inbox drain failed channel=%s", channel)
         finally:
             self._active.discard((channel, chat_key))
 
     async def _drain_claimed(self, channel: str, chat_key: str) -> bool:
-        """Process the chat's pending updates under its claim; False if another had it."""
-        stack = contextlib.ExitStack()
-        claim = repo.chat_claim(self.engine, channel, chat_key)
-        got = await asyncio.to_thread(stack.enter_context, claim)
-        try:
-            if not got:
-                return False
-            while True:
-                rows = await asyncio.to_thread(repo.pending_of, self.engine, channel, chat_key)
-                if not rows:
-                    return True
-                for row in rows:
-                    # stopping: the rest stays pending for the next process that runs
-                    going = self._running or self._draining
-                    if not going or not await self._process(channel, row):
-                        return False
-        finally:
-            await asyncio.to_thread(stack.close)
+        """Work through the chat under its claim. True when, once released, the chat has
+        pending updates again (one arrived meanwhile and its receiver's nudge found the claim
+        taken); False when another process had the claim or this one is stopping.
 
-    async def _process(self, channel: str, row: repo.Pending) -> bool:
-        processor = self._processors.get(channel)
-        if processor is None:  # the channel stopped in this process: leave it to another
+        Each hop to a worker thread does one whole step (claim and read; mark done and read
+        on; release and look again): hops cost more than the statements.
+        """
+        stack = contextlib.ExitStack()
+        rows = await asyncio.to_thread(self._open, stack, channel, chat_key)
+        if rows is None:
             return False
-        error: str | None = None
+        finished = False
+        try:
+            finished = await self._work_through(channel, chat_key, rows)
+        finally:
+            again = await asyncio.to_thread(self._close, stack, channel, chat_key)
+        return finished and again
+
+    async def _work_through(self, channel: str, chat_key: str, rows: list[repo.Pending]) -> bool:
+        while rows:
+            following: list[repo.Pending] = []
+            for index, row in enumerate(rows):
+                processor = self._processors.get(channel)
+                if processor is None or not (self._running or self._draining):
+                    return False  # the rest stays pending for whichever process runs next
+                error = await self._process(processor, channel, row)
+                last = index == len(rows) - 1
+                following = await asyncio.to_thread(
+                    self._done, row.id, error, channel, chat_key, last
+                )
+            rows = following
+        return True
+
+    def _open(
+        self, stack: contextlib.ExitStack, channel: str, chat_key: str
+    ) -> list[repo.Pending] | None:
+        if not stack.enter_context(repo.chat_claim(self.engine, channel, chat_key)):
+            stack.close()
+            return None
+        return repo.pending_of(self.engine, channel, chat_key)
+
+    def _done(
+        self, row_id: int, error: str | None, channel: str, chat_key: str, read_on: bool
+    ) -> list[repo.Pending]:
+        repo.mark_done(self.engine, row_id, self.clock.now(), error)
+        return repo.pending_of(self.engine, channel, chat_key) if read_on else []
+
+    def _close(self, stack: contextlib.ExitStack, channel: str, chat_key: str) -> bool:
+        stack.close()
+        return bool(repo.pending_of(self.engine, channel, chat_key, 1))
+
+    async def _process(self, processor: Processor, channel: str, row: repo.Pending) -> str | None:
+        """Run the processor; the error to record, if it raised (never retried in a loop: a
+        poisoned update must not stall its chat; the user can send again)."""
         try:
             await processor(json.loads(row.payload))
-        except Exception as exc:  # recorded, never retried in a loop: the user can send again
+        except Exception as exc:
             log.exception("inbox update failed channel=%s id=%s", channel, row.id)
-            error = f"error: {type(exc).__name__}"
-        await asyncio.to_thread(repo.mark_done, self.engine, row.id, self.clock.now(), error)
-        return True
+            return f"error: {type(exc).__name__}"
+        return None
