@@ -360,6 +360,8 @@ async def broadcast_run(args: argparse.Namespace, base: str, template: str) -> d
         fake.token, fake.base_url, url, free_port(), PARBOT_LOG_LEVEL="WARNING",
         PARBOT_SEND_START="00:00", PARBOT_SEND_END="23:59",
     )  # fmt: skip
+    if args.send_rate is not None:
+        env["PARBOT_SEND_RATE"] = str(args.send_rate)
     log: list[str] = []
     try:
         with open(folder / "workers.log", "w") as out:
@@ -421,6 +423,13 @@ def main() -> int:
     parser.add_argument("--no-broadcast", action="store_true")
     parser.add_argument("--broadcast-only", action="store_true")
     parser.add_argument("--no-kills", action="store_true", help="throughput alone, no SIGKILL")
+    parser.add_argument(
+        "--send-rate",
+        type=float,
+        default=None,
+        help="PARBOT_SEND_RATE per worker for the broadcast (e.g. 15: a static split of 30/s "
+        "between 2 workers, for comparison while no cross-worker limiter exists)",
+    )
     args = parser.parse_args()
     args.per_user = max(1, args.updates // args.users)
     base = os.environ.get("PARBOT_BENCH_POSTGRES_URL") or os.environ.get(

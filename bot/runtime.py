@@ -59,10 +59,19 @@ async def _sweep_idle(app: App) -> None:
 
 @contextlib.asynccontextmanager
 async def background(app: App) -> Any:
-    """The scheduler, the delivery worker and the idle sweep, for the duration of the block."""
+    """The scheduler, the delivery worker and the idle sweep, for the duration of the block.
+    With several workers the sweep is the leader's (it writes the same rows everywhere)."""
+    tasks: list[asyncio.Task[None]] = []
+    if app.shared:
+
+        async def sweep_when_leading() -> None:
+            tasks.append(asyncio.create_task(_sweep_idle(app)))
+
+        app.leader_duties.append(sweep_when_leading)
+    else:
+        tasks.append(asyncio.create_task(_sweep_idle(app)))
     service = app.scheduling()
     await service.start()
-    tasks = [asyncio.create_task(_sweep_idle(app))]
     for feature in app.features:  # a feature's own background loop (the web link prune)
         runner = getattr(feature, "run", None)
         if runner is not None:

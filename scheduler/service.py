@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -38,6 +39,7 @@ from scheduler.evaluations import refresh_evaluations
 from scheduler.leader import Leadership, try_lead
 from scheduler.reminders import reminder_relevance, sweep
 from storage import outbox as outbox_repo
+from storage.outbox import Candidate
 from storage.scheduling.broadcast import PROGRESS_KIND
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,13 @@ STALE_SENDING = timedelta(seconds=60)
 
 class SharedDeliveryWorker(DeliveryWorker):
     """One of several processes' delivery workers: recovery takes only rows that a dead worker
-    left `sending` (older than STALE_SENDING), never a live worker's send in flight."""
+    left `sending` (older than STALE_SENDING), never a live worker's send in flight; lanes are
+    taken in a random order, so that two workers reading the same rows rarely wait at the pacer
+    for the same row (the loser's slot would be spent on nothing)."""
+
+    def lane_order(self, lanes: list[list[Candidate]]) -> list[list[Candidate]]:
+        random.shuffle(lanes)
+        return lanes
 
     def recover(self) -> int:
         now = self.clock.now()

@@ -141,7 +141,7 @@ def test_when_the_leader_dies_another_worker_takes_over_and_sends_a_due_reminder
             successor = wait_for_leader(engine, other_than=leader, timeout=40)
             took_over = time.monotonic() - killed_at
             api.wait_for_message(501, contains="hạn", timeout=30)
-            time.sleep(3.0)  # time enough for a second copy, if one were coming
+            time.sleep(1.5)  # time enough for a second copy, if one were coming
         finally:
             workers.stop()
     assert successor != leader and took_over < 30
