@@ -85,7 +85,6 @@ def create() -> Starlette:
 def main(settings: Settings, workers: int) -> int:
     from bot.runtime import prepare_database
 
-    configure_logging(settings)
     try:
         address = settings.web_address()
     except ValueError as exc:
@@ -98,6 +97,7 @@ def main(settings: Settings, workers: int) -> int:
     if refused is not None:
         print(refused, file=sys.stderr)
         return 2
+    configure_logging(settings)
     engine = engine_from_settings(settings)
     prepare_database(settings, engine, seed_if_empty=False)  # once, before any worker starts
     engine.dispose()

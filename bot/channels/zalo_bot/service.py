@@ -96,15 +96,20 @@ class ZaloBotService:
         inbox = getattr(self.runtime, "inbox", None)
         return await handle_webhook(self.adapter, self.secret, headers, body, inbox)
 
+    async def _set_webhook(self) -> None:
+        assert self.web_url is not None
+        await self.client.set_webhook(f"{self.web_url.rstrip('/')}/webhooks/zalo", self.secret)
+
     async def run(self, stop: asyncio.Event) -> None:
         try:
             if self.mode == "webhook":
                 if not self.web_url or not self.secret:
                     log.error("zalo webhook mode needs PARBOT_WEB_URL and ZALO_BOT_WEBHOOK_SECRET")
                     return
-                await self.client.set_webhook(
-                    f"{self.web_url.rstrip('/')}/webhooks/zalo", self.secret
-                )
+                if getattr(self.runtime, "shared", False):  # several workers: the leader's
+                    self.runtime.leader_duties.append(self._set_webhook)
+                else:
+                    await self._set_webhook()
                 log.info("zalo bot running mode=webhook")
                 await stop.wait()
             else:

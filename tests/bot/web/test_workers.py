@@ -5,6 +5,7 @@ SQLite refuses more than one worker, in Vietnamese."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from datetime import datetime
@@ -29,6 +30,8 @@ PG = pytest.mark.parametrize("engine", ["postgres"], indirect=True)
 
 
 def test_more_than_one_worker_on_sqlite_is_refused_in_vietnamese(tmp_path, monkeypatch):
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # the CLI must not keep its own
     monkeypatch.setenv("PARBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
     monkeypatch.setenv("PARBOT_WEB_LISTEN", "127.0.0.1:8099")
     result = CliRunner().invoke(cli, ["serve", "--workers", "2"])
