@@ -232,14 +232,18 @@ async def killer(workers: Workers, engine: Any, total: int, log: list[str]) -> N
         workers.kill_worker(victim)
         killed = time.monotonic()
         log.append(f"{whom} pid {victim} SIGKILLed at {fraction:.0%}")
-        while True:
-            await asyncio.sleep(0.2)
+        replaced = led = None
+        now_leader: int | None = None
+        while replaced is None or led is None:
+            await asyncio.sleep(0.1)
+            if replaced is None and len(workers.pids()) >= workers.count:
+                replaced = time.monotonic() - killed  # the supervisor started a new process
             now_leader = await asyncio.to_thread(leader_pid, engine)
-            if len(workers.pids()) >= workers.count and now_leader not in (None, victim):
-                break
+            if led is None and now_leader not in (None, victim):
+                led = time.monotonic() - killed
         log.append(
-            f"  back to {workers.count} workers, leader pid {now_leader}, "
-            f"{time.monotonic() - killed:.1f} s after the kill"
+            f"  new process started by uvicorn after {replaced:.1f} s; leader pid {now_leader} "
+            f"({'took over ' if whom == 'leader' else 'unchanged, seen '}{led:.1f} s after)"
         )
 
 
