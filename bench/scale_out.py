@@ -236,7 +236,8 @@ async def killer(workers: Workers, engine: Any, total: int, log: list[str]) -> N
         now_leader: int | None = None
         while replaced is None or led is None:
             await asyncio.sleep(0.1)
-            if replaced is None and len(workers.pids()) >= workers.count:
+            alive = [p for p in workers.pids() if p != victim]
+            if replaced is None and len(alive) >= workers.count:
                 replaced = time.monotonic() - killed  # the supervisor started a new process
             now_leader = await asyncio.to_thread(leader_pid, engine)
             if led is None and now_leader not in (None, victim):
