@@ -10,17 +10,18 @@ No import-time singletons: a test builds as many apps as it likes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 from sqlalchemy.engine import Engine
 
 from bot.chat.dispatcher import Dispatcher
+from bot.chat.inbox import Inbox
 from bot.features import chat as chat_feature
 from bot.features import extensions as extensions_feature
 from bot.features import reports as reports_feature
@@ -38,7 +39,7 @@ from core.conversation import Limits
 from core.files import FileLinks, NoFileLinks
 from messages.render import environment
 from scheduler.delivery import DeliveryConfig
-from scheduler.service import SchedulingService
+from scheduler.service import LEADER_RETRY, SHARED_LEADER_RETRY, SchedulingService
 from storage.db import make_engine
 
 log = logging.getLogger("parbot.app")
@@ -167,6 +168,10 @@ class App:
     channels: dict[str, Channel] = field(default_factory=dict)  # delivery side, by name
     features: Sequence[Feature | ModuleType] = FEATURES
     webhooks: Webhooks = field(default_factory=Webhooks)  # channels' endpoints in the web app
+    inbox: Inbox | None = None  # webhook updates, durable before the answer (build_app makes it)
+    # What must run once however many processes run (setWebhook, command menus): the leader's.
+    leader_duties: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    shared: bool = False  # one of `parbot serve --workers N`'s processes
 
     def configured(self) -> list[ChannelPlugin]:
         """The platforms whose settings are present (none: `parbot run` is the console)."""
@@ -182,6 +187,9 @@ class App:
             DeliveryConfig(per_second=self.settings.send_rate),
             files=self.files,
             on_start=[self.dispatcher.resend_prompts],
+            on_lead=self.leader_duties,
+            shared=self.shared,
+            leader_retry=SHARED_LEADER_RETRY if self.shared else LEADER_RETRY,
         )
 
 
@@ -210,7 +218,7 @@ def build_app(
     )
     app = App(
         settings, engine, clock, environment(), registry, dispatcher, files, plugins,
-        features=features,
+        features=features, inbox=Inbox(engine, clock),
     )
     if isinstance(files, NoFileLinks) and settings.web_public_url() is not None:
         # the web companion serves the links: files travel as signed links where a channel

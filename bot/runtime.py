@@ -59,10 +59,19 @@ async def _sweep_idle(app: App) -> None:
 
 @contextlib.asynccontextmanager
 async def background(app: App) -> Any:
-    """The scheduler, the delivery worker and the idle sweep, for the duration of the block."""
+    """The scheduler, the delivery worker and the idle sweep, for the duration of the block.
+    With several workers the sweep is the leader's (it writes the same rows everywhere)."""
+    tasks: list[asyncio.Task[None]] = []
+    if app.shared:
+
+        async def sweep_when_leading() -> None:
+            tasks.append(asyncio.create_task(_sweep_idle(app)))
+
+        app.leader_duties.append(sweep_when_leading)
+    else:
+        tasks.append(asyncio.create_task(_sweep_idle(app)))
     service = app.scheduling()
     await service.start()
-    tasks = [asyncio.create_task(_sweep_idle(app))]
     for feature in app.features:  # a feature's own background loop (the web link prune)
         runner = getattr(feature, "run", None)
         if runner is not None:
@@ -103,19 +112,33 @@ async def run_console(app: App, stdin: TextIO, stdout: TextIO) -> int:
         return await chat.arun(stdin, welcomed=True)
 
 
+async def start_channels(
+    app: App, stack: contextlib.AsyncExitStack, serve_web: bool = True
+) -> int:
+    """Enter, on `stack`: the web companion (unless uvicorn already serves it), the inbox,
+    every configured channel, then the background work. 0, or 2 when a channel refused."""
+    if serve_web:
+        await stack.enter_async_context(web_alongside(app, app.webhooks))
+    if app.inbox is not None:  # before the channels: their webhooks record into it
+        await stack.enter_async_context(app.inbox.running())
+    for plugin in app.configured():
+        try:
+            started = await stack.enter_async_context(plugin.run(app))
+        except StartRefused as exc:
+            log.error("%s", exc)
+            return 2
+        app.dispatcher.attach(started.chat)
+        app.channels[started.delivery.name] = started.delivery
+    await stack.enter_async_context(background(app))
+    return 0
+
+
 async def run_channels(app: App, stop: asyncio.Event) -> int:
     """Start every configured channel, then the background work; run until `stop`."""
     async with contextlib.AsyncExitStack() as stack:
-        await stack.enter_async_context(web_alongside(app, app.webhooks))
-        for plugin in app.configured():
-            try:
-                started = await stack.enter_async_context(plugin.run(app))
-            except StartRefused as exc:
-                log.error("%s", exc)
-                return 2
-            app.dispatcher.attach(started.chat)
-            app.channels[started.delivery.name] = started.delivery
-        await stack.enter_async_context(background(app))
+        code = await start_channels(app, stack)
+        if code:
+            return code
         await stop.wait()
     return 0
 

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
     )
+    # parallel connections Telegram may open to the webhook (see bot/channels/telegram/webhook.py)
+    telegram_webhook_max_connections: int = Field(
+        default=10, ge=1, le=100, validation_alias="TELEGRAM_WEBHOOK_MAX_CONNECTIONS"
+    )
     # for invite links printed by the CLI without asking the Bot API (getMe) first
     telegram_bot_username: str | None = Field(
         default=None, validation_alias="TELEGRAM_BOT_USERNAME"

@@ -295,9 +295,14 @@ class DeliveryWorker:
                     if outcome.retried:
                         break  # keep the lane's order: the rest waits for the retry
 
-        await asyncio.gather(*(lane(items) for items in lanes.values()))
+        await asyncio.gather(*(lane(items) for items in self.lane_order(list(lanes.values()))))
         self.stats.results.add(total)
         return total
+
+    def lane_order(self, lanes: list[list[Candidate]]) -> list[list[Candidate]]:
+        """The order lanes start in: as read (scheduler/service.py's shared worker shuffles,
+        so that workers reading the same rows do not queue at the pacer for the same ones)."""
+        return lanes
 
     # ------------------------------------------------------------------ one row
     async def _deliver(self, item: Candidate) -> PassResult:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 ADVISORY_KEY = 0x70617262  # "parb"
+LEADER_NAME = "parbot-leader:"  # + the leader's pid, as its connection's application_name
 
 
 class Leadership:
@@ -61,6 +62,12 @@ def try_lead(engine: Engine) -> Leadership | None:
         if not got:
             connection.close()
             return None
+        # which process leads, for operators (pg_stat_activity) and the scale-out bench
+        connection.execute(
+            text("SELECT set_config('application_name', :name, false)"),
+            {"name": f"{LEADER_NAME}{os.getpid()}"},
+        )
+        connection.commit()
         return Leadership("postgresql", connection)
     path = lock_path(engine)
     if path is None:

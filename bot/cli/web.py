@@ -198,8 +198,20 @@ def token_revoke(
     typer.echo(render("web/cli_token_revoked.j2", id=token_id))
 
 
-def serve() -> None:
+def serve(
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="Số tiến trình dùng chung một cơ sở dữ liệu PostgreSQL: mỗi tiến trình phục vụ "
+        "trang web, nhận tin nhắn và gửi tin; một tiến trình chạy lịch nhắc.",
+    ),
+) -> None:
     """Chạy riêng trang web (và webhook Telegram khi TELEGRAM_MODE=webhook)."""
+    if workers is not None:
+        from bot.web.workers import main as workers_main
+
+        raise typer.Exit(workers_main(Settings(), workers))
     from bot.web.serve import main
 
     raise typer.Exit(main(Settings()))

@@ -4,6 +4,9 @@ For a second worker behind the same proxy, or a deployment where the chat channe
 webhook mode: with TELEGRAM_MODE=webhook and a token, the Telegram Application runs here too
 (no updater; updates arrive at /webhooks/telegram). Background jobs (reminders, digests, outbox
 delivery) stay with `parbot run`: one process should own them.
+
+`parbot serve --workers N` is the scale-out path instead (bot/web/workers.py): N processes that
+each serve everything and deliver, with one leader for what must run once.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> int:
     app = build_app(settings, engine)
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(alongside(app, app.webhooks))
+        if app.inbox is not None:
+            await stack.enter_async_context(app.inbox.running())
         if settings.telegram_bot_token is not None and settings.telegram_mode == "webhook":
             try:
                 started = await stack.enter_async_context(TELEGRAM.run(app))
@@ -38,6 +43,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> int:
                 log.error("%s", exc)
                 return 2
             app.dispatcher.attach(started.chat)
+            for duty in app.leader_duties:  # no scheduler here: setWebhook is done at once
+                await duty()
         print(render("web/serving.j2", url=settings.web_public_url()), file=sys.stderr)
         await stop.wait()
     return 0

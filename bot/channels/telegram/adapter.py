@@ -101,17 +101,23 @@ class TelegramAdapter:
         self.username: str | None = None  # TELEGRAM_BOT_USERNAME; otherwise getMe's answer
 
     # -- start-up
-    async def setup(self, app: Application) -> None:
+    async def setup(self, app: Application, menus: bool = True) -> None:
         """Make the channel known to the dispatcher (its invite links need the username getMe
-        gave) and publish command menus.
+        gave) and publish command menus (`menus=False`: the leader worker does).
 
         A failing setMyCommands is logged and ignored: menus are a convenience, the bot must
         run without them.
         """
         self.dispatcher.attach(self.channel(app))
         await asyncio.to_thread(self.dispatcher.warm_up)
+        if menus:
+            await self.publish_menus(app)
+
+    async def publish_menus(self, app: Application) -> None:
+        """The default command menu now, each linked chat's own in the background."""
         await self.set_menu(app, None, None)
-        self._menu_task = asyncio.create_task(self._refresh_menus(app))
+        if self._menu_task is None or self._menu_task.done():
+            self._menu_task = asyncio.create_task(self._refresh_menus(app))
 
     async def close_requests(self) -> None:
         """After a failed start (bad token, no network) PTB leaves its HTTP sessions open."""

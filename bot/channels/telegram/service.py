@@ -52,6 +52,9 @@ async def run_telegram(app: App) -> AsyncIterator[Running]:
             app.webhooks,
             url=url,
             secret=settings.telegram_webhook_secret.get_secret_value(),
+            inbox=app.inbox,
+            leader_duties=app.leader_duties,
+            max_connections=settings.telegram_webhook_max_connections,
         )
     else:
         serving = polling(ptb, adapter)

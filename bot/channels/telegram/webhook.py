@@ -1,9 +1,18 @@
 """Telegram webhook mode, served by the web companion at `/webhooks/telegram`.
 
-PTB's custom-webhook pattern: the Application runs without an Updater (`updater(None)`), the
-web app's endpoint puts each update on `application.update_queue`, and the Application's
-per-chat update processor orders them exactly as in polling mode. parbot calls setWebhook
-itself, once at start, with the secret.
+PTB's custom-webhook pattern: the Application runs without an Updater (`updater(None)`). The
+web app's endpoint records each update in the durable inbox (bot/chat/inbox.py) and answers
+200 only once that is committed — Telegram re-sends an update it got no 2xx for, and a crash
+after the answer loses nothing. The inbox then hands the updates of one chat, in update_id
+order and one at a time across every worker, to `Application.process_update`. parbot calls
+setWebhook itself with the secret: at start in one process, on the leader alone with
+`parbot serve --workers N`.
+
+`max_connections` (TELEGRAM_WEBHOOK_MAX_CONNECTIONS, 10 by default, Telegram's own default is
+40) is set on purpose. Each answer costs only one INSERT, so a connection carries an update per
+round trip (≈ 5/s at 200 ms from Telegram's servers): 10 connections carry ≈ 50 updates/s, more
+than the ~30 messages/s the bot may send in answer. Fewer parallel connections also keep fewer
+updates of one chat in flight at once, and the inbox can only order what has arrived.
 
 The endpoint checks the secret header first and answers 403 without reading a byte of the
 body; an authenticated body over 1 MB is refused (413) as declared or as soon as it passes the
@@ -15,8 +24,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.requests import Request
@@ -24,13 +33,16 @@ from starlette.responses import Response
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.channels.telegram.adapter import TelegramAdapter
+from bot.channels.telegram.adapter import CHANNEL, TelegramAdapter
+from bot.chat.inbox import Inbox
 from bot.web.context import WEBHOOK_BODY_CAP
 from bot.web.hooks import RESERVED, Webhooks
 from bot.web.security import BodyTooLarge, read_capped
 
 log = logging.getLogger("parbot.telegram.webhook")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
+MAX_CONNECTIONS = 10
+LeaderDuty = Callable[[], Awaitable[Any]]
 
 
 def without_updater(builder: ApplicationBuilder) -> ApplicationBuilder:
@@ -38,7 +50,18 @@ def without_updater(builder: ApplicationBuilder) -> ApplicationBuilder:
     return builder.updater(None)
 
 
-def endpoint(app: Application, secret: str, cap: int = WEBHOOK_BODY_CAP) -> Any:
+def chat_key(update: Update) -> str:
+    """The order domain of an update: its chat (or its user, or the update alone)."""
+    if update.effective_chat is not None:
+        return str(update.effective_chat.id)
+    if update.effective_user is not None:
+        return f"user:{update.effective_user.id}"
+    return f"update:{update.update_id}"
+
+
+def endpoint(
+    app: Application, secret: str, inbox: Inbox, cap: int = WEBHOOK_BODY_CAP
+) -> Any:
     expected = secret.encode()
 
     async def receive(request: Request) -> Response:
@@ -47,16 +70,30 @@ def endpoint(app: Application, secret: str, cap: int = WEBHOOK_BODY_CAP) -> Any:
             return Response(status_code=403)
         try:
             body = await read_capped(request, cap)
-            update = Update.de_json(json.loads(body), app.bot)
+            data = json.loads(body)
+            update = Update.de_json(data, app.bot)
+            update_id = int(data["update_id"])
         except BodyTooLarge:
             return Response(status_code=413)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             log.warning("webhook body is not an update")
             return Response(status_code=400)
-        await app.update_queue.put(update)
+        payload = json.dumps(data, ensure_ascii=False)
+        # committed before the 200: if this raises, Telegram gets a 500 and sends it again
+        await inbox.accept(CHANNEL, str(update_id), chat_key(update), payload, seq=update_id)
         return Response(status_code=200)
 
     return receive
+
+
+def processor(app: Application) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """The inbox's processor for Telegram: the stored update through PTB's handlers."""
+
+    async def process(data: dict[str, Any]) -> None:
+        update = Update.de_json(data, app.bot)
+        await app.process_update(update)
+
+    return process
 
 
 @asynccontextmanager
@@ -67,22 +104,50 @@ async def serving(
     *,
     url: str,
     secret: str,
+    inbox: Inbox | None = None,
+    leader_duties: list[LeaderDuty] | None = None,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> AsyncIterator[Application]:
-    """Run the Application (no updater) with its webhook registered at `/webhooks/telegram`."""
+    """Run the Application (no updater) with its webhook registered at `/webhooks/telegram`.
+
+    `inbox`: the process's inbox (one is run for the block when none is given).
+    `leader_duties`: with several workers, setWebhook and the command menus are appended there
+    for the leader to run, instead of being done here by every worker.
+    """
     try:
         await app.initialize()
     except BaseException:
         await adapter.close_requests()
         raise
-    async with app:
-        await adapter.setup(app)
+
+    async def register() -> None:
+        await app.bot.set_webhook(
+            url=url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+            max_connections=max_connections,
+        )
+        log.info("telegram setWebhook done max_connections=%s", max_connections)
+
+    async def menus() -> None:
+        await adapter.publish_menus(app)
+
+    async with app, AsyncExitStack() as stack:
+        await adapter.setup(app, menus=leader_duties is None)
         await app.start()
-        await app.bot.set_webhook(url=url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
-        webhooks.register("telegram", endpoint(app, secret))
+        if inbox is None:
+            inbox = await stack.enter_async_context(Inbox(adapter.engine).running())
+        inbox.register(CHANNEL, processor(app))
+        if leader_duties is None:
+            await register()
+        else:
+            leader_duties += [register, menus]
+        webhooks.register("telegram", endpoint(app, secret, inbox))
         try:
             yield app
         finally:
             webhooks.unregister("telegram")
+            inbox.unregister(CHANNEL)
             await adapter.teardown()
             if app.running:
                 await app.stop()

@@ -59,6 +59,9 @@ class ZaloBotService:
         runtime.dispatcher.attach(self.channel)
         self.adapter = ZaloBotAdapter(runtime.dispatcher, self.channel, self.engine)
         self.adapter.inbound = lambda: self.count(1)
+        inbox = getattr(runtime, "inbox", None)
+        if inbox is not None:  # webhook events are processed from the inbox
+            inbox.register("zalo", self.adapter.handle)
 
     def _contact_of(self, chat_id: str) -> int | None:
         from storage.zalo.alerts import contact_id_of
@@ -91,7 +94,12 @@ class ZaloBotService:
 
     async def webhook(self, headers: Mapping[str, str], body: bytes) -> int:
         """For the web companion: `POST /webhooks/zalo`."""
-        return await handle_webhook(self.adapter, self.secret, headers, body)
+        inbox = getattr(self.runtime, "inbox", None)
+        return await handle_webhook(self.adapter, self.secret, headers, body, inbox)
+
+    async def _set_webhook(self) -> None:
+        assert self.web_url is not None
+        await self.client.set_webhook(f"{self.web_url.rstrip('/')}/webhooks/zalo", self.secret)
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -99,9 +107,10 @@ class ZaloBotService:
                 if not self.web_url or not self.secret:
                     log.error("zalo webhook mode needs PARBOT_WEB_URL and ZALO_BOT_WEBHOOK_SECRET")
                     return
-                await self.client.set_webhook(
-                    f"{self.web_url.rstrip('/')}/webhooks/zalo", self.secret
-                )
+                if getattr(self.runtime, "shared", False):  # several workers: the leader's
+                    self.runtime.leader_duties.append(self._set_webhook)
+                else:
+                    await self._set_webhook()
                 log.info("zalo bot running mode=webhook")
                 await stop.wait()
             else:

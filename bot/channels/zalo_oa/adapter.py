@@ -12,6 +12,7 @@ audited there. Files and images are downloaded at once (their URLs are temporary
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -25,6 +26,7 @@ from bot.channels.zalo_bot.adapter import looks_like_code
 from bot.channels.zalo_oa.channel import PAYLOAD_PREFIX, ZaloOAChannel
 from bot.channels.zalo_oa.signature import valid
 from bot.chat.dispatcher import Dispatcher
+from bot.chat.inbox import Inbox
 from core.channel import DeliveryError
 from core.clock import Clock
 from core.commands import InputKind, Request
@@ -62,6 +64,8 @@ class ZaloOAAdapter:
         self.app_id, self.secret_key = app_id, secret_key
         self.max_file_bytes = dispatcher.limits.max_file_bytes
         self.tasks: set[asyncio.Task[None]] = set()
+        # the durable inbox (set by the service): events are answered 200 once recorded
+        self.inbox: Inbox | None = None
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -79,6 +83,13 @@ class ZaloOAAdapter:
         ):
             log.warning("zalo oa webhook refused: bad signature")
             return 403
+        if self.inbox is not None:  # committed before the 200 (Zalo may re-send)
+            user = str((event.get("sender") or {}).get("id") or "")
+            message_id = str((event.get("message") or {}).get("msg_id") or "")
+            name = str(event.get("event_name") or "")
+            key = f"{name}:{message_id}" if message_id else hashlib.sha256(body).hexdigest()
+            await self.inbox.accept(CHANNEL, key, user or key, body.decode("utf-8", "replace"))
+            return 200
         task = asyncio.create_task(self.handle(event))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)

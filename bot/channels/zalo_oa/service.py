@@ -71,6 +71,9 @@ class ZaloOAService:
             self.app.app_id,
             key.get_secret_value() if key is not None else "",
         )
+        self.adapter.inbox = getattr(runtime, "inbox", None)
+        if self.adapter.inbox is not None:  # webhook events are processed from the inbox
+            self.adapter.inbox.register(CHANNEL, self.adapter.handle)
 
     def consent_url(self) -> str:
         return consent_url(self.engine, self.app, self.clock.now())

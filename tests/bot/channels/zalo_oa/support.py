@@ -55,6 +55,8 @@ async def deliver(
     headers, body = oa.event(user, event, **message)
     status = await service.webhook(headers, body)
     await asyncio.gather(*service.adapter.tasks)
+    if service.adapter.inbox is not None:  # recorded before the 200; processed from the inbox
+        await service.adapter.inbox.drain()
     return status
 
 
