@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from scheduler.send_lease import holder_name
+
 log = logging.getLogger(__name__)
 ADVISORY_KEY = 0x70617262  # "parb"
-LEADER_NAME = "parbot-leader:"  # + the leader's pid, as its connection's application_name
+LEADER_NAME = "parbot-leader:"  # + "host:pid", as its connection's application_name
 
 
 class Leadership:
@@ -65,7 +67,7 @@ def try_lead(engine: Engine) -> Leadership | None:
         # which process leads, for operators (pg_stat_activity) and the scale-out bench
         connection.execute(
             text("SELECT set_config('application_name', :name, false)"),
-            {"name": f"{LEADER_NAME}{os.getpid()}"},
+            {"name": f"{LEADER_NAME}{holder_name()}"[:63]},
         )
         connection.commit()
         return Leadership("postgresql", connection)

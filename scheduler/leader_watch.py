@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from scheduler.leader import ADVISORY_KEY, lock_path
+from scheduler.leader import ADVISORY_KEY, LEADER_NAME, lock_path
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,10 @@ def leader_state(engine: Engine) -> LeaderState:
         if row is None:
             return LeaderState(False)
         name = str(row[0] or "")
-        return LeaderState(
-            True, name.removeprefix("parbot:") if name.startswith("parbot:") else None
-        )
+        for prefix in (LEADER_NAME, "parbot:"):  # the leader renames its own connection
+            if name.startswith(prefix):
+                return LeaderState(True, name.removeprefix(prefix))
+        return LeaderState(True, None)
     path = lock_path(engine)
     if path is None:
         return LeaderState(True)

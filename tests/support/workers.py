@@ -139,7 +139,7 @@ def leader_pid(engine: Engine) -> int | None:
             ),
             {"p": f"{LEADER_NAME}%"},
         ).scalars().all()
-    pids = [int(n.removeprefix(LEADER_NAME)) for n in names]
+    pids = [int(n.rsplit(":", 1)[-1]) for n in names]  # parbot-leader:host:pid
     return pids[0] if len(pids) == 1 else None
 
 
