@@ -153,7 +153,11 @@ class Driver:
             prompt = user.prompt
             assert prompt is not None
             buttons = prompt.buttons
-            button = buttons[0] if label is None else next(b for b in buttons if label in b["text"])
+            if label is None:  # the first task (a department may first be offered a document
+                # that a round asks of it: «📄 Gửi văn bản…», another flow)
+                button = next(b for b in buttons if "Gửi văn bản" not in b["text"])
+            else:
+                button = next(b for b in buttons if label in b["text"])
             update = api.make_button_press(chat, prompt.message_id, button["callback_data"])
         elif step == "result":
             update = api.make_text(chat, "Đã triển khai theo kế hoạch, đạt kết quả tốt")

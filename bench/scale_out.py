@@ -95,6 +95,7 @@ def _fake_process(conn: Any, enforce: bool) -> None:
                         if c.method == "sendMessage" and c.ok
                     ],
                     api.count_429,
+                    [(c.method, c.chat_id, c.time) for c in api.calls if c.status == 429],
                 )
             )
 
@@ -107,9 +108,9 @@ class Fake:
         self.proc.start()
         self.token, self.base_url = self.conn.recv()
 
-    def sends(self) -> tuple[list[tuple[Any, str, float]], int]:
+    def sends(self) -> Any:
         self.conn.send("sends")
-        result: tuple[list[tuple[Any, str, float]], int] = self.conn.recv()
+        result = self.conn.recv()
         return result
 
     def stop(self) -> None:
@@ -388,7 +389,9 @@ async def broadcast_run(args: argparse.Namespace, base: str, template: str) -> d
                 await asyncio.sleep(0.2)
             await asyncio.sleep(1.0)
             workers.stop()
-        sends, count_429 = fake.sends()
+        sends, count_429, refused = fake.sends()
+        for method, chat, at in refused:  # where a 429 fell, to find its cause
+            print(f"  429 answered to {method} for chat {chat} at {at:.3f}")
         with engine.connect() as connection:
             rows = connection.execute(
                 text("SELECT chat_id, status, error FROM outbox WHERE kind = 'broadcast'")
@@ -437,9 +440,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     args.per_user = max(1, args.updates // args.users)
-    base = os.environ.get("PARBOT_BENCH_POSTGRES_URL") or os.environ.get(
-        "PARBOT_TEST_POSTGRES_URL"
-    )
+    base = os.environ.get("PARBOT_BENCH_POSTGRES_URL") or os.environ.get("PARBOT_TEST_POSTGRES_URL")
     if not base:
         print("set PARBOT_TEST_POSTGRES_URL (or PARBOT_BENCH_POSTGRES_URL): PostgreSQL only")
         return 2
