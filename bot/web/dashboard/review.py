@@ -9,6 +9,8 @@ stored evaluation follows, in the same transaction as the decision and its audit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,6 +18,7 @@ from starlette.routing import Route
 
 from bot.web.auth import csrf_ok, small_form, viewer_of
 from bot.web.pages import audit_web, forbidden, page
+from core.commands import Actor
 from core.extensions import ExtensionRequestInfo
 from core.review import DecisionRefused, decide
 from core.text import clean
@@ -28,54 +31,98 @@ from storage.review.store import load
 from storage.tables.shared import Agency
 
 
-async def review(request: Request) -> Response:
+@dataclass(frozen=True)
+class _Decision:
+    """A decision form as posted: who, on which agency page, what, why, on which item."""
+
+    viewer: Actor
+    code: str
+    action: str
+    reason: str
+    item: int
+
+
+async def _read_form(request: Request, item_field: str) -> _Decision | Response:
+    """The checks both forms share: signed in, CSRF, the item's id a number."""
     code = request.path_params["code"]
     viewer = viewer_of(request)
     if viewer is None:
         return page(request, "web/signed_out.j2", status=401)
     form = await small_form(request)
-    target = f"agency:{code[:40]}"
     if not csrf_ok(request, form):
-        return forbidden(request, target, reason="csrf")
-    action = form.get("action", "")
-    reason = clean(form.get("ly_do", ""))[:2000]
+        return forbidden(request, f"agency:{code[:40]}", reason="csrf")
     try:
-        report_id = int(form.get("report_id", ""))
+        item = int(form.get(item_field, ""))
     except ValueError:
         return page(request, "web/not_found.j2", status=404)
+    reason = clean(form.get("ly_do", ""))[:2000]
+    return _Decision(viewer, code, form.get("action", ""), reason, item)
+
+
+def _decide(
+    session: Session, request: Request, form: _Decision, kind: str, name: str, noted: object
+) -> str:
+    """The `/duyet` decision of `kind`, audited as `web.<name>_<action>`; "" or why refused."""
     web = request.app.state.web
     now = web.clock.now()
-    with transaction(web.engine) as session:
-        report = load(session, report_id)
-        if report is None or report.agency_code != code or action not in ("accept", "return"):
-            return page(request, "web/not_found.j2", status=404)
-        target = f"report:{report.receipt}"
-        try:
-            decided = decide(
-                queue_for(session, web.tz), viewer, REPORT, str(report_id), action, reason, now
-            )
-        except DecisionRefused as refused:
-            outcome = refused.reason
-        else:
-            audit(
-                session,
-                viewer.key,
-                f"web.review_{action}",
-                decided.target,
-                "ok",
-                viewer.contact_id,
-                now,
-                reason=reason,
-            )
-            outcome = ""
+    try:
+        decided = decide(
+            queue_for(session, web.tz),
+            form.viewer,
+            kind,
+            str(form.item),
+            form.action,
+            form.reason,
+            now,
+        )
+    except DecisionRefused as refused:
+        return refused.reason
+    audit(
+        session,
+        form.viewer.key,
+        f"web.{name}_{form.action}",
+        decided.target,
+        "ok",
+        form.viewer.contact_id,
+        now,
+        reason=noted,
+    )
+    return ""
+
+
+def _answer(
+    request: Request, form: _Decision, outcome: str, target: str, name: str, back: str
+) -> Response:
+    """403 for who may not decide, 409 with the reason for a refusal, else back to the page."""
     if outcome in ("not_coordinator", "unlinked"):
         return forbidden(request, target, reason=outcome)
     if outcome:
-        audit_web(request, f"web.review_{action}", target, "refused", reason=outcome)
+        audit_web(request, f"web.{name}_{form.action}", target, "refused", reason=outcome)
         return page(
-            request, "web/dashboard/review_refused.j2", status=409, reason=outcome, code=code
+            request,
+            f"web/dashboard/{name}_refused.j2",
+            status=409,
+            reason=outcome,
+            code=form.code,
         )
-    return RedirectResponse(f"/co-quan/{code}#task-{report.task_id}", status_code=303)
+    return RedirectResponse(f"/co-quan/{form.code}#{back}", status_code=303)
+
+
+async def review(request: Request) -> Response:
+    form = await _read_form(request, "report_id")
+    if isinstance(form, Response):
+        return form
+    with transaction(request.app.state.web.engine) as session:
+        report = load(session, form.item)
+        if (
+            report is None
+            or report.agency_code != form.code
+            or form.action not in ("accept", "return")
+        ):
+            return page(request, "web/not_found.j2", status=404)
+        target = f"report:{report.receipt}"
+        outcome = _decide(session, request, form, REPORT, "review", form.reason)
+    return _answer(request, form, outcome, target, "review", f"task-{report.task_id}")
 
 
 def pending_extensions(session: Session, agency_id: int) -> list[ExtensionRequestInfo]:
@@ -87,54 +134,17 @@ async def extension(request: Request) -> Response:
     """Chấp thuận / Từ chối an extension request on the agency page: the `/duyet` kind
     `messages.extensions.ExtensionDecisions`, so the deadline, the reminders, the stored
     evaluation and the focal point's message follow exactly as in chat."""
-    code = request.path_params["code"]
-    viewer = viewer_of(request)
-    if viewer is None:
-        return page(request, "web/signed_out.j2", status=401)
-    form = await small_form(request)
-    target = f"agency:{code[:40]}"
-    if not csrf_ok(request, form):
-        return forbidden(request, target, reason="csrf")
-    action = form.get("action", "")
-    reason = clean(form.get("ly_do", ""))[:2000]
-    try:
-        request_id = int(form.get("request_id", ""))
-    except ValueError:
-        return page(request, "web/not_found.j2", status=404)
-    web = request.app.state.web
-    now = web.clock.now()
-    with transaction(web.engine) as session:
-        found = SqlExtensionStore(session).get(request_id)
+    form = await _read_form(request, "request_id")
+    if isinstance(form, Response):
+        return form
+    with transaction(request.app.state.web.engine) as session:
+        found = SqlExtensionStore(session).get(form.item)
         agency = session.get(Agency, found.agency_id) if found is not None else None
-        if agency is None or agency.code != code or action not in ("approve", "reject"):
+        if agency is None or agency.code != form.code or form.action not in ("approve", "reject"):
             return page(request, "web/not_found.j2", status=404)
-        target = f"extension:{request_id}"
-        try:
-            decided = decide(
-                queue_for(session, web.tz), viewer, EXTENSION, str(request_id), action, reason, now
-            )
-        except DecisionRefused as refused:
-            outcome = refused.reason
-        else:
-            audit(
-                session,
-                viewer.key,
-                f"web.extension_{action}",
-                decided.target,
-                "ok",
-                viewer.contact_id,
-                now,
-                reason=reason or None,
-            )
-            outcome = ""
-    if outcome in ("not_coordinator", "unlinked"):
-        return forbidden(request, target, reason=outcome)
-    if outcome:
-        audit_web(request, f"web.extension_{action}", target, "refused", reason=outcome)
-        return page(
-            request, "web/dashboard/extension_refused.j2", status=409, reason=outcome, code=code
-        )
-    return RedirectResponse(f"/co-quan/{code}#gia-han", status_code=303)
+        target = f"extension:{form.item}"
+        outcome = _decide(session, request, form, EXTENSION, "extension", form.reason or None)
+    return _answer(request, form, outcome, target, "extension", "gia-han")
 
 
 ROUTES = [
