@@ -148,16 +148,26 @@ def build_report_flow(
     rounds that ask for one (`core.flows.round_document`); picking one hands over to that flow.
     """
 
+    # The task step asks for both lists twice (its choices, then its question): read them once
+    # per update (`ctx.cache`), not four queries for one prompt.
     def owed_documents(ctx: ChatContext) -> list[Any]:
         agency_id = ctx.actor.agency_id if ctx.actor else None
         if documents_of is None or agency_id is None:
             return []
-        owed = documents_of(ctx).owed(agency_id, ctx.now)
-        return [r for r in owed if r.sent_receipt is None]
+        if "report.owed_documents" not in ctx.cache:
+            owed = documents_of(ctx).owed(agency_id, ctx.now)
+            ctx.cache["report.owed_documents"] = [r for r in owed if r.sent_receipt is None]
+        found: list[Any] = ctx.cache["report.owed_documents"]
+        return found
 
     def own_tasks(ctx: ChatContext) -> list[TaskItem]:
         agency_id = ctx.actor.agency_id if ctx.actor else None
-        return store_of(ctx).tasks_for(agency_id) if agency_id is not None else []
+        if agency_id is None:
+            return []
+        if "report.own_tasks" not in ctx.cache:
+            ctx.cache["report.own_tasks"] = store_of(ctx).tasks_for(agency_id)
+        tasks: list[TaskItem] = ctx.cache["report.own_tasks"]
+        return tasks
 
     def task_choices(ctx: ChatContext, data: dict[str, Any]) -> list[Choice]:
         items = own_tasks(ctx)
