@@ -274,7 +274,7 @@ async def updates_run(args: argparse.Namespace, base: str, template: str, n: int
             await kills
             await asyncio.sleep(2.0)  # replies of the last updates reach the fake
             workers.stop()
-        sends, _ = fake.sends()
+        sends, _, _ = fake.sends()
         with engine.connect() as connection:
             rows = connection.execute(select(func.count()).select_from(inbox.TABLE)).scalar_one()
             done = connection.execute(
@@ -349,6 +349,15 @@ def prepare_broadcast(url: str, count: int) -> None:
     engine.dispose()
 
 
+def lease_holder(engine: Any) -> int | None:
+    """The process id holding the Telegram send lease (send_budget.holder is "host:pid")."""
+    with engine.connect() as connection:
+        holder = connection.execute(
+            text("SELECT holder FROM send_budget WHERE channel = 'telegram'")
+        ).scalar()
+    return int(holder.rsplit(":", 1)[1]) if holder else None
+
+
 def outbox_counts(engine: Any) -> dict[str, int]:
     from sqlmodel import Session
 
@@ -373,16 +382,19 @@ async def broadcast_run(args: argparse.Namespace, base: str, template: str) -> d
         with open(folder / "workers.log", "w") as out:
             workers = Workers(2, env, folder, out)
             await asyncio.to_thread(workers.start, 180)
-            killed = False
+            killed, killed_at = False, 0.0
             deadline = time.monotonic() + args.recipients / 25 + 120
             while True:
                 counts = await asyncio.to_thread(outbox_counts, engine)
                 sent = counts.get("sent", 0)
                 if not killed and sent >= 0.4 * args.recipients:
                     victim = workers.pids()[0]
+                    holder = await asyncio.to_thread(lease_holder, engine)
                     workers.kill_worker(victim)
+                    killed_at = time.time()
                     killed = True
-                    log.append(f"worker pid {victim} SIGKILLed with {sent} sent")
+                    role = "the send lease holder" if holder == victim else "not the holder"
+                    log.append(f"worker pid {victim} ({role}) SIGKILLed with {sent} sent")
                 if not counts.get("pending") and killed:
                     break
                 assert time.monotonic() < deadline, f"broadcast not finished: {counts}"
@@ -390,8 +402,13 @@ async def broadcast_run(args: argparse.Namespace, base: str, template: str) -> d
             await asyncio.sleep(1.0)
             workers.stop()
         sends, count_429, refused = fake.sends()
+        ok_times = sorted(t for _, _, t in sends)
         for method, chat, at in refused:  # where a 429 fell, to find its cause
-            print(f"  429 answered to {method} for chat {chat} at {at:.3f}")
+            before = sum(1 for t in ok_times if at - 1.0 < t <= at)
+            log.append(
+                f"429 to {method} for chat {chat}, {at - killed_at:+.3f} s from the kill; "
+                f"accepted sends in the second before it: {before}"
+            )
         with engine.connect() as connection:
             rows = connection.execute(
                 text("SELECT chat_id, status, error FROM outbox WHERE kind = 'broadcast'")

@@ -87,8 +87,8 @@ class BroadcastProgress:
         channel = self.worker.channels.get(channel_name or "")
         if edit and channel is not None and channel.capabilities.edits and chat_id and message_id:
             try:
-                await self.worker.pacers[channel.name].acquire(chat_id)
-                await channel.edit(chat_id, message_id, Outgoing(text=progress_text(current)))
+                async with self.worker.pacers[channel.name].turn(chat_id):
+                    await channel.edit(chat_id, message_id, Outgoing(text=progress_text(current)))
             except Exception as exc:  # a lost progress edit is cosmetic; the tally follows
                 log.warning("broadcast %s progress edit failed: %s", broadcast_id, exc)
         return current

@@ -258,6 +258,7 @@ class DeliveryWorker:
             pacer.pause((paused_until - now).total_seconds())
         horizon = timedelta(seconds=RECALL_SECONDS)
         recent = await self.db(budget_repo.recent_sends, self.engine, name, now - horizon)
+        now = self.clock.now()  # after the reads: their own time must not age the sends
         ago = [(chat, max(0.0, (now - at).total_seconds() - CLOCK_SLACK)) for chat, at in recent]
         await pacer.recall(sorted(ago, key=lambda sent: -sent[1]))
 
@@ -397,7 +398,7 @@ class DeliveryWorker:
                 sending = asyncio.ensure_future(self._send_parts(channel, row))
             finally:
                 REQUEST_WRITTEN.reset(token)
-            # a low-rate window counts the send until its answer (scheduler/pacing.py)
+            # the window counts the send until a second after its answer (scheduler/pacing.py)
             sending.add_done_callback(lambda _done: pacer.answered(slot))
             waiter = asyncio.ensure_future(written.wait())
             await asyncio.wait({sending, waiter}, return_when=asyncio.FIRST_COMPLETED)
@@ -449,13 +450,8 @@ class DeliveryWorker:
             if index == first:
                 message_id = (await channel.send(row.chat_id, part)).message_id
             else:  # each further part is a message of its own to the platform's limits
-                pacer = self.pacers[row.channel]
-                slot = await pacer.acquire(row.chat_id)
-                pacer.written(slot)
-                try:
+                async with self.pacers[row.channel].turn(row.chat_id):
                     message_id = (await channel.send(row.chat_id, part)).message_id
-                finally:
-                    pacer.answered(slot)
             if not last:
                 outbox_repo.record_part(self.engine, row.id, index + 1, message_id)
                 row.parts_sent = index + 1

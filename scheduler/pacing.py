@@ -4,25 +4,28 @@ One `Pacer` per channel, built from that channel's `ChannelLimits` and its own r
 chats are groups, so a Zalo audience never slows a Telegram one and vice versa.
 
 Telegram counts messages in sliding windows: 30 per second overall, 1 per second per private
-chat, 20 per minute per group. Overall: at most 29 starts in any sliding second (`SAFETY`
-leaves room for network jitter between our clock and the platform's). Per chat: aiolimiter
-buckets of capacity one, i.e. a minimum spacing, which is exactly that limit.
+chat, 20 per minute per group. Per chat: aiolimiter buckets of capacity one, i.e. a minimum
+spacing, which is exactly that limit.
 
-A low rate (a Zalo channel's few per second) would lose most of its margin to rounding: 97 %
-of 10/s is 9.7, and a whole number of sends per second makes it 9 (90 %). Such a window
-(`overall_window`) holds the full published count instead, spaces sends evenly at 97 % of the
-rate, and keeps each send in the window until one second after its *answer* came back. The
-platform stamps a request somewhere between our writing it and its answer, so if send k+R is
-written at least a second after send k was answered, the platform never counts more than R in
-any second, whatever the network did in between.
+Overall (`overall_window`): the full published count in any window, sends spaced evenly at
+97 % of the rate, and each send kept in the window until one second after its *answer* came
+back. The platform stamps a request somewhere between our writing it and its answer, so if
+send k+R is written at least a second after send k was answered, the platform never counts
+more than R in any second, whatever the network did in between. A window counted from our
+writes only (29 of Telegram's 30, the last landing's rule) is safe only while the network's
+jitter stays under one spacing (34 ms): a platform that took in one request late and the next
+ones at once saw 30 in a second — one 429 in three runs of the scale-out bench on a busy
+machine. The price of the rule is the round trip: R sends per (1 s + round trip), i.e. the
+97 % spacing decides on a near network and the window on a far one (at 100 ms, 27 a second).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from aiolimiter import AsyncLimiter
@@ -30,7 +33,6 @@ from aiolimiter import AsyncLimiter
 from core.channel import ChannelLimits
 
 SAFETY = 0.97  # fraction of the published limit we aim at
-CATCH_UP = 1.5  # after a stall, sends go at most this much faster than the limit
 _PRUNE_AT = 5000  # per-chat limiters kept before idle ones are dropped
 
 
@@ -45,8 +47,8 @@ _IN_FLIGHT_CAP = 30.0
 
 @dataclass
 class Slot:
-    """One send's place in the window; `at` moves to when its request was really written and
-    `answered` is set when its answer came back (windows that count until the answer)."""
+    """One send's place in the window: `at` moves to when its request was really written,
+    `answered` is set when its answer came back, and it counts until a period after that."""
 
     at: float
     answered: float | None = None
@@ -57,44 +59,31 @@ class Slot:
 
 
 class SlidingWindow:
-    """At most `limit` sends in any `period` seconds, counted the way Telegram counts.
+    """At most `limit` sends in any `period` seconds as the platform counts them.
 
     aiolimiter's leaky bucket either allows a burst (and then up to twice its rate in one
     sliding window) or, with capacity one, loses for good every millisecond a send starts
-    late. This keeps the times of the last `limit` sends: a late send is made up at once (no
-    faster than `min_gap`), and no window ever holds more than `limit`. A slot's time is moved
-    to the moment its request was written (`Pacer.written`), so the window we count is the one
-    the platform sees, give or take the network.
+    late. This keeps the last `limit` sends until a period after their answers: a late send is
+    made up at once (no faster than `min_gap`), and no platform window ever holds more than
+    `limit` (the module docstring says why).
     """
 
-    def __init__(
-        self,
-        limit: int,
-        period: float = 1.0,
-        min_gap: float | None = None,
-        until_answered: bool = False,
-    ) -> None:
-        self.limit, self.period = max(1, limit), period
-        self.min_gap = period / (self.limit * CATCH_UP) if min_gap is None else min_gap
-        self.until_answered = until_answered
+    def __init__(self, limit: int, min_gap: float, period: float = 1.0) -> None:
+        self.limit, self.period, self.min_gap = max(1, limit), period, min_gap
         self._slots: deque[Slot] = deque()
         self._lock = asyncio.Lock()  # waiters are served in order
 
     def _end(self, slot: Slot, now: float) -> float:
-        """When `slot` stops counting: a period after it was written (or answered)."""
-        if not self.until_answered:
-            return slot.at + self.period
+        """When `slot` stops counting: a period after its answer."""
         if slot.answered is None:  # still in flight: it counts until its answer comes
             return slot.at + _IN_FLIGHT_CAP if now - slot.at >= _IN_FLIGHT_CAP else now + 0.01
         return max(slot.at, slot.answered) + self.period
 
     def _last_start(self) -> float:
-        """Where the next send's gap counts from. A window that counts until the answer spaces
-        sends by when it let them go: the time each one then spends being claimed and written
-        must not add to every gap (that took a 10/s channel to 8/s on a busy machine)."""
-        if self.until_answered:
-            return max(s.acquired for s in self._slots)
-        return max(s.at for s in self._slots)
+        """Where the next send's gap counts from: when the window let the last one go. The
+        time each send then spends being claimed and written must not add to every gap (that
+        took a 10/s channel to 8/s on a busy machine)."""
+        return max(s.acquired for s in self._slots)
 
     async def acquire(self) -> Slot:
         async with self._lock:
@@ -115,12 +104,8 @@ class SlidingWindow:
 
 
 def overall_window(per_second: float, safety: float = SAFETY) -> SlidingWindow:
-    """The overall limit: 97 % of it in whole sends per second, unless rounding loses more than
-    the safety margin again (low rates), then the low-rate window of the module docstring."""
-    aimed = per_second * safety
-    if math.floor(aimed) >= per_second * (2 * safety - 1):
-        return SlidingWindow(math.floor(aimed))
-    return SlidingWindow(max(1, math.floor(per_second)), min_gap=1.0 / aimed, until_answered=True)
+    """The overall limit as the module docstring says: the full count, until the answer."""
+    return SlidingWindow(max(1, math.floor(per_second)), min_gap=1.0 / (per_second * safety))
 
 
 class Pacer:
@@ -169,6 +154,17 @@ class Pacer:
         await self._wait_pause()
         return slot
 
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: str) -> AsyncIterator[Slot]:
+        """One request to `chat_id` made inside the block, counted from its start to a period
+        after the block ends (its answer)."""
+        slot = await self.acquire(chat_id)
+        self.written(slot)
+        try:
+            yield slot
+        finally:
+            self.answered(slot)
+
     async def acquire_chat(self, chat_id: str) -> None:
         """The per-chat half of `acquire`: `chat_id`'s spacing, and any 429 pause."""
         await self._chat_limiter(chat_id).acquire()
@@ -188,14 +184,18 @@ class Pacer:
         if self.paused():
             return None
         slot = await self._overall.acquire()
-        return None if self.paused() else slot
+        if self.paused():
+            self.answered(slot)  # never written: it counts no longer than a sent one
+            return None
+        return slot
 
     def written(self, slot: Slot) -> None:
         """The request of `slot` left just now: count it from now on."""
         slot.at = max(slot.at, asyncio.get_running_loop().time())
 
     def answered(self, slot: Slot) -> None:
-        """The answer to `slot`'s request came back (or the send ended): see `overall_window`."""
+        """The answer to `slot`'s request came back (or the send ended): it counts a period
+        from now (the module docstring)."""
         slot.answered = asyncio.get_running_loop().time()
 
     async def recall(self, sends: list[tuple[str, float]]) -> None:

@@ -25,8 +25,8 @@ async def elapsed(awaitable) -> float:
 
 async def test_recalled_sends_fill_the_window_until_they_age_out():
     pacer = Pacer(LIMITS, is_group=is_group)
-    # 29 sends (the window's limit at 97 % of 30/s), the oldest 0.85 s ago
-    await pacer.recall([(str(100 + n), 0.85 - n * 0.01) for n in range(29)])
+    # 30 sends (the window's limit), the oldest answered 0.85 s ago
+    await pacer.recall([(str(100 + n), 0.85 - n * 0.01) for n in range(30)])
     waited = await elapsed(pacer.acquire_window())
     assert 0.12 <= waited < 0.5  # until the oldest is a second old, not at once
 
