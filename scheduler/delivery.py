@@ -399,7 +399,7 @@ class DeliveryWorker:
             finally:
                 REQUEST_WRITTEN.reset(token)
             # the window counts the send until a second after its answer (scheduler/pacing.py)
-            sending.add_done_callback(lambda _done: pacer.answered(slot))
+            sending.add_done_callback(lambda _done: pacer.answered(slot, written.answered_at))
             waiter = asyncio.ensure_future(written.wait())
             await asyncio.wait({sending, waiter}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()

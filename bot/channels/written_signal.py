@@ -14,10 +14,12 @@ import httpx
 from scheduler.written_signal import REQUEST_WRITTEN
 
 _WRITTEN = ("http11.send_request_body.complete", "http2.send_request_body.complete")
+_ANSWERED = ("http11.receive_response_headers.complete", "http2.receive_response_headers.complete")
 
 
 class WrittenSignalTransport(httpx.AsyncBaseTransport):
-    """Wraps httpx's transport; tells the delivery worker when a request's body is written."""
+    """Wraps httpx's transport; tells the delivery worker when a request's body is written and
+    when its answer's headers came back."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
@@ -30,6 +32,8 @@ class WrittenSignalTransport(httpx.AsyncBaseTransport):
             async def trace(name: str, info: dict[str, Any]) -> None:
                 if name in _WRITTEN:
                     event.set()
+                elif name in _ANSWERED:
+                    event.answered()
                 if previous is not None:
                     await previous(name, info)
 

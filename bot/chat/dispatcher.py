@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -77,7 +78,7 @@ from storage.chat.state import (
     state_of,
     unsent_prompts,
 )
-from storage.outbox import OutboxItem, enqueue
+from storage.outbox import OutboxItem, enqueue, enqueue_many
 
 log = logging.getLogger("parbot.chat")
 
@@ -339,6 +340,24 @@ class Dispatcher:
                 )
                 return Response([Outgoing(render("chat/error.j2"))])
         return response
+
+    def put_off_replies(self, request: Request, messages: list[Outgoing], after: float) -> None:
+        """Replies the platform refused for a moment go to the outbox, due `after` seconds
+        from now, keyed by the update so a replay adds nothing (bot/chat/replies.py)."""
+        now = self.clock.now()
+        tag = request.dedupe_key or uuid.uuid4().hex
+        due = now + timedelta(seconds=after)
+        items = [
+            OutboxItem(
+                key=f"reply:{request.channel}:{request.chat_id}:{tag}:{index}",
+                channel=request.channel, chat_id=request.chat_id, message=message,
+                kind="reply", not_before=due,
+            )
+            for index, message in enumerate(messages)
+        ]  # fmt: skip
+        with self._write_lock(), Session(self.engine) as session:
+            enqueue_many(session, items, now)
+            session.commit()
 
     def prompt_sent(self, response: Response) -> None:
         """The adapter delivered the response: its prompt no longer needs sending after a

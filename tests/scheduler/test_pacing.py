@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -59,3 +60,19 @@ async def test_a_slot_taken_as_a_pause_begins_does_not_hold_the_window():
     await pacer.wait_pause()
     # a given-back slot counts like an answered send, not as one in flight for 30 s
     assert await asyncio.wait_for(pacer.acquire_window(), 0.5) is not None
+
+
+async def test_a_sender_a_little_late_each_time_still_gets_97_percent():
+    """Every send is let go a few milliseconds late (a busy event loop): the schedule gives
+    the time back on the next gap instead of losing it for good (26.8 a second, not 29.1)."""
+    rate, sends = 30, 90
+    pacer = Pacer(ChannelLimits(per_second=rate, per_chat_per_second=100, group_per_minute=100))
+    loop = asyncio.get_running_loop()
+    starts: list[float] = []
+    for n in range(sends):
+        async with pacer.turn(f"chat{n}"):
+            starts.append(loop.time())
+            time.sleep(0.003)  # the loop is busy: the next acquire comes late
+    achieved = (sends - 1) / (starts[-1] - starts[0])
+    assert 0.96 * rate <= achieved <= rate
+    assert busiest_second(starts) <= rate

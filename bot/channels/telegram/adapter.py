@@ -29,6 +29,7 @@ from bot.channels.telegram.aiohttp_request import AiohttpRequest
 from bot.channels.telegram.channel import TelegramChannel, map_error
 from bot.channels.telegram.render import fit
 from bot.chat.dispatcher import Dispatcher, Response
+from bot.chat.replies import put_off_through, send_replies
 from core.channel import DeliveryError
 from core.commands import InputKind, Registry, Request
 from core.conversation import IncomingFile
@@ -250,7 +251,12 @@ class TelegramAdapter:
                 jobs.append(self._edit(app, message, response.edit))
             elif message is not None and response.close_pressed:
                 jobs.append(_quietly(message.edit_reply_markup(reply_markup=None)))
-        sending = self._send_all(app, request.chat_id, response.messages)
+        sending = send_replies(
+            self.channel(app),
+            request.chat_id,
+            response.messages,
+            put_off_through(self.dispatcher, request),
+        )
         if response.role_changed is not None:
             jobs.append(self.set_menu(app, request.chat_id, response.role_changed))
         delivered, *_ = await asyncio.gather(sending, *jobs)
@@ -266,19 +272,6 @@ class TelegramAdapter:
             await channel.edit(str(message.chat.id), str(message.message_id), outgoing)
         except DeliveryError as exc:
             log.warning("edit failed chat=%s error=%s", message.chat.id, exc)
-
-    async def _send_all(self, app: Application, chat_id: str, messages: list[Outgoing]) -> bool:
-        """Send the replies in order; False when one failed (its prompt is then not recorded
-        as sent, so the next start sends it again)."""
-        channel = self.channel(app)
-        delivered = True
-        for outgoing in messages:
-            try:
-                await channel.send(chat_id, outgoing)
-            except DeliveryError as exc:
-                log.warning("reply failed chat=%s error=%s", chat_id, type(exc).__name__)
-                delivered = False
-        return delivered
 
     def channel(self, app: Application) -> TelegramChannel:
         channel = app.bot_data.get("channel")

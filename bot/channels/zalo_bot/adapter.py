@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from bot.channels.zalo_bot.channel import ZaloBotChannel
 from bot.chat.dispatcher import Dispatcher
+from bot.chat.replies import PutOff, put_off_through, send_replies
 from core.channel import DeliveryError
 from core.commands import InputKind, Request
 from core.conversation import IncomingFile
@@ -106,7 +107,7 @@ class ZaloBotAdapter:
         messages = ([response.edit] if response.edit else []) + response.messages
         if not messages and response.acknowledge:
             messages = [Outgoing(response.acknowledge)]
-        await self._say(chat_id, messages)
+        await self._say(chat_id, messages, put_off_through(self.dispatcher, request))
 
     async def request_of(self, name: str, message: dict[str, Any], chat_id: str) -> Request | None:
         sender = message.get("from") or {}
@@ -153,12 +154,10 @@ class ZaloBotAdapter:
         return IncomingFile(name, "image/jpeg", len(content), content)
 
     # -- sending and bookkeeping
-    async def _say(self, chat_id: str, messages: list[Outgoing]) -> None:
-        for outgoing in messages:
-            try:
-                await self.channel.send(chat_id, outgoing)
-            except DeliveryError as exc:
-                log.warning("zalo reply failed error=%s", type(exc).__name__)
+    async def _say(
+        self, chat_id: str, messages: list[Outgoing], put_off: PutOff | None = None
+    ) -> None:
+        await send_replies(self.channel, chat_id, messages, put_off)
 
     async def _typing(self, chat_id: str) -> None:
         try:

@@ -27,7 +27,7 @@ from bot.channels.zalo_oa.channel import PAYLOAD_PREFIX, ZaloOAChannel
 from bot.channels.zalo_oa.signature import valid
 from bot.chat.dispatcher import Dispatcher
 from bot.chat.inbox import Inbox
-from core.channel import DeliveryError
+from bot.chat.replies import put_off_through, send_replies
 from core.clock import Clock
 from core.commands import InputKind, Request
 from core.conversation import IncomingFile
@@ -123,11 +123,7 @@ class ZaloOAAdapter:
         messages = ([response.edit] if response.edit else []) + response.messages
         if not messages and response.acknowledge:
             messages = [Outgoing(response.acknowledge)]
-        for outgoing in messages:
-            try:
-                await self.channel.send(user, outgoing)
-            except DeliveryError as exc:
-                log.warning("zalo oa reply failed error=%s", type(exc).__name__)
+        await send_replies(self.channel, user, messages, put_off_through(self.dispatcher, request))
 
     async def request_of(self, name: str, message: dict[str, Any], user: str) -> Request:
         message_id = str(message.get("msg_id") or "")
