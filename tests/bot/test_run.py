@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -24,6 +20,7 @@ from core.model import UserRole
 from storage.tables.chat import PendingUpload, ProcessedUpdate
 from tests.bot.chat.test_security import link
 from tests.support.chat import T0
+from tests.support.run_process import open_status_step, start_run, stop_run
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, STRANGER = 6001, 6002
@@ -72,33 +69,13 @@ async def test_webhook_mode_checks_the_secret_token_header(engine, fake_api):
 def test_parbot_run_polls_and_never_logs_the_token(engine, fake_api, tmp_path):
     api = fake_api
     link(engine, USER, "STP", UserRole.FOCAL)
-    database = engine.url.render_as_string(hide_password=False)
-    env = {
-        **os.environ,
-        "PARBOT_DATABASE_URL": database,
-        "TELEGRAM_BOT_TOKEN": api.token,
-        "TELEGRAM_API_URL": api.base_url,
-        "PARBOT_LOG_LEVEL": "DEBUG",
-    }
-    env.pop("TELEGRAM_BOT_USERNAME", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_run(engine, api, tmp_path, PARBOT_LOG_LEVEL="DEBUG")
     try:
         api.wait_for("getUpdates", timeout=60)
         mark = api.mark()
         api.user_command(STRANGER, "start")
         api.wait_for_message(STRANGER, contains="mã mời", since=mark, timeout=15)
-        api.user_command(USER, "baocao", "III.4.1")
-        api.wait_for_message(USER, contains="Tình trạng hiện nay", since=mark, timeout=15)
-        status = api.last_message(USER)
-        done = next(b for b in status.buttons if b["text"] == "Hoàn thành")
+        status, done = open_status_step(api, USER, mark)
         api.press_button(USER, status.message_id, done["callback_data"])
         api.wait_for_message(USER, contains="mô tả ngắn", since=mark, timeout=15)
         api.user_text(USER, "Đã xong")
@@ -109,12 +86,7 @@ def test_parbot_run_polls_and_never_logs_the_token(engine, fake_api, tmp_path):
         api.user_document(USER, "kq.pdf", b"%PDF-1.4 run", "application/pdf")
         api.wait_for_message(USER, contains="Đã nhận “kq.pdf”", since=mark, timeout=15)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, stderr = proc.communicate()
+        stderr = stop_run(proc)
     assert proc.returncode == 0, stderr[-2000:]
     secret = api.token.split(":", 1)[1]
     assert "level=DEBUG" in stderr and "logger=telegram" in stderr  # DEBUG really was on

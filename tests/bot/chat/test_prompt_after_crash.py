@@ -8,10 +8,8 @@ it goes out through the outbox — exactly once.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
 from sqlmodel import Session, select
@@ -19,30 +17,14 @@ from sqlmodel import Session, select
 from core.model import UserRole
 from storage.tables.chat import ChatFlow
 from tests.bot.chat.test_security import link
+from tests.support.run_process import open_status_step, start_run, stop_run
 
 USER = 6101
 QUESTION = "mô tả ngắn"  # the result step's question, asked after «Hoàn thành»
 
 
 def start(engine, api, cwd) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "PARBOT_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "TELEGRAM_BOT_TOKEN": api.token,
-        "TELEGRAM_API_URL": api.base_url,
-        "PARBOT_SEND_START": "00:00",
-        "PARBOT_SEND_END": "23:59",
-    }
-    env.pop("TELEGRAM_BOT_USERNAME", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_run(engine, api, cwd, PARBOT_SEND_START="00:00", PARBOT_SEND_END="23:59")
 
 
 def step_of(engine) -> tuple[str, int, int | None] | None:
@@ -61,11 +43,7 @@ def test_a_prompt_lost_to_kill_9_is_sent_once_after_restart(engine, fake_api, tm
     proc = start(engine, api, tmp_path)
     try:
         api.wait_for("getUpdates", timeout=60)
-        mark = api.mark()
-        api.user_command(USER, "baocao", "III.4.1")
-        api.wait_for_message(USER, contains="Tình trạng hiện nay", since=mark, timeout=15)
-        status = api.last_message(USER)
-        done = next(b for b in status.buttons if b["text"] == "Hoàn thành")
+        status, done = open_status_step(api, USER, api.mark())
         # the reply to the press never arrives: held, then refused
         api.fail_next("sendMessage", status=500, delay=20, chat_id=USER)
         api.press_button(USER, status.message_id, done["callback_data"])
@@ -89,12 +67,7 @@ def test_a_prompt_lost_to_kill_9_is_sent_once_after_restart(engine, fake_api, tm
         step, seq, sent = step_of(engine)
         assert step == "result" and sent == seq
     finally:
-        again.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = again.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            again.kill()
-            _, stderr = again.communicate()
+        stderr = stop_run(again)
     assert again.returncode == 0, stderr[-2000:]
 
     third = start(engine, api, tmp_path)  # a later start sends nothing more
@@ -102,6 +75,5 @@ def test_a_prompt_lost_to_kill_9_is_sent_once_after_restart(engine, fake_api, tm
         api.wait_for("getUpdates", since=api.mark(), timeout=60)
         time.sleep(2)
     finally:
-        third.send_signal(signal.SIGTERM)
-        third.communicate(timeout=20)
+        stop_run(third)
     assert len(asked(api)) == 1

@@ -6,8 +6,6 @@ A real `parbot run` process polls the fake Bot API; the fake refuses the first r
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import time
 
 from sqlmodel import Session, select
@@ -16,6 +14,7 @@ from core.model import UserRole
 from storage.tables.shared import Outbox
 from tests.bot.chat.test_prompt_after_crash import QUESTION, USER, asked, start, step_of
 from tests.bot.chat.test_security import link
+from tests.support.run_process import open_status_step, stop_run
 
 
 def test_a_reply_refused_with_429_arrives_after_the_pause_once(engine, fake_api, tmp_path):
@@ -25,10 +24,7 @@ def test_a_reply_refused_with_429_arrives_after_the_pause_once(engine, fake_api,
     try:
         api.wait_for("getUpdates", timeout=60)
         mark = api.mark()
-        api.user_command(USER, "baocao", "III.4.1")
-        api.wait_for_message(USER, contains="Tình trạng hiện nay", since=mark, timeout=15)
-        status = api.last_message(USER)
-        done = next(b for b in status.buttons if b["text"] == "Hoàn thành")
+        status, done = open_status_step(api, USER, mark)
         api.fail_next("sendMessage", status=429, retry_after=2, chat_id=USER)
         refused_at = time.monotonic()
         api.press_button(USER, status.message_id, done["callback_data"])
@@ -36,12 +32,7 @@ def test_a_reply_refused_with_429_arrives_after_the_pause_once(engine, fake_api,
         waited = time.monotonic() - refused_at
         time.sleep(2)  # a second copy would come within this
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, stderr = proc.communicate()
+        stderr = stop_run(proc)
     assert api.count_429 == 1
     assert len(asked(api)) == 1  # the question came, once
     assert waited >= 1.5  # after the pause the platform asked for, not before
