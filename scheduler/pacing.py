@@ -92,8 +92,10 @@ class SlidingWindow:
                 if wait <= 0:
                     slot = Slot(now)
                     self._slots.append(slot)
-                    # on schedule, or late by less than a gap: the next keeps the schedule
-                    self._due = max(self._due + self.min_gap, now)
+                    # late by less than a gap: the next keeps the schedule; after a pause
+                    # (idle, a stall) a new schedule starts a gap from now, no burst
+                    late = now - self._due
+                    self._due = (self._due if late < self.min_gap else now) + self.min_gap
                     return slot
                 await asyncio.sleep(wait)
 

@@ -196,9 +196,10 @@ async def test_broadcast_to_a_mixed_audience_each_channel_paced_by_its_own_limit
         assert telegram.to(chat_id) == [
             "📢 Nhắc nhở từ Chị Hoa:\n\nĐề nghị gửi báo cáo trước 05/7."
         ]
-    # the text channel's own overall limit (20/s → at most 19 in any second) held
+    # the text channel's own overall limit (20/s) held, not Telegram's 30
     times = sorted(s.at for s in text.said if s.chat_id in text_ids)
-    assert all(b - a >= 1 / (20 * 1.5) - 0.005 for a, b in zip(times, times[1:], strict=False))
+    assert len(times) > 2
+    assert (len(times) - 1) / (times[-1] - times[0]) <= 20
     # no live progress on a channel without edits; the tally always
     to_coordinator = text.to(coordinator)
     assert not any(t.startswith("📤") for t in to_coordinator[-2:])
