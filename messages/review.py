@@ -14,14 +14,14 @@ reach these through `core.review.decide`, so the role rule and the wording are t
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from sqlmodel import Session
 
 from core.commands import Actor
 from core.conversation import Text, say
-from core.outgoing import Button, Document, Outgoing
+from core.outgoing import Document, Outgoing
 from core.review import (
     ACCEPTED,
     PENDING,
@@ -34,16 +34,14 @@ from core.review import (
     has_difficulty,
 )
 from messages.extensions import ExtensionDecisions
+from messages.focal_notice import SendAgain, tell_focal_point
 from messages.render import render
 from messages.review_documents import DocumentReviews
-from storage.chat.buttons import issue_button
-from storage.outbox import OutboxItem, enqueue_many
 from storage.reports.evaluation_store import refresh_after_report
 from storage.review import store
 from storage.review.store import ReportView
 
 REPORT, DIFFICULTY = "report", "difficulty"
-AGAIN_TTL = timedelta(days=60)
 
 
 def _tell_focal(
@@ -56,31 +54,24 @@ def _tell_focal(
     again: bool = False,
 ) -> int:
     """Queue `template` to the report's focal point(s); «Báo cáo lại» when `again`."""
-    items: list[OutboxItem] = []
-    for contact in store.focal_recipients(session, report):
-        assert contact.id is not None
-        buttons: list[list[Button]] = []
-        if again:
-            token = issue_button(
-                session,
-                contact.id,
-                "report_again",
-                {"report_id": report.id},
-                ttl=AGAIN_TTL,
-                now=now,
-            )
-            buttons = [[Button(render("review/button_again.j2"), token)]]
-        items.append(
-            OutboxItem(
-                key=f"{key}:{contact.id}",
-                channel=contact.channel,
-                chat_id=contact.chat_id,
-                message=Outgoing(render(template, r=report), buttons=buttons),
-                contact_id=contact.id,
-                kind=kind,
-            )
-        )
-    return len(enqueue_many(session, items, now)) if items else 0
+    button = SendAgain(render("review/button_again.j2"), "report_again", {"report_id": report.id})
+    return tell_focal_point(
+        session, report.agency_id, report.reporter_id,
+        key=key, kind=kind, text=render(template, r=report), now=now,
+        again=button if again else None,
+    )  # fmt: skip
+
+
+def _decided(action: str, report: ReportView) -> Decided:
+    """What the coordinator is told, for a report or its difficulty."""
+    said = say(
+        "review/decided.j2",
+        action=action,
+        receipt=report.receipt,
+        ref=report.task_ref,
+        agency=report.agency_name,
+    )
+    return Decided(action, f"report:{report.receipt}", said)
 
 
 class ReportReviews:
@@ -152,14 +143,7 @@ class ReportReviews:
         )
         if status is RETURNED:  # a returned "done" is no longer done: the dashboard follows
             refresh_after_report(self.session, report.task_id, report.agency_id, self.tz, now)
-        said = say(
-            "review/decided.j2",
-            action=action,
-            receipt=report.receipt,
-            ref=report.task_ref,
-            agency=report.agency_name,
-        )
-        return Decided(action, f"report:{report.receipt}", said)
+        return _decided(action, report)
 
 
 class DifficultyAnswers:
@@ -213,14 +197,7 @@ class DifficultyAnswers:
             "review/told_answer.j2",
             now,
         )
-        said = say(
-            "review/decided.j2",
-            action=action,
-            receipt=report.receipt,
-            ref=report.task_ref,
-            agency=report.agency_name,
-        )
-        return Decided(action, f"report:{report.receipt}", said)
+        return _decided(action, report)
 
 
 def queue_for(

@@ -12,27 +12,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from sqlmodel import Session
 
 from core.commands import Actor
 from core.conversation import Text, say
-from core.outgoing import Button, Document, Outgoing
+from core.outgoing import Document, Outgoing
 from core.review import Action, Decided, DecisionRefused, QueueItem
 from core.round_documents import DocumentStatus
+from messages.focal_notice import SendAgain, tell_focal_point
 from messages.render import render
-from storage.chat.buttons import issue_button
 from storage.chat.round_documents import set_submission_status
-from storage.outbox import OutboxItem, enqueue_many
 from storage.review.documents import SubmissionView, load_submission, waiting_submissions
-from storage.review.store import focal_recipients_of
 from storage.tables.round_documents import RoundSubmission
 
 DOCUMENT = "document"
 SEND_AGAIN = "round_document"  # bot/features/round_documents.py: the document flow
-AGAIN_TTL = timedelta(days=60)
 
 
 def safe_name(name: str) -> str:
@@ -132,32 +129,16 @@ class DocumentReviews:
         return Decided(action, f"document:{told.receipt}", said)
 
     def _tell(self, sent: SubmissionView, status: DocumentStatus, now: datetime) -> int:
-        """The decision to the focal point who sent it (or the agency's focal points)."""
-        items: list[OutboxItem] = []
-        for contact in focal_recipients_of(self.session, sent.agency_id, sent.reporter_id):
-            assert contact.id is not None
-            buttons: list[list[Button]] = []
-            if status is DocumentStatus.RETURNED:
-                token = issue_button(
-                    self.session,
-                    contact.id,
-                    SEND_AGAIN,
-                    {"round_id": sent.round_id, "agency_id": sent.agency_id},
-                    ttl=AGAIN_TTL,
-                    now=now,
-                )
-                buttons = [[Button(render("review/document_button_again.j2"), token)]]
-            items.append(
-                OutboxItem(
-                    key=f"document_review:{sent.id}:{status.value}:{contact.id}",
-                    channel=contact.channel,
-                    chat_id=contact.chat_id,
-                    message=Outgoing(
-                        render(f"review/document_told_{status.value}.j2", s=sent),
-                        buttons=buttons,
-                    ),
-                    contact_id=contact.id,
-                    kind=f"document_{status.value}",
-                )
-            )
-        return len(enqueue_many(self.session, items, now)) if items else 0
+        """The decision to the focal point who sent it (or the agency's focal points); on a
+        return, «Gửi lại văn bản» opens the document flow of that round again."""
+        again = SendAgain(
+            render("review/document_button_again.j2"),
+            SEND_AGAIN,
+            {"round_id": sent.round_id, "agency_id": sent.agency_id},
+        )
+        return tell_focal_point(
+            self.session, sent.agency_id, sent.reporter_id,
+            key=f"document_review:{sent.id}:{status.value}", kind=f"document_{status.value}",
+            text=render(f"review/document_told_{status.value}.j2", s=sent), now=now,
+            again=again if status is DocumentStatus.RETURNED else None,
+        )  # fmt: skip
