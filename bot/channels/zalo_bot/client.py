@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from bot.channels.bounded_download import bounded_download
 from core.channel import (
     ChatNotFound,
     DeliveryError,
@@ -120,19 +121,7 @@ class ZaloBotClient:
 
     async def download(self, url: str, max_bytes: int) -> bytes | None:
         """An inbound image's temporary URL, fetched at once; None when too big or gone."""
-        try:
-            async with self._http.stream("GET", url) as reply:
-                if reply.status_code != 200:
-                    return None
-                content = bytearray()
-                async for chunk in reply.aiter_bytes():
-                    content.extend(chunk)
-                    if len(content) > max_bytes:
-                        return None
-                return bytes(content)
-        except httpx.HTTPError as exc:
-            log.warning("zalo image download failed error=%s", type(exc).__name__)
-            return None
+        return await bounded_download(self._http, url, max_bytes, "zalo image")
 
 
 class _Timeout(PermanentError):

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from bot.channels.bounded_download import bounded_download
 from bot.channels.zalo_oa.oauth import TokenKeeper
 from core.channel import DeliveryError, MaybeDelivered, PermanentError, RetryAfter, TransientError
 from storage.zalo.window import REFUSED, outside_reason
@@ -112,19 +113,7 @@ class ZaloOAClient:
         return str(data.get("msg_id") or "")
 
     async def download(self, url: str, max_bytes: int) -> bytes | None:
-        try:
-            async with self._http.stream("GET", url) as reply:
-                if reply.status_code != 200:
-                    return None
-                content = bytearray()
-                async for chunk in reply.aiter_bytes():
-                    content.extend(chunk)
-                    if len(content) > max_bytes:
-                        return None
-                return bytes(content)
-        except httpx.HTTPError as exc:
-            log.warning("zalo oa download failed error=%s", type(exc).__name__)
-            return None
+        return await bounded_download(self._http, url, max_bytes, "zalo oa")
 
 
 def map_error(url: str, code: int, message: str) -> DeliveryError:
