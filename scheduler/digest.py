@@ -2,13 +2,15 @@
 
 Coordinators get the whole picture (status per area, new reports, overdue agencies, rounds
 closing soon); a focal point gets only its agency's open items, and nothing at all when there
-is nothing to do; leaders get five lines. A muted contact (/caidat) gets none. The key
+is nothing to do — and a deputy only while the main focal point is away; leaders get five
+lines. A muted contact (/caidat) gets none. The key
 `digest:{day}:c{contact}` makes every run after the first one on a day a no-op.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -24,6 +26,7 @@ from scheduler.context import Scheduling
 from scheduler.delivery import Relevance
 from storage import outbox as outbox_repo
 from storage.db import transaction
+from storage.deputies import recipients_by_agency
 from storage.outbox import OutboxItem
 from storage.review.store import waiting_difficulties
 from storage.scheduling.digest import (
@@ -165,6 +168,7 @@ def sweep_digest(ctx: Scheduling) -> DigestResult:
             )
             .order_by(Contact.id)
         ).all()
+        readers = _on_duty(session, readers, today)
         keys = {c.id: f"digest:{today.isoformat()}:c{c.id}" for c in readers}
         done = outbox_repo.existing_keys(session, keys.values())
         readers = [c for c in readers if keys[c.id] not in done]
@@ -190,6 +194,19 @@ def sweep_digest(ctx: Scheduling) -> DigestResult:
             result.written[contact.role] = result.written.get(contact.role, 0) + 1
         outbox_repo.enqueue_many(session, items, now)
     return result
+
+
+def _on_duty(session: Session, readers: Sequence[Contact], today: date) -> list[Contact]:
+    """Focal points read their agency's digest only on the days they receive its reminders
+    (`core.deputies.recipients`: the main focal point, or while it is away its deputies), so a
+    deputy is not told every morning what the main focal point is handling."""
+    agencies = {c.agency_id for c in readers if c.role == UserRole.FOCAL.value and c.agency_id}
+    if not agencies:
+        return readers
+    on_duty = {
+        c.id for people in recipients_by_agency(session, agencies, today).values() for c in people
+    }
+    return [c for c in readers if c.role != UserRole.FOCAL.value or c.id in on_duty]
 
 
 def claim_day(session: Session, job: str, day: date, now: datetime) -> bool:

@@ -273,3 +273,24 @@ def test_the_coordinators_digest_lists_who_could_not_be_reached_on_zalo(any_engi
     )
     assert "Trần Văn Lân" in text and "1 tin (không phải lời nhắc hạn)" in text
     assert "2 lời nhắc hạn chưa gửi được" in text
+
+
+def test_a_deputy_reads_the_agencys_digest_only_while_the_main_focal_point_is_away(any_engine):
+    from storage.deputies import set_absence, set_deputy
+
+    main = add_contact(any_engine, "focal", "STP", "31")
+    deputy = add_contact(any_engine, "focal", "STP", "32")
+    with transaction(any_engine) as session:
+        set_deputy(session, deputy, True, main, vn(date(2024, 7, 1)))
+        set_absence(session, main, date(2024, 7, 3), date(2024, 7, 3), vn(date(2024, 7, 1)))
+
+    def readers(day: date) -> set[int]:
+        sweep_digest(Scheduling(any_engine, FixedClock(vn(day, 7, 30))))
+        with Session(any_engine) as session:
+            rows = session.exec(select(Outbox).where(Outbox.kind == "digest")).all()
+        today = f"digest:{day.isoformat()}:"
+        return {r.contact_id for r in rows if r.idempotency_key.startswith(today)}
+
+    assert readers(date(2024, 7, 2)) == {main}
+    assert readers(date(2024, 7, 3)) == {deputy}  # the main one is away that day
+    assert readers(date(2024, 7, 4)) == {main}
