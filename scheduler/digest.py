@@ -202,7 +202,7 @@ def _on_duty(session: Session, readers: Sequence[Contact], today: date) -> list[
     deputy is not told every morning what the main focal point is handling."""
     agencies = {c.agency_id for c in readers if c.role == UserRole.FOCAL.value and c.agency_id}
     if not agencies:
-        return readers
+        return list(readers)
     on_duty = {
         c.id for people in recipients_by_agency(session, agencies, today).values() for c in people
     }
