@@ -43,13 +43,17 @@ def review(ctx: ChatContext) -> list[Outgoing]:
 
 def report_again(ctx: ChatContext, pressed: PressedButton) -> list[Outgoing]:
     """«Báo cáo lại»: the report flow on the returned report's task, its answers (and files)
-    filled in from that report, at the summary where each can be changed before sending."""
+    filled in from that report — or from the agency's newer one, if it has sent one since —
+    at the summary where each can be changed before sending."""
     try:
         report_id = int(pressed.args["report_id"])
     except (KeyError, TypeError, ValueError):
         ctx.audit("report_again", "malformed", "refused", args=pressed.args)
         return [Outgoing(render("chat/refused_button.j2"))]
     report = store.load(ctx.session, report_id)
+    if report is not None and not report.is_latest:  # the agency sent a newer one since
+        newest = store.latest_id(ctx.session, report.task_id, report.agency_id)
+        report = store.load(ctx.session, newest) if newest is not None else report
     if report is None:
         ctx.audit("report_again", f"report:{report_id}", "refused", reason="gone")
         return [Outgoing(render("review/again_refused.j2", reason="gone"))]

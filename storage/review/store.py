@@ -184,6 +184,19 @@ def set_review(
     return done.rowcount == 1
 
 
+def latest_id(session: Session, task_id: int, agency_id: int) -> int | None:
+    """The newest report of `agency_id` on `task_id` (a «Báo cáo lại» pressed after the agency
+    already sent a newer one starts from that one, not from the returned version)."""
+    found = session.connection().execute(
+        select(_REPORTS.c.id).where(
+            _REPORTS.c.task_id == task_id,
+            _REPORTS.c.agency_id == agency_id,
+            _REPORTS.c.is_latest.is_(True),
+        )
+    ).scalar()
+    return None if found is None else int(found)
+
+
 def set_answer(
     session: Session, report_id: int, answer: str, by: int | None, now: datetime
 ) -> bool:

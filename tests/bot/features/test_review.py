@@ -197,3 +197,38 @@ async def test_a_difficulty_answered_in_duyet_reaches_the_focal_point(fake_api, 
     with Session(engine) as session:
         report = session.exec(select(StatusReport)).one()
     assert report.answer == "Thực hiện theo Công văn 45/SNV" and report.review == "accepted"
+
+
+async def test_report_again_pressed_after_a_newer_report_starts_from_the_newer_one(
+    fake_api, engine
+):
+    clock = FixedClock(NOW)
+    async with ChatBot(fake_api, engine, clock) as bot:
+        await bot.command(FOCAL, "start", invite_code(engine, "STP", UserRole.FOCAL, NOW))
+        await bot.command(COORD, "start", invite_code(engine, "SNV", UserRole.COORDINATOR, NOW))
+
+        async def report(result: str) -> None:
+            await bot.command(FOCAL, "baocao", TASK, expect="Tình trạng hiện nay")
+            await bot.press(FOCAL, "Hoàn thành")
+            await bot.text(FOCAL, result)
+            await bot.text(FOCAL, "96")
+            await bot.press(FOCAL, "Bỏ qua", expect="Tài liệu kiểm chứng")
+            await bot.press(FOCAL, "Bỏ qua", expect="Xem lại báo cáo")
+            await bot.press(FOCAL, "Gửi", expect="Số biên nhận")
+
+        await report("Bản đầu tiên")
+        await bot.command(COORD, "duyet", expect="Báo cáo chờ duyệt")
+        await bot.press(COORD, "Trả lại", expect="Nhập lý do")
+        await bot.text(COORD, "Thiếu quyết định công bố", expect="trả lại")
+        mark = fake_api.mark()
+        assert await deliver(bot) >= 1
+        [told] = [c for c in fake_api.sent_messages(FOCAL) if c.seq >= mark and c.buttons]
+        # the focal point ignores the button and reports again through /baocao …
+        await report("Bản thứ hai, đã bổ sung quyết định")
+        # … then presses the old «Báo cáo lại»: it starts from the newer report
+        button = told.buttons[0]
+        assert button["text"] == "Báo cáo lại"
+        press = fake_api.make_button_press(FOCAL, told.message_id, button["callback_data"])
+        again = texts(await bot.send(press, expect="Xem lại báo cáo"))
+        assert "Bản thứ hai, đã bổ sung quyết định" in again
+        assert "Bản đầu tiên" not in again and "Thiếu quyết định công bố" not in again
