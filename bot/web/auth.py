@@ -98,9 +98,10 @@ def client_of(request: Request) -> str:
     return (request.scope.get("client") or ("?",))[0]
 
 
-async def small_form(request: Request) -> dict[str, str]:
-    """A urlencoded form of at most 16 KB (`BodyTooLarge` past it)."""
-    body = await read_capped(request, FORM_CAP)
+async def small_form(request: Request, cap: int = FORM_CAP) -> dict[str, str]:
+    """A urlencoded form of at most `cap` bytes, 16 KB unless a form carries long text
+    (`BodyTooLarge` past it)."""
+    body = await read_capped(request, cap)
     parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {k: v[0] for k, v in parsed.items()}
 
@@ -137,10 +138,24 @@ def refused_link(request: Request, kind: str, reason: str) -> Response:
         blocked = record_bad_link(session, client, now)
         known = session.exec(select(WebLink).where(WebLink.token_hash == digest(token))).first()
         contact_id = known.contact_id if known is not None else None  # audited with its owner
-        audit(session, f"web:{client}", f"web.{kind}", f"link:{known.id if known else '?'}",
-              "refused", contact_id, now, reason=reason, blocked=blocked)
-    return page(request, "web/link_refused.j2", status=410 if reason != "unknown" else 404,
-                reason=reason, kind=kind)
+        audit(
+            session,
+            f"web:{client}",
+            f"web.{kind}",
+            f"link:{known.id if known else '?'}",
+            "refused",
+            contact_id,
+            now,
+            reason=reason,
+            blocked=blocked,
+        )
+    return page(
+        request,
+        "web/link_refused.j2",
+        status=410 if reason != "unknown" else 404,
+        reason=reason,
+        kind=kind,
+    )
 
 
 def too_many(request: Request) -> Response:
@@ -232,8 +247,17 @@ def _redeem(web: Any, token: str, client: str, agent: str) -> tuple[str | None, 
         cookie, row = open_session(session, check.link.contact_id, now, web.sessions, agent)
         contact = session.get(Contact, check.link.contact_id)
         assert contact is not None
-        audit(session, f"{contact.channel}:{contact.user_id}", "web.signin", "session", "ok",
-              contact.id, now, session_id=row.id, client=client)
+        audit(
+            session,
+            f"{contact.channel}:{contact.user_id}",
+            "web.signin",
+            "session",
+            "ok",
+            contact.id,
+            now,
+            session_id=row.id,
+            client=client,
+        )
         return cookie, "ok"
 
 

@@ -1,5 +1,6 @@
 """Đạt / Trả lại on the agency page (*Cơ quan*): the same decision as `/duyet` in chat; and
-Chấp thuận / Từ chối for the agency's extension requests, the same as in chat too.
+Chấp thuận / Từ chối for the agency's extension requests, Đạt / Trả lại for its round documents
+and an answer to its difficulties — each the same `/duyet` kind as in chat too.
 
 A POST needs the session's CSRF token; the decision goes through `core.review.decide` (only
 coordinators and admins; only a report still chờ duyệt; a return needs its reason) with the
@@ -9,26 +10,37 @@ stored evaluation follows, in the same transaction as the decision and its audit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import tzinfo
 
+from sqlalchemy import select
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.web.auth import csrf_ok, small_form, viewer_of
+from bot.web.auth import FORM_CAP, csrf_ok, small_form, viewer_of
 from bot.web.pages import audit_web, forbidden, page
+from bot.web.security import BodyTooLarge
 from core.commands import Actor
+from core.conversation import Invalid, Limits, check_text
 from core.extensions import ExtensionRequestInfo
-from core.review import DecisionRefused, decide
-from core.text import clean
+from core.review import DecisionRefused, decide, has_difficulty, may_review
+from core.text import clean, sanitize
 from messages.extensions import EXTENSION
-from messages.review import REPORT, queue_for
+from messages.review import DIFFICULTY, REPORT, DifficultyAnswers, queue_for
+from messages.review_documents import DOCUMENT, DocumentReviews
 from storage.chat.state import audit
 from storage.db import transaction
 from storage.extensions import SqlExtensionStore
+from storage.review.documents import SubmissionView, load_submission
 from storage.review.store import load
+from storage.tables.round_documents import RoundSubmission
 from storage.tables.shared import Agency
+
+# An answer may be `Limits.max_text_chars` (3,000) Vietnamese characters; url-encoded, each
+# can take up to 9 bytes (three %XX): the answer form gets room for that, the others 16 KB.
+ANSWER_FORM_CAP = 4 * FORM_CAP
 
 
 @dataclass(frozen=True)
@@ -40,15 +52,21 @@ class _Decision:
     action: str
     reason: str
     item: int
+    answer: str = ""  # the difficulty's answer as typed: controls removed, NFC, lines kept
 
 
-async def _read_form(request: Request, item_field: str) -> _Decision | Response:
-    """The checks both forms share: signed in, CSRF, the item's id a number."""
+async def _read_form(
+    request: Request, item_field: str, cap: int = FORM_CAP
+) -> _Decision | Response:
+    """The checks every form shares: signed in, CSRF, the item's id a number."""
     code = request.path_params["code"]
     viewer = viewer_of(request)
     if viewer is None:
         return page(request, "web/signed_out.j2", status=401)
-    form = await small_form(request)
+    try:
+        form = await small_form(request, cap)
+    except BodyTooLarge:  # more than any form of this page can hold: nothing was decided
+        return page(request, "web/dashboard/form_too_large.j2", status=413, code=code[:40])
     if not csrf_ok(request, form):
         return forbidden(request, f"agency:{code[:40]}", reason="csrf")
     try:
@@ -56,7 +74,8 @@ async def _read_form(request: Request, item_field: str) -> _Decision | Response:
     except ValueError:
         return page(request, "web/not_found.j2", status=404)
     reason = clean(form.get("ly_do", ""))[:2000]
-    return _Decision(viewer, code, form.get("action", ""), reason, item)
+    answer = sanitize(form.get("tra_loi", ""))
+    return _Decision(viewer, code, form.get("action", ""), reason, item, answer)
 
 
 def _decide(
@@ -104,6 +123,7 @@ def _answer(
             status=409,
             reason=outcome,
             code=form.code,
+            limit=request.app.state.web.limits.max_text_chars,
         )
     return RedirectResponse(f"/co-quan/{form.code}#{back}", status_code=303)
 
@@ -147,7 +167,89 @@ async def extension(request: Request) -> Response:
     return _answer(request, form, outcome, target, "extension", "gia-han")
 
 
+def pending_documents(session: Session, agency_id: int, tz: tzinfo) -> list[SubmissionView]:
+    """The agency's round documents waiting for Đạt / Trả lại, oldest first (agency page).
+
+    Waiting is what the `/duyet` kind says (an action is offered), so the page and the chat
+    queue list the same documents; the candidates are the agency's latest versions."""
+    kind = DocumentReviews(session, tz)
+    ids = session.execute(
+        select(RoundSubmission.id)
+        .where(RoundSubmission.agency_id == agency_id, RoundSubmission.is_latest == True)  # noqa: E712
+        .order_by(RoundSubmission.submitted_at, RoundSubmission.id)
+    ).scalars()
+    found = [load_submission(session, i) for i in ids if kind.actions(str(i))]
+    return [s for s in found if s is not None]
+
+
+def open_difficulties(
+    session: Session, tz: tzinfo, reports: list[tuple[int, bool, str, str]]
+) -> set[int]:
+    """Of the agency's reports (id, latest, status, difficulties), those whose difficulty
+    waits for an answer — by the `/duyet` kind's own rule, so chat and page agree."""
+    kind = DifficultyAnswers(session, tz)
+    return {
+        report_id
+        for report_id, latest, status, difficulties in reports
+        if latest and has_difficulty(status, difficulties) and kind.actions(str(report_id))
+    }
+
+
+async def document(request: Request) -> Response:
+    """Đạt / Trả lại a round document on the agency page: the `/duyet` kind
+    `messages.review_documents.DocumentReviews`, so its status, the focal point's message
+    (with «Gửi lại văn bản» on a return) and the round's count follow exactly as in chat."""
+    form = await _read_form(request, "submission_id")
+    if isinstance(form, Response):
+        return form
+    with transaction(request.app.state.web.engine) as session:
+        found = load_submission(session, form.item)
+        if (
+            found is None
+            or found.agency_code != form.code
+            or form.action not in ("accept", "return")
+        ):
+            return page(request, "web/not_found.j2", status=404)
+        target = f"document:{found.receipt}"
+        outcome = _decide(session, request, form, DOCUMENT, "document", form.reason or None)
+    return _answer(request, form, outcome, target, "document", "van-ban")
+
+
+def _checked_answer(form: _Decision, limits: Limits) -> tuple[_Decision, str]:
+    """The answer by chat's rule for typed text (`check_text`: NFC, trimmed, not blank, at
+    most `limits.max_text_chars`), as the decision's text; "too_long" when it is too long.
+    A blank answer goes on empty, for `core.review.decide` to refuse after the role rule."""
+    try:
+        return replace(form, reason=check_text(form.answer, limits)), ""
+    except Invalid:
+        too_long = len(form.answer.strip()) > limits.max_text_chars
+        return replace(form, reason=""), "too_long" if too_long else ""
+
+
+async def difficulty(request: Request) -> Response:
+    """Trả lời a difficulty on the agency page: the `/duyet` kind
+    `messages.review.DifficultyAnswers`, so the answer is stored with the report and the
+    focal point gets the same message as when a coordinator answers in chat."""
+    form = await _read_form(request, "report_id", cap=ANSWER_FORM_CAP)
+    if isinstance(form, Response):
+        return form
+    web = request.app.state.web
+    with transaction(web.engine) as session:
+        report = load(session, form.item)
+        if report is None or report.agency_code != form.code or form.action != "answer":
+            return page(request, "web/not_found.j2", status=404)
+        target = f"report:{report.receipt}"
+        form, problem = _checked_answer(form, web.limits)
+        if problem and may_review(form.viewer) is None:
+            outcome = problem
+        else:
+            outcome = _decide(session, request, form, DIFFICULTY, "difficulty", None)
+    return _answer(request, form, outcome, target, "difficulty", f"task-{report.task_id}")
+
+
 ROUTES = [
     Route("/co-quan/{code}/duyet", review, methods=["POST"], name="dashboard.review"),
     Route("/co-quan/{code}/gia-han", extension, methods=["POST"], name="dashboard.extension"),
+    Route("/co-quan/{code}/van-ban", document, methods=["POST"], name="dashboard.document"),
+    Route("/co-quan/{code}/vuong-mac", difficulty, methods=["POST"], name="dashboard.difficulty"),
 ]

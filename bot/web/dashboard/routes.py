@@ -13,6 +13,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from markupsafe import Markup
 from sqlalchemy import select
@@ -24,7 +25,7 @@ from bot.web.auth import viewer_of
 from bot.web.dashboard.nudge import NUDGERS
 from bot.web.dashboard.nudge import ROUTES as NUDGE_ROUTES
 from bot.web.dashboard.review import ROUTES as REVIEW_ROUTES
-from bot.web.dashboard.review import pending_extensions
+from bot.web.dashboard.review import open_difficulties, pending_documents, pending_extensions
 from bot.web.pages import forbidden, html_environment, page
 from core.commands import Actor
 from core.report_model import VERDICTS, ReportRefused, Scope, scope_for
@@ -37,6 +38,7 @@ from storage.db import transaction
 from storage.reports import evaluation_store as store
 from storage.reports.query import letterhead as load_letterhead
 from storage.reports.round_documents import unsent as unsent_documents
+from storage.tables.round_documents import RoundSubmission
 from storage.tables.shared import (
     Agency,
     Area,
@@ -269,6 +271,9 @@ async def agency(request: Request) -> Response:
         last = {r.display_name: r.submitted_at for r in reports if r.display_name}
         reviewer = may_review(viewer) is None
         extensions = pending_extensions(session, found.id) if reviewer else []
+        documents = pending_documents(session, found.id, web.tz) if reviewer else []
+        latest = [(r.id, r.is_latest, r.status, r.difficulties) for r in reports]
+        unanswered = open_difficulties(session, web.tz, latest) if reviewer else set()
     return page(
         request,
         "web/dashboard/agency.j2",
@@ -282,6 +287,9 @@ async def agency(request: Request) -> Response:
         words=WORDS,
         may_review=reviewer,
         extensions=extensions,
+        documents=documents,
+        unanswered=unanswered,
+        answer_limit=web.limits.max_text_chars,
     )
 
 
@@ -301,18 +309,49 @@ async def evidence_file(request: Request) -> Response:
             .join(Agency, Agency.id == StatusReport.agency_id)
             .where(EvidenceFile.id == file_id)
         ).one_or_none()
+    return _stored_file(request, row, f"evidence:{file_id}")
+
+
+async def document_file(request: Request) -> Response:
+    """A round document as the agency sent it (the file a coordinator reviews), for a
+    signed-in viewer whose scope holds its agency — the same rule as an evidence file."""
+    try:
+        file_id = int(request.path_params["id"])
+    except ValueError:
+        return page(request, "web/not_found.j2", status=404)
+    web = request.app.state.web
+    with transaction(web.engine) as session:
+        row = session.execute(
+            select(
+                RoundSubmission.file_name,
+                RoundSubmission.mime_type,
+                RoundSubmission.content,
+                Agency.code,
+            )
+            .join(Agency, Agency.id == RoundSubmission.agency_id)
+            .where(RoundSubmission.id == file_id)
+        ).one_or_none()
+    return _stored_file(request, row, f"document_file:{file_id}")
+
+
+def _stored_file(request: Request, row: Any, target: str) -> Response:
+    """(file name, mime type, bytes, agency code) as a download, when the viewer's scope holds
+    the agency; 404 for no such file, the audited 403 page otherwise."""
     if row is None:
         return page(request, "web/not_found.j2", status=404)
-    got = _granted(request, Scope(agency_code=row.code), f"evidence:{file_id}")
+    got = _granted(request, Scope(agency_code=row.code), target)
     if isinstance(got, Response):
         return got
     if got[1].agency_code not in (None, row.code):
-        return forbidden(request, f"evidence:{file_id}")
+        return forbidden(request, target)
     quoted = row.file_name.encode("ascii", "replace").decode().replace('"', "")
+    named = quote(row.file_name, safe="")  # the Vietnamese name, for browsers that read it
     return Response(
-        row.content,
+        bytes(row.content),
         media_type=row.mime_type,
-        headers={"content-disposition": f'attachment; filename="{quoted}"'},
+        headers={
+            "content-disposition": f"attachment; filename=\"{quoted}\"; filename*=UTF-8''{named}"
+        },
     )
 
 
@@ -444,6 +483,7 @@ ROUTES = [
     Route("/ma-tran", matrix, methods=["GET"], name="dashboard.matrix"),
     Route("/co-quan/{code}", agency, methods=["GET"], name="dashboard.agency"),
     Route("/minh-chung/{id}", evidence_file, methods=["GET"], name="dashboard.evidence"),
+    Route("/van-ban/{id}", document_file, methods=["GET"], name="dashboard.document_file"),
     Route("/chua-bao-cao", unreported, methods=["GET"], name="dashboard.unreported"),
     *NUDGE_ROUTES,
     *REVIEW_ROUTES,

@@ -18,19 +18,25 @@ from typing import Any
 import openpyxl
 import pytest
 import pytest_asyncio
+from sqlmodel import Session, select
 
 import tests.support.reports as report_support
 from bot.web.dashboard import ROUTES
 from bot.web.server import listening
 from core.clock import FixedClock
-from core.model import UserRole
+from core.model import ReportStatus, UserRole
 from core.report_model import Scope
 from messages.reports.json_export import report_dict
+from storage.db import transaction
+from storage.review.store import set_plan_review
+from storage.tables.shared import Outbox, Plan
 from tests.bot.test_run import free_port
 from tests.bot.web.flows import links_in
 from tests.bot.web.support import contact, web_of
+from tests.storage.review.test_queue_kinds import MON, send_document
+from tests.storage.review.test_review import file_report
 from tests.support.browser import ARGS, CHROMIUM, needs_chromium
-from tests.support.chat import ChatBot
+from tests.support.chat import ChatBot, texts
 from tests.support.reports import NOW, compiled
 
 demo_engine = report_support.demo_engine
@@ -64,10 +70,10 @@ async def served(bot: ChatBot) -> AsyncIterator[str]:
         yield base
 
 
-async def shot(page: Any, name: str) -> None:
+async def shot(page: Any, name: str, full_page: bool = True) -> None:
     folder = os.environ.get("PARBOT_SCREENSHOTS")
     if folder:
-        await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
 
 
 def stats_tables(path: Path) -> list[list[int]]:
@@ -124,3 +130,45 @@ async def test_a_coordinator_signs_in_from_chat_filters_the_matrix_and_downloads
         expected["lead_pairs"]["total"],
         *(expected["lead_pairs"][v] for v in VERDICTS),
     ]
+
+
+async def test_a_coordinator_clears_a_document_and_a_difficulty_in_the_browser_then_duyet_is_empty(
+    engine, fake_api, chromium
+):
+    """The agency page in Chromium: the document's file opens, «Đạt» decides it, the typed
+    answer is sent; chat's `/duyet` then has nothing left, and the focal point heard both."""
+    contact(engine, 8601, "SNV", UserRole.COORDINATOR, "Trần Thị Điều Phối")
+    focal = contact(engine, 8602, "STP", UserRole.FOCAL, "Đầu mối Sở Tư pháp")
+    document = send_document(engine, focal, MON)
+    with transaction(engine) as session:  # the report needs no review: only its difficulty
+        assert set_plan_review(session, session.exec(select(Plan.code)).one(), False)
+    report = file_report(engine, "STP", "II.1.a", ReportStatus.BLOCKED, "Thiếu kinh phí", MON)
+    async with ChatBot(fake_api, engine, FixedClock(NOW)) as bot, served(bot) as base:
+        answer = await bot.command(8601, "web", expect="Liên kết đăng nhập")
+        [url] = links_in(answer[-1].text)
+        page = await (await chromium.new_context(accept_downloads=True)).new_page()
+        await page.goto(url)
+        await page.get_by_role("button", name="Đăng nhập").click()
+        await page.wait_for_url("**/tong-quan")
+        await page.goto(f"{base}/co-quan/STP")
+        await shot(page, "agency-review", full_page=False)  # the sections at the top
+        async with page.expect_download() as info:
+            await page.get_by_role("link", name="Tải văn bản: ke-hoach.pdf").click()
+        assert (await info.value).suggested_filename == "ke-hoach.pdf"
+        await page.locator(f"#document-{document} button[value=accept]").click()
+        await page.wait_for_url("**/co-quan/STP#van-ban")
+        await page.get_by_role("link", name="II.1.a — Thực hiện").click()  # to its answer form
+        await shot(page, "agency-answer", full_page=False)
+        await page.fill(
+            f"#tra-loi-{report.report_id}", "Sở Tài chính bố trí kinh phí trong quý III."
+        )
+        await page.get_by_role("button", name="Gửi trả lời").click()
+        await page.wait_for_url("**#task-*")
+        body = await page.locator("main").inner_text()
+        assert "Sở Tài chính bố trí kinh phí trong quý III." in body
+        assert "Văn bản chờ duyệt" not in body and "chờ trả lời" not in body
+        done = await bot.command(8601, "duyet", expect="Không có mục nào chờ xử lý")
+        assert "Không có mục nào chờ xử lý" in texts(done)
+    with Session(engine) as session:
+        kinds = session.exec(select(Outbox.kind).where(Outbox.contact_id == focal)).all()
+    assert sorted(kinds) == ["difficulty_answer", "document_accepted"]
