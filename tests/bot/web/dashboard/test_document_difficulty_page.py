@@ -65,6 +65,7 @@ async def test_a_coordinator_accepts_and_returns_round_documents_on_the_agency_p
         shown = await client.get("/co-quan/STP")
         assert shown.status_code == 200 and "Văn bản chờ duyệt (1)" in shown.text
         assert f'id="document-{first}"' in shown.text and "Văn bản số 125/KH-STP" in shown.text
+        assert "ke-hoach.pdf</a> <span class=\"note\">(1 KB)</span>" in shown.text  # as chat says
         token = csrf_of(shown.text)
         opened = await client.get(f"/van-ban/{first}")
         form = {"csrf": token, "submission_id": first}
