@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -293,45 +294,47 @@ async def agency(request: Request) -> Response:
     )
 
 
-async def evidence_file(request: Request) -> Response:
-    """One evidence file, for a signed-in viewer whose scope holds its agency (audited 403)."""
+def _file_by_id(request: Request, query: Callable[[int], Any], what: str) -> Response:
+    """The file whose id is in the path, read by `query` as (name, type, bytes, agency code)."""
     try:
         file_id = int(request.path_params["id"])
     except ValueError:
         return page(request, "web/not_found.j2", status=404)
     web = request.app.state.web
     with transaction(web.engine) as session:
-        row = session.execute(
-            select(
-                EvidenceFile.file_name, EvidenceFile.mime_type, EvidenceFile.content, Agency.code
-            )
-            .join(StatusReport, StatusReport.id == EvidenceFile.report_id)
-            .join(Agency, Agency.id == StatusReport.agency_id)
-            .where(EvidenceFile.id == file_id)
-        ).one_or_none()
-    return _stored_file(request, row, f"evidence:{file_id}")
+        row = session.execute(query(file_id)).one_or_none()
+    return _stored_file(request, row, f"{what}:{file_id}")
+
+
+async def evidence_file(request: Request) -> Response:
+    """One evidence file, for a signed-in viewer whose scope holds its agency (audited 403)."""
+    return _file_by_id(
+        request,
+        lambda file_id: select(
+            EvidenceFile.file_name, EvidenceFile.mime_type, EvidenceFile.content, Agency.code
+        )
+        .join(StatusReport, StatusReport.id == EvidenceFile.report_id)
+        .join(Agency, Agency.id == StatusReport.agency_id)
+        .where(EvidenceFile.id == file_id),
+        "evidence",
+    )
 
 
 async def document_file(request: Request) -> Response:
     """A round document as the agency sent it (the file a coordinator reviews), for a
     signed-in viewer whose scope holds its agency — the same rule as an evidence file."""
-    try:
-        file_id = int(request.path_params["id"])
-    except ValueError:
-        return page(request, "web/not_found.j2", status=404)
-    web = request.app.state.web
-    with transaction(web.engine) as session:
-        row = session.execute(
-            select(
-                RoundSubmission.file_name,
-                RoundSubmission.mime_type,
-                RoundSubmission.content,
-                Agency.code,
-            )
-            .join(Agency, Agency.id == RoundSubmission.agency_id)
-            .where(RoundSubmission.id == file_id)
-        ).one_or_none()
-    return _stored_file(request, row, f"document_file:{file_id}")
+    return _file_by_id(
+        request,
+        lambda file_id: select(
+            RoundSubmission.file_name,
+            RoundSubmission.mime_type,
+            RoundSubmission.content,
+            Agency.code,
+        )
+        .join(Agency, Agency.id == RoundSubmission.agency_id)
+        .where(RoundSubmission.id == file_id),
+        "document_file",
+    )
 
 
 def _stored_file(request: Request, row: Any, target: str) -> Response:
