@@ -222,3 +222,27 @@ async def test_a_coordinator_answers_a_difficulty_on_the_agency_page(any_engine)
     done = audits(engine)
     assert ("web.difficulty_answer", "ok") in done
     assert sum(1 for a in done if a == ("web.difficulty_answer", "refused")) == 3
+
+
+async def test_evidence_opens_for_whoever_may_see_its_agency_and_no_one_else(any_engine):
+    from tests.bot.web.test_links_any_worker import PDF, evidence
+
+    engine = any_engine
+    file_id = evidence(engine)  # a report of Sở Nội vụ (SNV) with one evidence file
+    web = dashboard_web(engine)
+    coordinator = contact(engine, 8511, "SNV", UserRole.COORDINATOR, "Chị Hoa")
+    own = contact(engine, 8512, "SNV", UserRole.FOCAL, "Đầu mối SNV")
+    other = contact(engine, 8513, "STP", UserRole.FOCAL, "Đầu mối STP")
+    opened: dict[str, tuple[int, bytes, str]] = {}
+    for who, person in (("coordinator", coordinator), ("own", own), ("other", other)):
+        async with dashboard_client(web) as client:
+            await sign_in(client, signin_link(web, person))
+            got = await client.get(f"/minh-chung/{file_id}")
+            opened[who] = (got.status_code, got.content, got.headers.get("content-disposition", ""))
+            if who == "coordinator":
+                forged = await client.get("/minh-chung/12x")
+                unknown = await client.get("/minh-chung/999999")
+    assert opened["coordinator"][:2] == (200, PDF) and "quyet-dinh.pdf" in opened["coordinator"][2]
+    assert opened["own"][:2] == (200, PDF)
+    assert opened["other"][0] == 403 and PDF not in opened["other"][1]
+    assert forged.status_code == 404 and unknown.status_code == 404
