@@ -125,7 +125,8 @@ def _answer(
             code=form.code,
             limit=request.app.state.web.limits.max_text_chars,
         )
-    return RedirectResponse(f"/co-quan/{form.code}#{back}", status_code=303)
+    done = f"{name}_{form.action}"  # the page confirms it (web/dashboard/decided.j2)
+    return RedirectResponse(f"/co-quan/{form.code}?xong={done}#{back}", status_code=303)
 
 
 async def review(request: Request) -> Response:

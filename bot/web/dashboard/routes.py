@@ -291,6 +291,7 @@ async def agency(request: Request) -> Response:
         documents=documents,
         unanswered=unanswered,
         answer_limit=web.limits.max_text_chars,
+        decided=request.query_params.get("xong", "")[:40],
     )
 
 

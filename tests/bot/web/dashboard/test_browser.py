@@ -156,15 +156,22 @@ async def test_a_coordinator_clears_a_document_and_a_difficulty_in_the_browser_t
             await page.get_by_role("link", name="Tải văn bản: ke-hoach.pdf").click()
         assert (await info.value).suggested_filename == "ke-hoach.pdf"
         await page.locator(f"#document-{document} button[value=accept]").click()
-        await page.wait_for_url("**/co-quan/STP#van-ban")
+        await page.wait_for_url("**/co-quan/STP?xong=document_accept#van-ban")
+        confirmed = await page.locator("#decided").inner_text()
+        assert confirmed.startswith("Đã duyệt «Đạt» văn bản")
+        await page.evaluate("window.scrollTo(0, 0)")
+        await shot(page, "after-accept", full_page=False)
         await page.get_by_role("link", name="II.1.a — Thực hiện").click()  # to its answer form
         await shot(page, "agency-answer", full_page=False)
         await page.fill(
             f"#tra-loi-{report.report_id}", "Sở Tài chính bố trí kinh phí trong quý III."
         )
         await page.get_by_role("button", name="Gửi trả lời").click()
-        await page.wait_for_url("**#task-*")
+        await page.wait_for_url("**?xong=difficulty_answer#task-*")
         body = await page.locator("main").inner_text()
+        assert "Đã gửi câu trả lời về khó khăn, vướng mắc" in body
+        assert await page.locator("#decided").is_visible()
+        await shot(page, "after-answer", full_page=False)  # at the task, the notice in view
         assert "Sở Tài chính bố trí kinh phí trong quý III." in body
         assert "Văn bản chờ duyệt" not in body and "chờ trả lời" not in body
         done = await bot.command(8601, "duyet", expect="Không có mục nào chờ xử lý")

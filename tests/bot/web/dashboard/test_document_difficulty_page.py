@@ -82,6 +82,11 @@ async def test_a_coordinator_accepts_and_returns_round_documents_on_the_agency_p
             "/co-quan/STP/van-ban", data={**form, "action": "return", "ly_do": "Muộn"}
         )
         after = await client.get("/co-quan/STP")
+        confirmed = await client.get(accepted.headers["location"])
+        made_up = await client.get("/co-quan/STP?xong=<b>Đã duyệt</b>")
+    assert 'id="decided"' in confirmed.text and "Đã duyệt «Đạt» văn bản" in confirmed.text
+    assert 'id="decided"' not in after.text  # said once, after the decision
+    assert 'id="decided"' not in made_up.text and "<b>Đã duyệt" not in made_up.text
     assert opened.status_code == 200 and opened.content.startswith(b"%PDF")
     assert "ke-hoach.pdf" in opened.headers["content-disposition"]
     assert no_reason.status_code == 409 and "cần ghi lý do" in no_reason.text
