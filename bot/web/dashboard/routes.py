@@ -29,7 +29,7 @@ from bot.web.dashboard.review import ROUTES as REVIEW_ROUTES
 from bot.web.dashboard.review import open_difficulties, pending_documents, pending_extensions
 from bot.web.pages import forbidden, html_environment, page
 from core.commands import Actor
-from core.report_model import VERDICTS, ReportRefused, Scope, scope_for
+from core.report_model import VERDICTS, CompiledReport, ReportRefused, Scope, scope_for
 from core.review import may_review
 from core.round_documents import asks_document
 from messages.reports.build import MIME, Format, compile_report, file_name, write_output
@@ -107,11 +107,15 @@ def _bad_filter(request: Request, what: str) -> Response:
     return page(request, "web/dashboard/bad_filter.j2", status=400, what=what)
 
 
-async def overview(request: Request) -> Response:
-    got = _granted(request, _requested(request), "overview")
+def _summary(
+    request: Request, target: str
+) -> tuple[Scope, CompiledReport, dict[str, Any]] | Response:
+    """The counts *Tổng quan* shows, as of the date they were judged for: its table and its
+    chart read this one summary, so their figures and their date are the same."""
+    got = _granted(request, _requested(request), target)
     if isinstance(got, Response):
         return got
-    viewer, scope = got
+    _viewer, scope = got
     web = request.app.state.web
     with transaction(web.engine) as session:
         try:
@@ -121,6 +125,14 @@ async def overview(request: Request) -> Response:
         as_of = store.stored_as_of(session, view) or _today(request)
         report = store.summary(session, view, as_of, web.clock.now())
         filters = _filters(session, view)
+    return scope, report, filters
+
+
+async def overview(request: Request) -> Response:
+    found = _summary(request, "overview")
+    if isinstance(found, Response):
+        return found
+    scope, report, filters = found
     return page(
         request,
         "web/dashboard/overview.j2",
@@ -133,17 +145,10 @@ async def overview(request: Request) -> Response:
 
 
 async def chart(request: Request) -> Response:
-    got = _granted(request, _requested(request), "overview.chart")
-    if isinstance(got, Response):
-        return got
-    _viewer, scope = got
-    web = request.app.state.web
-    with transaction(web.engine) as session:
-        try:
-            view = _view(request, session, scope)
-        except LookupError as unknown:
-            return _bad_filter(request, str(unknown))
-        report = store.summary(session, view, _today(request), web.clock.now())
+    found = _summary(request, "overview.chart")
+    if isinstance(found, Response):
+        return found
+    _scope, report, _unused = found
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "chart.png"
         await asyncio.to_thread(write_chart, report, path)
