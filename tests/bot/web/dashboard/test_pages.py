@@ -250,3 +250,18 @@ async def test_the_matrix_of_a_closed_round_shows_that_rounds_verdicts(demo_engi
     }
     assert shown and all(expected[key] == verdict for key, verdict in shown.items())
     assert len({agency for agency, _ in shown}) == min(25, len({a for a, _ in expected}))
+
+
+async def test_the_overviews_chart_is_a_picture_of_the_viewers_scope(demo_engine):
+    web = dashboard_web(demo_engine)
+    async with signed_in(web, 8131, "SNV", UserRole.COORDINATOR) as browser:
+        page = await browser.get("/tong-quan")
+        chart = await browser.get("/tong-quan/bieu-do.png?linh_vuc=II")
+        wrong = await browser.get("/tong-quan/bieu-do.png?linh_vuc=XIV")
+    assert "/tong-quan/bieu-do.png" in page.text
+    assert chart.status_code == 200 and chart.headers["content-type"] == "image/png"
+    assert chart.content.startswith(b"\x89PNG\r\n\x1a\n") and len(chart.content) > 10_000
+    assert wrong.status_code == 400
+    async with dashboard_client(web) as stranger:
+        refused = await stranger.get("/tong-quan/bieu-do.png")
+    assert refused.status_code == 401 and not refused.content.startswith(b"\x89PNG")
