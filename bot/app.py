@@ -13,6 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
 from types import ModuleType
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -129,6 +131,10 @@ def _run_telegram(app: App) -> AbstractAsyncContextManager[Running]:
     return run_telegram(app)
 
 
+#: A flow step whose question is still not recorded as sent this long after it was taken was
+#: left by a worker that died (a live one sends within its read timeout, 15 s): asked again.
+PROMPT_GRACE = timedelta(minutes=2)
+
 TELEGRAM = ChannelPlugin(
     "telegram", lambda settings: settings.telegram_bot_token is not None, _run_telegram
 )
@@ -188,6 +194,7 @@ class App:
             files=self.files,
             on_start=[self.dispatcher.resend_prompts],
             on_lead=self.leader_duties,
+            on_watch=[partial(self.dispatcher.resend_prompts, PROMPT_GRACE)],
             shared=self.shared,
             leader_retry=SHARED_LEADER_RETRY if self.shared else LEADER_RETRY,
         )

@@ -87,6 +87,10 @@ class SchedulingService:
     files: FileLinks | None = None
     on_start: list[Callable[[], Any]] = field(default_factory=list)  # before the first pass
     on_lead: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)  # leader only
+    # Several workers: the leader runs these every `watch_every` seconds (a worker killed
+    # while the others went on leaves no restart to run `on_start` for its users).
+    on_watch: list[Callable[[], Any]] = field(default_factory=list)
+    watch_every: float = STALE_SENDING.total_seconds() / 2
     shared: bool = False  # one of several worker processes: every one delivers
     leader_retry: float = LEADER_RETRY
     scheduler: AsyncIOScheduler | None = None
@@ -187,7 +191,7 @@ class SchedulingService:
 
     async def _lead_shared(self) -> None:
         """The leader's part when every worker delivers: start-up jobs, the scheduler, and a
-        periodic look for rows a dead worker left mid-send."""
+        periodic look for rows a dead worker left mid-send and prompts it never sent."""
         assert self.worker is not None
         for startup in self.on_start:
             try:
@@ -200,11 +204,14 @@ class SchedulingService:
             await self._run_job(job_id, job)
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), STALE_SENDING.total_seconds() / 2)
-            try:
-                await asyncio.to_thread(self.worker.recover)
-            except Exception:
-                log.exception("outbox recovery failed")
+                await asyncio.wait_for(self._stop.wait(), self.watch_every)
+            if self._stop.is_set():
+                return
+            for watch in [self.worker.recover, *self.on_watch]:
+                try:
+                    await asyncio.to_thread(watch)
+                except Exception:
+                    log.exception("periodic look failed: %s", getattr(watch, "__name__", watch))
 
     async def stop(self) -> None:
         self._stop.set()

@@ -397,14 +397,19 @@ class Dispatcher:
             session.commit()
         return response
 
-    def resend_prompts(self) -> int:
+    def resend_prompts(self, older_than: timedelta | None = None) -> int:
         """At start-up: each flow whose latest prompt is not recorded as sent (a crash between
         the commit and the reply) gets that prompt again, through the outbox and once (its
-        key names the prompt). A repeated prompt is harmless; a missing one is not."""
+        key names the prompt). A repeated prompt is harmless; a missing one is not.
+
+        With `older_than`, only steps taken at least that long ago: several worker processes
+        run this every half minute on the leader (`scheduler.service`), for the prompts of a
+        worker killed while the others went on — not for one a live worker is sending now."""
         now = self.clock.now()
         done = 0
+        before = now - older_than if older_than is not None else None
         with self._write_lock(), Session(self.engine, expire_on_commit=False) as session:
-            for row in unsent_prompts(session):
+            for row in unsent_prompts(session, before=before):
                 flow = self.registry.flows.get(row.flow)
                 if flow is None or row.id is None:
                     continue

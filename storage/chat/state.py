@@ -227,17 +227,17 @@ def mark_prompt_sent(session: Session, row_id: int, seq: int) -> None:
     session.connection().execute(_MARK_SENT, {"row_id": row_id, "sent_seq": seq})
 
 
-def unsent_prompts(session: Session, limit: int = 500) -> list[ChatFlow]:
-    """Flows whose latest prompt is not known to have been sent (a crash before the reply)."""
+def unsent_prompts(
+    session: Session, limit: int = 500, before: datetime | None = None
+) -> list[ChatFlow]:
+    """Flows whose latest prompt is not known to have been sent (a crash before the reply);
+    with `before`, only those whose step was taken before then (not one a live process is
+    answering right now)."""
     sent = ChatFlow.prompt_sent_seq
-    return list(
-        session.execute(
-            select(ChatFlow)
-            .where(sent.is_(None) | (sent != ChatFlow.seq))
-            .order_by(ChatFlow.id)
-            .limit(limit)
-        ).scalars()
-    )
+    query = select(ChatFlow).where(sent.is_(None) | (sent != ChatFlow.seq))
+    if before is not None:
+        query = query.where(ChatFlow.updated_at < before)
+    return list(session.execute(query.order_by(ChatFlow.id).limit(limit)).scalars())
 
 
 def idle_flows(session: Session, before: datetime, limit: int = 500) -> list[ChatFlow]:
