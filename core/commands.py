@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from core.calendar import SendWindow
@@ -118,7 +118,7 @@ class ChatContext(Protocol):
     limits: Limits
     config: ChatConfig
     registry: Registry  # e.g. registry.menu(role, channel) for a help text
-    cache: dict[str, Any]  # per-update memo: ports built once per update (see store_of)
+    cache: dict[str, Any]  # per-update memo: ports built once per update (`per_update`)
     capabilities: Capabilities  # what the request's channel can show and carry
     files: FileLinks  # signed links for files the channel cannot carry (None: no web server)
 
@@ -266,6 +266,17 @@ class Registry:
             and (c.channels is None or channel in c.channels)
             and allowed(role, c.roles, c.public)
         ]
+
+
+T = TypeVar("T")
+
+
+def per_update(ctx: ChatContext, key: str, build: Callable[[], T]) -> T:
+    """`build()` once per update, kept in `ctx.cache` under `key`: a feature's port on the
+    update's session, shared by the prompt, the choices and the check of one step."""
+    if key not in ctx.cache:
+        ctx.cache[key] = build()
+    return cast(T, ctx.cache[key])
 
 
 def allowed(role: UserRole | None, roles: frozenset[UserRole] | None, public: bool = False) -> bool:

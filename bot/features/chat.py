@@ -13,7 +13,7 @@ from bot.features.extensions import deputy_invite
 from bot.features.invite_throttle import tell_coordinators
 from bot.features.round_documents import documents_of
 from core.auth import invitable_roles, may_invite, may_report
-from core.commands import STAFF, ChatContext, PressedButton, Registry
+from core.commands import STAFF, ChatContext, PressedButton, Registry, per_update
 from core.conversation import Invalid
 from core.evaluation import agency_tasks
 from core.flows.report import FLOW as REPORT
@@ -39,10 +39,7 @@ INVITE_DAYS = 7
 
 def store_of(ctx: ChatContext) -> ReportStore:
     """One store per update (it caches the agency's task list between prompt and choices)."""
-    store = ctx.cache.get("reports")
-    if store is None:
-        store = ctx.cache["reports"] = SqlReportStore(ctx.session, ctx.config.timezone)
-    return store
+    return per_update(ctx, "reports", lambda: SqlReportStore(ctx.session, ctx.config.timezone))
 
 
 def description(name: str) -> str:

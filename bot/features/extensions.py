@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from core.auth import may_invite_deputy
-from core.commands import STAFF, ChatContext, PressedButton, Registry
+from core.commands import STAFF, ChatContext, PressedButton, Registry, per_update
 from core.conversation import Invalid, Text
 from core.flows.absence import FLOW as ABSENCE_FLOW
 from core.flows.absence import AbsenceStore, build_absence_flow
@@ -37,10 +37,9 @@ INVITE_DAYS = 7
 
 
 def extension_store(ctx: ChatContext) -> ExtensionService:
-    store = ctx.cache.get("extensions")
-    if store is None:
-        store = ctx.cache["extensions"] = ExtensionService(ctx.session, ctx.config.timezone)
-    return store
+    return per_update(
+        ctx, "extensions", lambda: ExtensionService(ctx.session, ctx.config.timezone)
+    )
 
 
 def absence_store(ctx: ChatContext) -> AbsenceStore:

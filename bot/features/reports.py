@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute
 
-from core.commands import ChatContext, Registry
+from core.commands import ChatContext, Registry, per_update
 from core.flows.compiled_report import (
     ReportScopes,
     build_compiled_report_flow,
@@ -23,10 +23,7 @@ from storage.reports.scopes import SqlReportScopes
 
 def scopes_of(ctx: ChatContext) -> ReportScopes:
     """One port per update, on the update's session."""
-    scopes = ctx.cache.get("report_scopes")
-    if scopes is None:
-        scopes = ctx.cache["report_scopes"] = SqlReportScopes(ctx.session)
-    return scopes
+    return per_update(ctx, "report_scopes", lambda: SqlReportScopes(ctx.session))
 
 
 def tonghop(ctx: ChatContext) -> list[Outgoing]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.features.chat import store_of as report_store_of
 from core.auth import may_report
-from core.commands import STAFF, ChatContext, PressedButton, Registry
+from core.commands import STAFF, ChatContext, PressedButton, Registry, per_update
 from core.conversation import Invalid
 from core.flows.report import FLOW as REPORT
 from core.flows.report import load_task
@@ -26,12 +26,11 @@ from storage.review import store
 
 def queue_of(ctx: ChatContext) -> QueueKinds:
     """The review queue bound to this update's session (built once per update)."""
-    queue = ctx.cache.get("review_queue")
-    if queue is None:
-        queue = ctx.cache["review_queue"] = queue_for(
-            ctx.session, ctx.config.timezone, data_dir=ctx.config.data_dir
-        )
-    return queue
+    return per_update(
+        ctx,
+        "review_queue",
+        lambda: queue_for(ctx.session, ctx.config.timezone, data_dir=ctx.config.data_dir),
+    )
 
 
 def review(ctx: ChatContext) -> list[Outgoing]:

@@ -8,7 +8,7 @@ button) or from /baocao, whose task list offers the documents the agency still o
 
 from __future__ import annotations
 
-from core.commands import ChatContext, PressedButton, Registry
+from core.commands import ChatContext, PressedButton, Registry, per_update
 from core.conversation import Invalid
 from core.flows.round_document import FLOW, DocumentStore, build_round_document_flow, start_data
 from core.model import UserRole
@@ -20,10 +20,9 @@ ACTION = "round_document"
 
 
 def documents_of(ctx: ChatContext) -> DocumentStore:
-    store = ctx.cache.get("round_documents")
-    if store is None:
-        store = ctx.cache["round_documents"] = SqlDocumentStore(ctx.session, ctx.config.timezone)
-    return store
+    return per_update(
+        ctx, "round_documents", lambda: SqlDocumentStore(ctx.session, ctx.config.timezone)
+    )
 
 
 def send_document(ctx: ChatContext, pressed: PressedButton) -> list[Outgoing]:

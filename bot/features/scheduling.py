@@ -13,7 +13,7 @@ from typing import Any
 from bot.features.extensions import absence_part
 from bot.settings import Settings
 from core.calendar import SendWindow, WorkCalendar
-from core.commands import STAFF, ChatContext, PressedButton, Registry
+from core.commands import STAFF, ChatContext, PressedButton, Registry, per_update
 from core.flows.broadcast import FLOW as BROADCAST_FLOW
 from core.flows.broadcast import build_broadcast_flow
 from core.flows.rounds import FLOW as ROUND_FLOW
@@ -57,18 +57,14 @@ def _calendar(ctx: ChatContext) -> WorkCalendar:
 
 def round_store(ctx: ChatContext) -> RoundStore:
     """The round flow's port on this update's session (one per update)."""
-    store = ctx.cache.get("sched_rounds")
-    if store is None:
-        store = ctx.cache["sched_rounds"] = SqlRoundStore(ctx.session)
-    return store
+    return per_update(ctx, "sched_rounds", lambda: SqlRoundStore(ctx.session))
 
 
 def broadcast_store(ctx: ChatContext) -> SqlBroadcastStore:
     """The broadcast flow's port on this update's session (it keeps the calendar it loads)."""
-    store = ctx.cache.get("sched_broadcast")
-    if store is None:
-        store = ctx.cache["sched_broadcast"] = SqlBroadcastStore(ctx.session, ctx.config.timezone)
-    return store
+    return per_update(
+        ctx, "sched_broadcast", lambda: SqlBroadcastStore(ctx.session, ctx.config.timezone)
+    )
 
 
 # ---------------------------------------------------------------------------- /caidat
