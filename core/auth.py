@@ -62,16 +62,10 @@ def report_reach(role: UserRole | str | None, seat: Seat) -> tuple[str, ...] | N
 
 def may_report(actor: Actor | None, agency_id: int | None, assigned: bool) -> Refusal | None:
     """Only a linked focal point reports, only for its own agency, only on assigned tasks."""
-    target = f"agency:{agency_id}"
-    if actor is None:
-        return Refusal("unlinked", target)
-    if actor.role is not UserRole.FOCAL:
-        return Refusal("not_focal", target)
-    if actor.agency_id is None or actor.agency_id != agency_id:
-        return Refusal("other_agency", target)
-    if not assigned:
-        return Refusal("not_assigned", target)
-    return None
+    refusal = may_invite_deputy(actor, agency_id)
+    if refusal is None and not assigned:
+        return Refusal("not_assigned", f"agency:{agency_id}")
+    return refusal
 
 
 # Roles each role may hand out through an invite created in chat. The CLI (server shell) may
