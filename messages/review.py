@@ -62,6 +62,15 @@ def _tell_focal(
     )  # fmt: skip
 
 
+def _latest(session: Session, key: str) -> ReportView | None:
+    """The report a queue key names, while it is its agency's latest version on the task."""
+    try:
+        report = store.load(session, int(key))
+    except ValueError:
+        return None
+    return report if report is not None and report.is_latest else None
+
+
 def _decided(action: str, report: ReportView) -> Decided:
     """What the coordinator is told, for a report or its difficulty."""
     said = say(
@@ -88,13 +97,8 @@ class ReportReviews:
         ]
 
     def _pending(self, key: str) -> ReportView | None:
-        try:
-            report = store.load(self.session, int(key))
-        except ValueError:
-            return None
-        if report is None or report.review != PENDING.value or not report.is_latest:
-            return None
-        return report
+        report = _latest(self.session, key)
+        return report if report is not None and report.review == PENDING.value else None
 
     def show(self, key: str) -> Text | None:
         report = self._pending(key)
@@ -161,11 +165,8 @@ class DifficultyAnswers:
         ]
 
     def _open(self, key: str) -> ReportView | None:
-        try:
-            report = store.load(self.session, int(key))
-        except ValueError:
-            return None
-        if report is None or report.answer or not report.is_latest:
+        report = _latest(self.session, key)
+        if report is None or report.answer:
             return None
         return report if has_difficulty(report.status, report.difficulties) else None
 
