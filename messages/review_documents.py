@@ -51,7 +51,9 @@ class DocumentReviews:
             QueueItem(DOCUMENT, str(i), at) for i, at in waiting_submissions(self.session, limit)
         ]
 
-    def _waiting(self, key: str) -> SubmissionView | None:
+    def pending(self, key: str) -> SubmissionView | None:
+        """The submission `key` names while it waits for Đạt / Trả lại (the dashboard lists
+        what this says, so page and queue agree)."""
         try:
             found = load_submission(self.session, int(key))
         except ValueError:
@@ -61,7 +63,7 @@ class DocumentReviews:
         return found if found.status == DocumentStatus.SUBMITTED.value else None
 
     def show(self, key: str) -> Text | None:
-        found = self._waiting(key)
+        found = self.pending(key)
         if found is None:
             return None
         late = found.submitted_at.astimezone(self.tz).date() > found.period_deadline
@@ -73,7 +75,7 @@ class DocumentReviews:
         Asked each time the item is shown (whether to offer the button), so the bytes are
         written once per submission, under `<data dir>/reports/` where a compiled report's
         files go (folders older than a day are swept there). None without a data dir."""
-        found = self._waiting(key)
+        found = self.pending(key)
         if found is None or self.data_dir is None:
             return []
         folder = self.data_dir / "reports" / f"document-{found.id}"
@@ -88,7 +90,7 @@ class DocumentReviews:
         return [Outgoing(render("review/document_caption.j2", s=found), document=document)]
 
     def actions(self, key: str) -> Sequence[Action]:
-        found = self._waiting(key)
+        found = self.pending(key)
         if found is None:
             return []
         return [
@@ -101,7 +103,7 @@ class DocumentReviews:
         ]
 
     def decide(self, actor: Actor, key: str, action: str, text: str, now: datetime) -> Decided:
-        found = self._waiting(key)
+        found = self.pending(key)
         if found is None:
             raise DecisionRefused("already_decided")
         status = DocumentStatus.ACCEPTED if action == "accept" else DocumentStatus.RETURNED

@@ -171,7 +171,7 @@ async def extension(request: Request) -> Response:
 def pending_documents(session: Session, agency_id: int, tz: tzinfo) -> list[SubmissionView]:
     """The agency's round documents waiting for Đạt / Trả lại, oldest first (agency page).
 
-    Waiting is what the `/duyet` kind says (an action is offered), so the page and the chat
+    Waiting is what the `/duyet` kind says (`DocumentReviews.pending`), so the page and the chat
     queue list the same documents; the candidates are the agency's latest versions."""
     kind = DocumentReviews(session, tz)
     ids = session.execute(
@@ -179,8 +179,7 @@ def pending_documents(session: Session, agency_id: int, tz: tzinfo) -> list[Subm
         .where(RoundSubmission.agency_id == agency_id, RoundSubmission.is_latest == True)  # noqa: E712
         .order_by(RoundSubmission.submitted_at, RoundSubmission.id)
     ).scalars()
-    found = [load_submission(session, i) for i in ids if kind.actions(str(i))]
-    return [s for s in found if s is not None]
+    return [s for s in (kind.pending(str(i)) for i in ids) if s is not None]
 
 
 def open_difficulties(
